@@ -1,0 +1,109 @@
+// Diagnostics for configuration input: what is wrong, how bad, and where.
+//
+// Every parser and validator of the project reports problems as Diagnostic
+// values rather than failing on the first one, so an operator sees all of
+// them at once, each as `FILE:LINE:COL: error: ...` (COL omitted for the
+// line-based legacy files). A SourceMap ties field paths of a spec
+// ("timing.deadtime", "groups[0].resources[1].ip.address") to where they were
+// written, so cross-field rules that run on the spec can still name a file
+// and line, whether the spec came from YAML or from legacy /etc/ha.d files.
+//
+// Thread-safety: plain values; a const SourceMap may be read from several
+// threads, anything else needs external synchronisation.
+#ifndef HACLUSTER_AGENT_CONFIG_DIAGNOSTICS_H_
+#define HACLUSTER_AGENT_CONFIG_DIAGNOSTICS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace hacluster::config {
+
+enum class Severity { kWarning, kError };
+
+// A place in an input file. line and column are 1-based; 0 means unknown.
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  bool operator==(const Location& o) const {
+    return file == o.file && line == o.line && column == o.column;
+  }
+};
+
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  Location location;
+  std::string message;
+};
+
+// "FILE:LINE:COL: error: MESSAGE"; parts of the location that are unknown
+// are left out ("FILE:LINE: warning: MESSAGE", "FILE: error: MESSAGE").
+std::string FormatDiagnostic(const Diagnostic& d);
+
+// All diagnostics, one per line, each ending in '\n'.
+std::string FormatDiagnostics(const std::vector<Diagnostic>& ds);
+
+bool HasErrors(const std::vector<Diagnostic>& ds);
+
+// Where each field of a spec was written.
+class SourceMap {
+ public:
+  SourceMap() = default;
+  // file: reported for paths with no recorded location.
+  explicit SourceMap(std::string file) : file_(std::move(file)) {}
+
+  const std::string& file() const { return file_; }
+  void set_file(std::string file) { file_ = std::move(file); }
+
+  // Records where `path` was written (last call wins).
+  void Set(const std::string& path, Location loc) { locations_[path] = std::move(loc); }
+
+  // The location recorded for `path`, else for its nearest recorded ancestor
+  // ("a.b[2].c" -> "a.b[2]" -> "a.b" -> "a"), else just file().
+  Location Find(absl::string_view path) const;
+
+  // True when exactly `path` was recorded.
+  bool Has(absl::string_view path) const;
+
+ private:
+  std::string file_;
+  std::map<std::string, Location, std::less<>> locations_;
+};
+
+// Collects diagnostics, resolving spec paths through a SourceMap.
+// `map` must outlive the sink.
+class DiagnosticSink {
+ public:
+  explicit DiagnosticSink(const SourceMap& map) : map_(map) {}
+
+  void Error(absl::string_view path, std::string message) {
+    Add(Severity::kError, map_.Find(path), std::move(message));
+  }
+  void Warning(absl::string_view path, std::string message) {
+    Add(Severity::kWarning, map_.Find(path), std::move(message));
+  }
+  void Add(Severity s, Location loc, std::string message) {
+    diagnostics_.push_back({s, std::move(loc), std::move(message)});
+  }
+
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+  std::vector<Diagnostic> Take() { return std::move(diagnostics_); }
+  bool has_errors() const { return HasErrors(diagnostics_); }
+
+ private:
+  const SourceMap& map_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// The candidate closest to `word` by edit distance when it is close enough
+// to be a plausible typo (distance <= max(1, len/3)); empty otherwise.
+std::string ClosestMatch(absl::string_view word,
+                         const std::vector<std::string>& candidates);
+
+}  // namespace hacluster::config
+
+#endif  // HACLUSTER_AGENT_CONFIG_DIAGNOSTICS_H_
