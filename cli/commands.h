@@ -1,0 +1,43 @@
+// hacli's subcommands as functions: arguments in, exit status out, all text
+// to the given streams. The binary (hacli.cc) only parses the command line
+// and calls these, so tests run them in-process.
+//
+// Exit statuses scripts can rely on: 0 success (warnings allowed), 1 the
+// input is invalid or an operation failed, 2 the command line is wrong.
+//
+// Thread-safety: each call is independent; the streams are not shared.
+#ifndef HACLUSTER_CLI_COMMANDS_H_
+#define HACLUSTER_CLI_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+
+namespace hacluster::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct MigrateArgs {
+  // legacy -> spec
+  std::string from;          // this node's /etc/ha.d
+  std::string peer;          // the other node's /etc/ha.d (optional)
+  std::string node;          // which node `from` belongs to (optional)
+  std::string cluster_name;  // optional
+  // spec -> legacy
+  std::string to_legacy;     // spec file
+  // both: output file (spec) or directory (legacy); empty = stdout (spec)
+  std::string output;
+};
+
+// `hacli migrate`: legacy /etc/ha.d -> YAML spec, or spec -> legacy files
+// for one node. Diagnostics go to `err`; the YAML to `out` when no output
+// file is given.
+int RunMigrate(const MigrateArgs& args, std::ostream& out, std::ostream& err);
+
+// `hacli validate FILE`: diagnostics to `err`, a one-line summary to `out`.
+int RunValidate(const std::string& file, std::ostream& out, std::ostream& err);
+
+}  // namespace hacluster::cli
+
+#endif  // HACLUSTER_CLI_COMMANDS_H_
