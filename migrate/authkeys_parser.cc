@@ -1,0 +1,132 @@
+#include "migrate/authkeys_parser.h"
+
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "migrate/legacy_lines.h"
+
+namespace hacluster::migrate {
+
+namespace {
+
+using config::Diagnostic;
+using config::Location;
+using config::Severity;
+
+// Key number 1..15, or 0 when `s` is not one.
+uint32_t KeyId(absl::string_view s) {
+  if (s.empty() || s.size() > 2) return 0;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return 0;
+  }
+  uint32_t id = 0;
+  if (!absl::SimpleAtoi(s, &id) || id < 1 || id > 15) return 0;
+  return id;
+}
+
+}  // namespace
+
+AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename) {
+  AuthkeysParse out;
+  auto add = [&](Severity s, int line, std::string message) {
+    out.diagnostics.push_back(Diagnostic{s, Location{filename, line, 0}, std::move(message)});
+  };
+  uint32_t active = 0;
+  std::map<uint32_t, int> seen;  // key id -> line
+  for (const LegacyLine& line : SplitLegacyLines(text)) {
+    out.lines.emplace_back(line.line, line.Normalized());
+    const std::string& first = line.words[0].text;
+    if (absl::AsciiStrToLower(first) == "auth") {
+      if (out.auth_line != 0) {
+        add(Severity::kError, line.line,
+            absl::StrCat("second 'auth' line (the first is at line ", out.auth_line,
+                         "); keep exactly one"));
+        continue;
+      }
+      out.auth_line = line.line;
+      if (line.words.size() != 2 || KeyId(line.words[1].text) == 0) {
+        add(Severity::kError, line.line,
+            "write 'auth N' with N the number (1 to 15) of the key heartbeats are "
+            "sent with");
+        continue;
+      }
+      active = KeyId(line.words[1].text);
+      continue;
+    }
+    uint32_t id = KeyId(first);
+    if (id == 0) {
+      add(Severity::kError, line.line,
+          absl::StrCat("'", first, "' is neither 'auth' nor a key number (1 to 15); key "
+                       "lines are 'N METHOD [SECRET]', e.g. '1 sha1 SECRET'"));
+      continue;
+    }
+    if (seen.count(id) > 0) {
+      add(Severity::kError, line.line,
+          absl::StrCat("key ", id, " is defined twice (also at line ", seen[id],
+                       "); key numbers must be unique"));
+      continue;
+    }
+    if (line.words.size() < 2) {
+      add(Severity::kError, line.line,
+          absl::StrCat("key ", id, " has no method; write '", id,
+                       " sha1 SECRET' (methods: crc, md5, sha1)"));
+      continue;
+    }
+    std::string method = absl::AsciiStrToLower(line.words[1].text);
+    std::vector<std::string> secret_words;
+    for (size_t i = 2; i < line.words.size(); ++i) secret_words.push_back(line.words[i].text);
+    std::string secret = absl::StrJoin(secret_words, " ");
+    spec::v1::AuthKey key;
+    key.set_id(id);
+    if (method == "crc") {
+      key.set_method(spec::v1::AUTH_METHOD_CRC);
+      if (!secret.empty()) {
+        add(Severity::kWarning, line.line,
+            absl::StrCat("key ", id, " uses crc, which takes no secret; the text after "
+                                     "'crc' is ignored"));
+      }
+    } else if (method == "md5" || method == "sha1") {
+      key.set_method(method == "md5" ? spec::v1::AUTH_METHOD_MD5
+                                     : spec::v1::AUTH_METHOD_SHA1);
+      if (secret.empty()) {
+        add(Severity::kError, line.line,
+            absl::StrCat("key ", id, " uses ", method, " but has no secret; write '", id,
+                         " ", method, " SECRET'"));
+        continue;
+      }
+      key.set_secret(secret);
+    } else {
+      add(Severity::kError, line.line,
+          absl::StrCat("key ", id, " has unknown method '", line.words[1].text,
+                       "'; Heartbeat's methods are crc, md5 and sha1"));
+      continue;
+    }
+    seen[id] = line.line;
+    *out.auth.add_keys() = std::move(key);
+    out.key_lines.push_back(line.line);
+  }
+  if (out.auth_line == 0) {
+    add(Severity::kError, 0,
+        "no 'auth N' line naming the key heartbeats are sent with; add one, e.g. "
+        "'auth 1' above the key lines");
+  } else if (active != 0) {
+    if (seen.count(active) == 0) {
+      std::vector<std::string> ids;
+      for (const auto& [k, unused] : seen) ids.push_back(absl::StrCat(k));
+      add(Severity::kError, out.auth_line,
+          absl::StrCat("auth ", active, " names key ", active, ", but no line '", active,
+                       " METHOD KEY' follows; add that key line",
+                       ids.empty() ? std::string()
+                                   : absl::StrCat(" or use one of the listed keys (",
+                                                  absl::StrJoin(ids, ", "), ")")));
+    } else {
+      out.auth.set_active_key(active);
+    }
+  }
+  return out;
+}
+
+}  // namespace hacluster::migrate

@@ -1,0 +1,83 @@
+#include "migrate/authkeys_parser.h"
+
+#include "gtest/gtest.h"
+#include "migrate/testing.h"
+
+namespace hacluster::migrate {
+namespace {
+
+using config::Severity;
+
+TEST(AuthkeysParserTest, Sha1KeyIsActive) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 key-for-sha1-any-text-you-want\n", "authkeys");
+  ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(p.auth.active_key(), 1u);
+  ASSERT_EQ(p.auth.keys_size(), 1);
+  EXPECT_EQ(p.auth.keys(0).id(), 1u);
+  EXPECT_EQ(p.auth.keys(0).method(), spec::v1::AUTH_METHOD_SHA1);
+  EXPECT_EQ(p.auth.keys(0).secret(), "key-for-sha1-any-text-you-want");
+  EXPECT_EQ(p.auth_line, 1);
+  EXPECT_EQ(p.key_lines, std::vector<int>{2});
+}
+
+TEST(AuthkeysParserTest, CrcAndSeveralKeysAndSecretWithBlanks) {
+  AuthkeysParse p = ParseAuthkeys(
+      "# keys\nauth 2\n1 md5 (stdin)= 3c6e0b8a\n2 crc\n3 SHA1 abc\n", "authkeys");
+  ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(p.auth.active_key(), 2u);
+  ASSERT_EQ(p.auth.keys_size(), 3);
+  EXPECT_EQ(p.auth.keys(0).secret(), "(stdin)= 3c6e0b8a");
+  EXPECT_EQ(p.auth.keys(1).method(), spec::v1::AUTH_METHOD_CRC);
+  EXPECT_EQ(p.auth.keys(1).secret(), "");
+  EXPECT_EQ(p.auth.keys(2).method(), spec::v1::AUTH_METHOD_SHA1);
+  EXPECT_EQ(p.key_lines, (std::vector<int>{3, 4, 5}));
+}
+
+TEST(AuthkeysParserTest, AuthNamingMissingKeyIsAnError) {
+  AuthkeysParse p = ParseAuthkeys("auth 2\n1 sha1 secret\n", "/etc/ha.d/authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "/etc/ha.d/authkeys", 1,
+                            "auth 2 names key 2, but no line '2 METHOD KEY' follows"))
+      << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "/etc/ha.d/authkeys", 1,
+                            "use one of the listed keys (1)"));
+  EXPECT_EQ(p.auth.active_key(), 0u);
+}
+
+TEST(AuthkeysParserTest, MissingSecretIsAnErrorAtKeyLine) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 md5\n", "authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 2,
+                            "key 1 uses md5 but has no secret; write '1 md5 SECRET'"));
+}
+
+TEST(AuthkeysParserTest, UnknownMethodAndBadIds) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha256 x\n16 sha1 y\n1 crc\n1 crc\n", "authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 2,
+                            "unknown method 'sha256'; Heartbeat's methods are crc, md5 and "
+                            "sha1"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 3,
+                            "'16' is neither 'auth' nor a key number"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 5,
+                            "key 1 is defined twice (also at line 4)"));
+}
+
+TEST(AuthkeysParserTest, NoAuthLineIsAnError) {
+  AuthkeysParse p = ParseAuthkeys("1 sha1 x\n", "authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 0,
+                            "no 'auth N' line"));
+}
+
+TEST(AuthkeysParserTest, CrcWithSecretWarns) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 crc junk\n", "authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                            "key 1 uses crc, which takes no secret"));
+  EXPECT_EQ(p.auth.keys(0).secret(), "");
+}
+
+TEST(AuthkeysParserTest, SecondAuthLineIsAnError) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\nauth 1\n1 crc\n", "authkeys");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 2,
+                            "second 'auth' line (the first is at line 1)"));
+}
+
+}  // namespace
+}  // namespace hacluster::migrate

@@ -1,0 +1,730 @@
+#include "migrate/converter.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/config/duration.h"
+#include "migrate/authkeys_parser.h"
+#include "migrate/hacf_parser.h"
+#include "migrate/haresources_parser.h"
+
+namespace hacluster::migrate {
+
+namespace {
+
+using config::Diagnostic;
+using config::Location;
+using config::Severity;
+using spec::v1::ClusterSpec;
+using spec::v1::Medium;
+
+constexpr uint32_t kHeartbeatPort = 694;
+
+// A ucast line of ha.cf.
+struct UcastLine {
+  std::string interface;
+  std::string address;
+  int line = 0;
+};
+
+// Everything ConvertOne learns, for ConvertLegacyPair's cross-checks.
+struct Converted {
+  MigrateResult result;
+  HaCfParse hacf;
+  HaresourcesParse haresources;
+  AuthkeysParse authkeys;
+  std::vector<UcastLine> ucast_lines;
+  std::vector<std::string> node_names;
+};
+
+// Heartbeat's boolean words (cl_str_to_boolean).
+std::optional<bool> ParseBool(absl::string_view s) {
+  std::string v = absl::AsciiStrToLower(s);
+  if (v == "on" || v == "yes" || v == "true" || v == "y" || v == "1") return true;
+  if (v == "off" || v == "no" || v == "false" || v == "n" || v == "0") return false;
+  return std::nullopt;
+}
+
+std::optional<uint32_t> ParseUint(absl::string_view s, uint32_t min, uint32_t max) {
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return std::nullopt;
+  }
+  uint32_t v = 0;
+  if (!absl::SimpleAtoi(s, &v) || v < min || v > max) return std::nullopt;
+  return v;
+}
+
+std::string Basename(absl::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  return std::string(slash == absl::string_view::npos ? path : path.substr(slash + 1));
+}
+
+std::string Dirname(absl::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  if (slash == absl::string_view::npos) return "";
+  return std::string(path.substr(0, slash));
+}
+
+// Builds the spec while walking ha.cf, haresources and authkeys.
+class ConverterState {
+ public:
+  ConverterState(const LegacyText& text, const MigrateOptions& options, bool ucast_peers,
+                 Converted* out)
+      : text_(text), options_(options), ucast_peers_(ucast_peers), out_(out),
+        spec_(out->result.spec), map_(out->result.source_map) {
+    map_.set_file(text.ha_cf_name);
+  }
+
+  void Run() {
+    out_->hacf = ParseHaCf(text_.ha_cf, text_.ha_cf_name);
+    Append(out_->hacf.diagnostics);
+    for (const HaCfDirective& d : out_->hacf.directives) Directive(d);
+    FinishHaCf();
+    out_->haresources =
+        ParseHaresources(text_.haresources, text_.haresources_name, text_.local_scripts);
+    Append(out_->haresources.diagnostics);
+    Haresources();
+    out_->authkeys = ParseAuthkeys(text_.authkeys, text_.authkeys_name);
+    Append(out_->authkeys.diagnostics);
+    Authkeys();
+    if (!options_.cluster_name.empty()) {
+      spec_.set_cluster_name(options_.cluster_name);
+    } else {
+      spec_.set_cluster_name(DeriveClusterName(out_->node_names));
+    }
+  }
+
+ private:
+  void Append(const std::vector<Diagnostic>& ds) {
+    for (const Diagnostic& d : ds) out_->result.diagnostics.push_back(d);
+  }
+  Location At(int line) const { return Location{text_.ha_cf_name, line, 0}; }
+  void Error(int line, std::string message) {
+    out_->result.diagnostics.push_back({Severity::kError, At(line), std::move(message)});
+  }
+  void Warning(int line, std::string message) {
+    out_->result.diagnostics.push_back({Severity::kWarning, At(line), std::move(message)});
+  }
+  // Warns when a single-valued directive is given again; the last one wins,
+  // as in Heartbeat.
+  void Once(const HaCfDirective& d) {
+    auto [it, inserted] = single_lines_.emplace(d.name, d.line);
+    if (!inserted) {
+      Warning(d.line, absl::StrCat(d.name, " is given again (first at line ", it->second,
+                                   "); the last one wins"));
+      it->second = d.line;
+    }
+  }
+
+  void Duration(const HaCfDirective& d, google::protobuf::Duration* field,
+                const std::string& path) {
+    Once(d);
+    absl::StatusOr<int64_t> ms = config::ParseDurationMs(d.args[0]);
+    if (!ms.ok()) {
+      Error(d.line, absl::StrCat(d.name, ": ", ms.status().message()));
+      return;
+    }
+    *field = config::FromMs(*ms);
+    map_.Set(path, At(d.line));
+  }
+
+  void Directive(const HaCfDirective& d) {
+    const std::string& n = d.name;
+    if (n == "node") {
+      for (const std::string& name : d.args) {
+        auto it = node_lines_.find(name);
+        if (it != node_lines_.end()) {
+          Error(d.line, absl::StrCat("node '", name, "' is declared twice (also at line ",
+                                     it->second, "); remove one"));
+          continue;
+        }
+        node_lines_[name] = d.line;
+        int i = spec_.nodes_size();
+        spec_.add_nodes()->set_name(name);
+        out_->node_names.push_back(name);
+        map_.Set(absl::StrCat("nodes[", i, "]"), At(d.line));
+        map_.Set(absl::StrCat("nodes[", i, "].name"), At(d.line));
+      }
+    } else if (n == "keepalive") {
+      Duration(d, spec_.mutable_timing()->mutable_keepalive(), "timing.keepalive");
+    } else if (n == "deadtime") {
+      Duration(d, spec_.mutable_timing()->mutable_deadtime(), "timing.deadtime");
+    } else if (n == "warntime") {
+      Duration(d, spec_.mutable_timing()->mutable_warntime(), "timing.warntime");
+    } else if (n == "initdead") {
+      Duration(d, spec_.mutable_timing()->mutable_initdead(), "timing.initdead");
+    } else if (n == "deadping") {
+      Duration(d, spec_.mutable_connectivity()->mutable_deadping(), "connectivity.deadping");
+    } else if (n == "udpport") {
+      Udpport(d);
+    } else if (n == "ucast") {
+      Ucast(d);
+    } else if (n == "bcast") {
+      for (const std::string& iface : d.args) {
+        Medium m;
+        m.mutable_bcast()->set_interface(iface);
+        AddMedium(std::move(m), d, "bcast", /*udp=*/true);
+      }
+    } else if (n == "mcast" || n == "mcast6") {
+      Mcast(d);
+    } else if (n == "serial") {
+      for (const std::string& dev : d.args) {
+        Medium m;
+        m.mutable_serial()->set_device(dev);
+        AddMedium(std::move(m), d, "serial", /*udp=*/false);
+      }
+    } else if (n == "baud") {
+      Once(d);
+      std::optional<uint32_t> baud = ParseUint(d.args[0], 1, 10000000);
+      if (!baud) {
+        Error(d.line, absl::StrCat("baud '", d.args[0],
+                                   "' is not a line speed; write e.g. baud 19200"));
+        return;
+      }
+      baud_ = *baud;
+      baud_line_ = d.line;
+    } else if (n == "auto_failback") {
+      Once(d);
+      std::string v = absl::AsciiStrToLower(d.args[0]);
+      if (v == "legacy") {
+        auto_failback_ = spec::v1::AUTO_FAILBACK_ON;
+        Warning(d.line,
+                "auto_failback legacy is converted to auto_failback on: Heartbeat's "
+                "legacy mode (failback unless a node runs nice_failback) has no "
+                "equivalent, and 'on' is what it does in a cluster of converted nodes");
+      } else if (std::optional<bool> b = ParseBool(v)) {
+        auto_failback_ =
+            *b ? spec::v1::AUTO_FAILBACK_ON : spec::v1::AUTO_FAILBACK_OFF;
+      } else {
+        Error(d.line, absl::StrCat("auto_failback '", d.args[0],
+                                   "' is not one of on, off, legacy"));
+        return;
+      }
+      auto_failback_line_ = d.line;
+    } else if (n == "nice_failback") {
+      Once(d);
+      std::optional<bool> b = ParseBool(d.args[0]);
+      if (!b) {
+        Error(d.line,
+              absl::StrCat("nice_failback '", d.args[0], "' is not one of on, off"));
+        return;
+      }
+      nice_failback_ = *b ? spec::v1::AUTO_FAILBACK_OFF : spec::v1::AUTO_FAILBACK_ON;
+      nice_failback_line_ = d.line;
+      Warning(d.line,
+              absl::StrCat("nice_failback is obsolete; converted to auto_failback ",
+                           *b ? "off" : "on", " (nice_failback ", *b ? "on" : "off",
+                           " means the same)"));
+    } else if (n == "ping") {
+      for (const std::string& host : d.args) {
+        int i = spec_.connectivity().ping_nodes_size();
+        spec_.mutable_connectivity()->add_ping_nodes(host);
+        map_.Set(absl::StrCat("connectivity.ping_nodes[", i, "]"), At(d.line));
+      }
+    } else if (n == "ping_group") {
+      for (const auto& g : spec_.connectivity().ping_groups()) {
+        if (g.name() == d.args[0]) {
+          Error(d.line, absl::StrCat("ping_group '", d.args[0],
+                                     "' is defined twice; give each group its own name"));
+          return;
+        }
+      }
+      int i = spec_.connectivity().ping_groups_size();
+      auto* g = spec_.mutable_connectivity()->add_ping_groups();
+      g->set_name(d.args[0]);
+      for (size_t k = 1; k < d.args.size(); ++k) g->add_hosts(d.args[k]);
+      map_.Set(absl::StrCat("connectivity.ping_groups[", i, "]"), At(d.line));
+    } else if (n == "respawn") {
+      int i = spec_.respawn_size();
+      auto* r = spec_.add_respawn();
+      r->set_user(d.args[0]);
+      for (size_t k = 1; k < d.args.size(); ++k) r->add_argv(d.args[k]);
+      map_.Set(absl::StrCat("respawn[", i, "]"), At(d.line));
+      std::string program = Basename(d.args[1]);
+      if (program == "ipfail" || program == "dopd" || program == "ccm") {
+        Warning(d.line,
+                absl::StrCat("respawn of ", program, ": ", program,
+                             " is a client of Heartbeat's API, which the agent does not "
+                             "have, so it will keep failing",
+                             program == "ipfail"
+                                 ? "; the agent's ping/ping_group score does ipfail's "
+                                   "job: remove this line"
+                                 : "; remove this line unless it works without Heartbeat"));
+      }
+    } else if (n == "watchdog") {
+      Once(d);
+      spec_.set_watchdog_device(d.args[0]);
+      map_.Set("watchdog_device", At(d.line));
+    } else if (n == "logfile") {
+      Once(d);
+      spec_.mutable_logging()->set_file(d.args[0]);
+      map_.Set("logging.file", At(d.line));
+    } else if (n == "debugfile") {
+      Once(d);
+      spec_.mutable_logging()->set_debug_file(d.args[0]);
+      map_.Set("logging.debug_file", At(d.line));
+    } else if (n == "logfacility") {
+      Once(d);
+      logfacility_ = absl::AsciiStrToLower(d.args[0]);
+      logfacility_line_ = d.line;
+    } else if (n == "use_logd") {
+      Once(d);
+      std::optional<bool> b = ParseBool(d.args[0]);
+      if (!b) {
+        Error(d.line, absl::StrCat("use_logd '", d.args[0], "' is not one of yes, no"));
+        return;
+      }
+      use_logd_ = *b;
+      use_logd_line_ = d.line;
+    } else if (n == "apiauth") {
+      Warning(d.line,
+              absl::StrCat("apiauth ", d.args[0],
+                           " is dropped: the agent has no Heartbeat client API for it to "
+                           "authorize"));
+    } else if (n == "hopfudge") {
+      Warning(d.line,
+              "hopfudge is dropped: it only matters for ring topologies, which the agent "
+              "does not forward heartbeats over");
+    } else if (n == "crm" || n == "pacemaker") {
+      std::string v = absl::AsciiStrToLower(d.args[0]);
+      std::optional<bool> b = ParseBool(v);
+      if (b.has_value() && !*b) return;  // crm off: Heartbeat 1 style, as converted
+      if (b.has_value() || v == "respawn") {
+        Error(d.line,
+              absl::StrCat(d.name, " ", d.args[0],
+                           " means the resources are in a Heartbeat 2 CIB (cib.xml), which "
+                           "this converter does not read; describe the resources in "
+                           "haresources (one line per group) and set '", d.name,
+                           " no', or write the spec's groups by hand"));
+      } else {
+        Error(d.line, absl::StrCat(d.name, " '", d.args[0], "' is not one of yes, no"));
+      }
+    }
+  }
+
+  void Udpport(const HaCfDirective& d) {
+    std::optional<uint32_t> port = ParseUint(d.args[0], 1, 65535);
+    if (!port) {
+      Error(d.line, absl::StrCat("udpport '", d.args[0], "' is not a port (1 to 65535)"));
+      return;
+    }
+    if (!media_since_udpport_.empty() && *port != current_port_) {
+      std::vector<std::string> lines;
+      for (const auto& [kind, line] : media_since_udpport_) lines.push_back(absl::StrCat(line));
+      const std::string& kind = media_since_udpport_[0].first;
+      bool one = media_since_udpport_.size() == 1;
+      Warning(d.line,
+              absl::StrCat("udpport ", *port, " comes after the ", kind,
+                           one ? " line at line " : " lines at lines ",
+                           absl::StrJoin(lines, ", "),
+                           "; Heartbeat applies udpport only to media lines after it, so ",
+                           one ? "that medium keeps" : "those media keep", " port ",
+                           current_port_));
+    }
+    media_since_udpport_.clear();
+    current_port_ = *port;
+    udp_port_ = *port;
+    udp_port_line_ = d.line;
+  }
+
+  void Ucast(const HaCfDirective& d) {
+    const std::string& iface = d.args[0];
+    out_->ucast_lines.push_back({iface, d.args[1], d.line});
+    media_since_udpport_.emplace_back("ucast", d.line);
+    auto key = std::make_pair(iface, current_port_);
+    auto it = ucast_index_.find(key);
+    int index;
+    if (it == ucast_index_.end()) {
+      Medium m;
+      m.mutable_ucast()->set_interface(iface);
+      index = AddMedium(std::move(m), d, "ucast", /*udp=*/true, /*track=*/false);
+      ucast_index_[key] = index;
+    } else {
+      index = it->second;
+    }
+    if (ucast_peers_) {
+      auto* ucast = pending_[index].medium.mutable_ucast();
+      int p = ucast->peers_size();
+      ucast->add_peers(d.args[1]);
+      map_.Set(absl::StrCat("media[", index, "].ucast.peers[", p, "]"), At(d.line));
+    }
+  }
+
+  void Mcast(const HaCfDirective& d) {
+    bool v6 = d.name == "mcast6";
+    Medium m;
+    auto* mc = m.mutable_mcast();
+    mc->set_interface(d.args[0]);
+    mc->set_group(d.args[1]);
+    std::optional<uint32_t> port = ParseUint(d.args[2], 1, 65535);
+    std::optional<uint32_t> ttl = ParseUint(d.args[3], 1, 255);
+    std::optional<uint32_t> loop = ParseUint(d.args[4], 0, 1);
+    if (!port) {
+      Error(d.line, absl::StrCat(d.name, " port '", d.args[2], "' is not a port (1 to 65535)"));
+      return;
+    }
+    if (!ttl) {
+      Error(d.line, absl::StrCat(d.name, " ", v6 ? "hops" : "ttl", " '", d.args[3],
+                                 "' is not a number from 1 to 255"));
+      return;
+    }
+    if (!loop) {
+      Error(d.line, absl::StrCat(d.name, " loop '", d.args[4], "' is not 0 or 1"));
+      return;
+    }
+    bool group_v6 = d.args[1].find(':') != std::string::npos;
+    if (v6 != group_v6) {
+      Error(d.line, absl::StrCat(d.name, " group '", d.args[1], "' is not an IPv",
+                                 v6 ? "6" : "4", " address; use ", v6 ? "mcast" : "mcast6",
+                                 " for it"));
+      return;
+    }
+    mc->set_port(*port);
+    mc->set_ttl(*ttl);
+    mc->set_loop(*loop == 1);
+    AddMedium(std::move(m), d, "mcast", /*udp=*/false);
+  }
+
+  // Returns the index of the new medium in spec.media.
+  int AddMedium(Medium m, const HaCfDirective& d, const std::string& kind, bool udp,
+                bool track = true) {
+    int index = static_cast<int>(pending_.size());
+    if (udp && track) media_since_udpport_.emplace_back(kind, d.line);
+    pending_.push_back({std::move(m), d.line, current_port_, udp});
+    map_.Set(absl::StrCat("media[", index, "]"), At(d.line));
+    map_.Set(absl::StrCat("media[", index, "].", kind), At(d.line));
+    return index;
+  }
+
+  void FinishHaCf() {
+    if (udp_port_ != 0) {
+      spec_.set_udp_port(udp_port_);
+      map_.Set("udp_port", At(udp_port_line_));
+    }
+    uint32_t cluster_port = udp_port_ != 0 ? udp_port_ : kHeartbeatPort;
+    bool any_serial = false;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      Medium& m = pending_[i].medium;
+      if (pending_[i].udp && pending_[i].port != cluster_port) {
+        if (m.has_ucast()) m.mutable_ucast()->set_port(pending_[i].port);
+        if (m.has_bcast()) m.mutable_bcast()->set_port(pending_[i].port);
+      }
+      if (m.has_serial()) {
+        any_serial = true;
+        if (baud_ != 0) {
+          m.mutable_serial()->set_baud(baud_);
+          map_.Set(absl::StrCat("media[", i, "].serial.baud"), At(baud_line_));
+        }
+      }
+      *spec_.add_media() = std::move(m);
+    }
+    if (baud_ != 0 && !any_serial) {
+      Warning(baud_line_, "baud has no effect: there is no serial line; it is dropped");
+    }
+    if (spec_.nodes_size() == 0) {
+      Error(0, "ha.cf declares no node; add a line 'node NAME' for every machine of the "
+               "cluster (its `uname -n`)");
+    }
+    if (!options_.node.empty() && node_lines_.count(options_.node) == 0) {
+      Error(0, absl::StrCat("node '", options_.node, "' (--node) is not declared in ha.cf; "
+                            "its nodes are ", absl::StrJoin(out_->node_names, ", ")));
+    }
+    // Failback: auto_failback wins over the obsolete nice_failback.
+    if (auto_failback_line_ != 0) {
+      spec_.set_auto_failback(auto_failback_);
+      map_.Set("auto_failback", At(auto_failback_line_));
+      if (nice_failback_line_ != 0) {
+        Warning(nice_failback_line_,
+                absl::StrCat("nice_failback is ignored: auto_failback at line ",
+                             auto_failback_line_, " takes precedence"));
+      }
+    } else if (nice_failback_line_ != 0) {
+      spec_.set_auto_failback(nice_failback_);
+      map_.Set("auto_failback", At(nice_failback_line_));
+    }
+    // Logging.
+    if (logfacility_line_ != 0 && logfacility_ != "none") {
+      spec_.mutable_logging()->set_syslog_facility(logfacility_);
+      map_.Set("logging.syslog_facility", At(logfacility_line_));
+    }
+    if (use_logd_) {
+      if (logfacility_line_ == 0) {
+        spec_.mutable_logging()->set_syslog_facility("daemon");
+        map_.Set("logging.syslog_facility", At(use_logd_line_));
+      }
+      std::string facility = spec_.logging().syslog_facility();
+      Warning(use_logd_line_,
+              facility.empty()
+                  ? std::string("use_logd: the agent has no logging daemon; with "
+                                "logfacility none it does not log to syslog at all")
+                  : absl::StrCat("use_logd: the agent has no logging daemon; it logs to "
+                                 "syslog directly (facility ", facility, ")"));
+    }
+  }
+
+  void Haresources() {
+    const std::string& file = text_.haresources_name;
+    int g = 0;
+    for (const HaresourcesLine& line : out_->haresources.lines) {
+      if (node_lines_.count(line.node) == 0) {
+        std::string guess = config::ClosestMatch(line.node, out_->node_names);
+        out_->result.diagnostics.push_back(
+            {Severity::kError, Location{file, line.line, 0},
+             absl::StrCat("node '", line.node, "' is not declared in ", text_.ha_cf_name,
+                          " (nodes: ", absl::StrJoin(out_->node_names, ", "), ")",
+                          guess.empty() ? "; add 'node " + line.node + "' there"
+                                        : "; did you mean '" + guess + "'?")});
+      }
+      if (line.resources.empty()) continue;
+      std::string path = absl::StrCat("groups[", g, "]");
+      auto* group = spec_.add_groups();
+      group->set_name(absl::StrCat("group", g + 1));
+      group->set_preferred_node(line.node);
+      Location loc{file, line.line, 0};
+      map_.Set(path, loc);
+      map_.Set(path + ".name", loc);
+      map_.Set(path + ".preferred_node", loc);
+      for (size_t r = 0; r < line.resources.size(); ++r) {
+        *group->add_resources() = line.resources[r].resource;
+        Location rloc{file, line.resources[r].line, 0};
+        std::string rpath = absl::StrCat(path, ".resources[", r, "]");
+        map_.Set(rpath, rloc);
+        const auto& res = line.resources[r].resource;
+        if (res.has_ip()) map_.Set(rpath + ".ip.address", rloc);
+      }
+      ++g;
+    }
+  }
+
+  void Authkeys() {
+    const AuthkeysParse& a = out_->authkeys;
+    *spec_.mutable_auth() = a.auth;
+    const std::string& file = text_.authkeys_name;
+    if (a.auth_line != 0) {
+      map_.Set("auth", Location{file, a.auth_line, 0});
+      map_.Set("auth.active_key", Location{file, a.auth_line, 0});
+    } else {
+      map_.Set("auth", Location{file, 0, 0});
+    }
+    for (size_t i = 0; i < a.key_lines.size(); ++i) {
+      Location loc{file, a.key_lines[i], 0};
+      std::string path = absl::StrCat("auth.keys[", i, "]");
+      map_.Set(path, loc);
+      map_.Set(path + ".secret", loc);
+      map_.Set(path + ".method", loc);
+    }
+  }
+
+  struct Pending {
+    Medium medium;
+    int line;
+    uint32_t port;  // the udpport in effect at the line
+    bool udp;       // ucast or bcast: takes the udpport
+  };
+
+  const LegacyText& text_;
+  const MigrateOptions& options_;
+  const bool ucast_peers_;
+  Converted* out_;
+  ClusterSpec& spec_;
+  config::SourceMap& map_;
+
+  std::map<std::string, int> node_lines_;
+  std::map<std::string, int> single_lines_;
+  std::vector<Pending> pending_;
+  std::map<std::pair<std::string, uint32_t>, int> ucast_index_;
+  std::vector<std::pair<std::string, int>> media_since_udpport_;  // (kind, line)
+  uint32_t current_port_ = kHeartbeatPort;
+  uint32_t udp_port_ = 0;
+  int udp_port_line_ = 0;
+  uint32_t baud_ = 0;
+  int baud_line_ = 0;
+  spec::v1::AutoFailback auto_failback_ = spec::v1::AUTO_FAILBACK_UNSPECIFIED;
+  int auto_failback_line_ = 0;
+  spec::v1::AutoFailback nice_failback_ = spec::v1::AUTO_FAILBACK_UNSPECIFIED;
+  int nice_failback_line_ = 0;
+  std::string logfacility_;
+  int logfacility_line_ = 0;
+  bool use_logd_ = false;
+  int use_logd_line_ = 0;
+};
+
+void ConvertOne(const LegacyText& text, const MigrateOptions& options, bool ucast_peers,
+                Converted* out) {
+  ConverterState state(text, options, ucast_peers, out);
+  state.Run();
+}
+
+Diagnostic ErrorAt(const std::string& file, int line, std::string message) {
+  return Diagnostic{Severity::kError, Location{file, line, 0}, std::move(message)};
+}
+
+// Compares two files' significant lines; reports the first difference.
+// `show` says whether line contents may be quoted (not for authkeys).
+void CompareLines(const std::vector<std::pair<int, std::string>>& mine,
+                  const std::string& mine_file,
+                  const std::vector<std::pair<int, std::string>>& peer,
+                  const std::string& peer_file, bool show, const std::string& why,
+                  std::vector<Diagnostic>* out) {
+  size_t n = std::min(mine.size(), peer.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (mine[i].second == peer[i].second) continue;
+    out->push_back(ErrorAt(
+        mine_file, mine[i].first,
+        absl::StrCat("differs from ", peer_file, ":", peer[i].first,
+                     show ? absl::StrCat(" ('", mine[i].second, "' vs '", peer[i].second,
+                                         "')")
+                          : std::string(),
+                     "; ", why)));
+    return;
+  }
+  if (mine.size() > n) {
+    out->push_back(ErrorAt(
+        mine_file, mine[n].first,
+        absl::StrCat("this line has no counterpart in ", peer_file, " (it ends at line ",
+                     peer.empty() ? 0 : peer.back().first, "); ", why)));
+  } else if (peer.size() > n) {
+    out->push_back(ErrorAt(
+        peer_file, peer[n].first,
+        absl::StrCat("this line has no counterpart in ", mine_file, " (it ends at line ",
+                     mine.empty() ? 0 : mine.back().first, "); ", why)));
+  }
+}
+
+}  // namespace
+
+std::string DeriveClusterName(const std::vector<std::string>& node_names) {
+  if (node_names.empty()) return "cluster";
+  std::string name = absl::StrJoin(node_names, "-");
+  for (char& c : name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') c = '_';
+  }
+  if (name.size() > 63) name.resize(63);
+  return name;
+}
+
+MigrateResult ConvertLegacy(const LegacyText& text, const MigrateOptions& options) {
+  Converted c;
+  ConvertOne(text, options, /*ucast_peers=*/true, &c);
+  return std::move(c.result);
+}
+
+MigrateResult ConvertLegacyPair(const LegacyText& text, const LegacyText& peer,
+                                const MigrateOptions& options) {
+  MigrateOptions no_node = options;
+  no_node.node.clear();
+  Converted mine;
+  ConvertOne(text, no_node, /*ucast_peers=*/false, &mine);
+  Converted theirs;
+  ConvertOne(peer, no_node, /*ucast_peers=*/false, &theirs);
+  MigrateResult& result = mine.result;
+  std::vector<Diagnostic>& diags = result.diagnostics;
+  // The peer's own problems; its warnings repeat ours when the files agree.
+  for (const Diagnostic& d : theirs.result.diagnostics) {
+    if (d.severity == Severity::kError) diags.push_back(d);
+  }
+  const std::vector<std::string>& nodes = mine.node_names;
+  if (nodes.size() != 2) {
+    diags.push_back(ErrorAt(
+        text.ha_cf_name, 0,
+        absl::StrCat("converting with the peer's directory needs a two-node cluster, but "
+                     "ha.cf declares ", nodes.size(), " node(s); convert each directory on "
+                     "its own instead")));
+    return std::move(result);
+  }
+  // Which node is `text`?
+  auto is_node = [&](const std::string& name) {
+    return name == nodes[0] || name == nodes[1];
+  };
+  auto dir_node = [&](const std::string& dir) -> std::string {
+    if (dir.empty()) return "";
+    std::string base = Basename(dir);
+    if (is_node(base)) return base;
+    std::string parent = Basename(Dirname(dir));
+    if (is_node(parent)) return parent;
+    return "";
+  };
+  std::string me;
+  if (!options.node.empty()) {
+    if (!is_node(options.node)) {
+      diags.push_back(ErrorAt(text.ha_cf_name, 0,
+                              absl::StrCat("node '", options.node,
+                                           "' (--node) is not declared in ha.cf; its nodes "
+                                           "are ", nodes[0], ", ", nodes[1])));
+      return std::move(result);
+    }
+    me = options.node;
+  } else {
+    me = dir_node(text.dir);
+    std::string peer_node = dir_node(peer.dir);
+    if (me.empty() && !peer_node.empty()) me = peer_node == nodes[0] ? nodes[1] : nodes[0];
+    if (me.empty() || me == peer_node) {
+      diags.push_back(ErrorAt(
+          text.ha_cf_name, 0,
+          absl::StrCat("cannot tell which node '", text.dir.empty() ? text.ha_cf_name : text.dir,
+                       "' belongs to (neither it nor the peer directory is named after a "
+                       "node); pass --node ", nodes[0], " or --node ", nodes[1])));
+      return std::move(result);
+    }
+  }
+  const int my_index = me == nodes[0] ? 0 : 1;
+  const int peer_index = 1 - my_index;
+
+  // ha.cf: the same apart from ucast lines.
+  auto non_ucast = [](const HaCfParse& p) {
+    std::vector<std::pair<int, std::string>> v;
+    for (const HaCfDirective& d : p.directives) {
+      if (d.name != "ucast") v.emplace_back(d.line, d.Normalized());
+    }
+    return v;
+  };
+  auto ucast_ifaces = [](const std::vector<UcastLine>& lines) {
+    std::vector<std::pair<int, std::string>> v;
+    for (const UcastLine& u : lines) v.emplace_back(u.line, "ucast " + u.interface);
+    return v;
+  };
+  CompareLines(non_ucast(mine.hacf), text.ha_cf_name, non_ucast(theirs.hacf), peer.ha_cf_name,
+               /*show=*/true, "apart from ucast lines both nodes' ha.cf must be the same",
+               &diags);
+  CompareLines(ucast_ifaces(mine.ucast_lines), text.ha_cf_name,
+               ucast_ifaces(theirs.ucast_lines), peer.ha_cf_name, /*show=*/true,
+               "both nodes' ha.cf must have their ucast lines on the same interfaces, in "
+               "the same order (only the addresses differ)",
+               &diags);
+  std::vector<std::pair<int, std::string>> hr_mine, hr_peer;
+  for (const HaresourcesLine& l : mine.haresources.lines) hr_mine.emplace_back(l.line, l.normalized);
+  for (const HaresourcesLine& l : theirs.haresources.lines) hr_peer.emplace_back(l.line, l.normalized);
+  CompareLines(hr_mine, text.haresources_name, hr_peer, peer.haresources_name, /*show=*/true,
+               "haresources must be the same on both nodes", &diags);
+  CompareLines(mine.authkeys.lines, text.authkeys_name, theirs.authkeys.lines,
+               peer.authkeys_name, /*show=*/false,
+               "authkeys must be the same on both nodes (copy one over the other)", &diags);
+
+  // Addresses: a node's ucast lines name the other node's addresses.
+  auto set_addresses = [&](int node_index, const std::vector<UcastLine>& lines,
+                           const std::string& file) {
+    auto* node = result.spec.mutable_nodes(node_index);
+    for (const UcastLine& u : lines) {
+      bool dup = false;
+      for (const std::string& a : node->addresses()) dup = dup || a == u.address;
+      if (dup) continue;
+      int j = node->addresses_size();
+      node->add_addresses(u.address);
+      result.source_map.Set(absl::StrCat("nodes[", node_index, "].addresses[", j, "]"),
+                            Location{file, u.line, 0});
+    }
+  };
+  set_addresses(my_index, theirs.ucast_lines, peer.ha_cf_name);
+  set_addresses(peer_index, mine.ucast_lines, text.ha_cf_name);
+  return std::move(result);
+}
+
+}  // namespace hacluster::migrate

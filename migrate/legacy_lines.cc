@@ -1,0 +1,69 @@
+#include "migrate/legacy_lines.h"
+
+#include "absl/strings/str_join.h"
+
+namespace hacluster::migrate {
+
+std::string LegacyLine::Normalized() const {
+  return absl::StrJoin(words, " ", [](std::string* out, const LegacyWord& w) {
+    out->append(w.text);
+  });
+}
+
+namespace {
+bool IsBlank(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return u == ' ' || u == '\t' || u == '\r' || u == '\v' || u == '\f' || u == 0 ||
+         (u < 0x20 && u != '\n');
+}
+}  // namespace
+
+std::vector<LegacyLine> SplitLegacyLines(absl::string_view text) {
+  std::vector<LegacyLine> lines;
+  LegacyLine current;
+  bool continuing = false;  // the previous physical line ended in '\'
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == absl::string_view::npos) end = text.size();
+    absl::string_view physical = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+
+    size_t hash = physical.find('#');
+    bool had_comment = hash != absl::string_view::npos;
+    if (had_comment) physical = physical.substr(0, hash);
+    // Trailing blanks, then a continuation backslash (only when no comment
+    // cut the line: "a \ # note" is a comment, not a continuation).
+    size_t last = physical.size();
+    while (last > 0 && IsBlank(physical[last - 1])) --last;
+    physical = physical.substr(0, last);
+    bool continues = !had_comment && !physical.empty() && physical.back() == '\\';
+    if (continues) physical.remove_suffix(1);
+
+    if (!continuing) {
+      current = LegacyLine();
+      current.line = line_no;
+    }
+    size_t i = 0;
+    while (i < physical.size()) {
+      while (i < physical.size() && IsBlank(physical[i])) ++i;
+      size_t start = i;
+      while (i < physical.size() && !IsBlank(physical[i])) ++i;
+      if (i > start) {
+        if (current.words.empty()) current.line = line_no;
+        current.words.push_back({std::string(physical.substr(start, i - start)), line_no});
+      }
+    }
+    continuing = continues;
+    if (!continuing && !current.words.empty()) {
+      lines.push_back(std::move(current));
+      current = LegacyLine();
+    }
+  }
+  if (!current.words.empty()) lines.push_back(std::move(current));
+  return lines;
+}
+
+}  // namespace hacluster::migrate
