@@ -1,0 +1,96 @@
+// Every seed document's legacy configuration converts to a spec that
+// config::ValidateSpec accepts, and the warnings it raises come out at the
+// legacy FILE:LINE through the converter's SourceMap.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "agent/config/validate.h"
+#include "gtest/gtest.h"
+#include "migrate/migrate.h"
+#include "migrate/testing.h"
+
+namespace hacluster::migrate {
+namespace {
+
+namespace fs = std::filesystem;
+using config::Severity;
+
+std::string Fixture(const std::string& name) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  fs::path src = fs::path(srcdir != nullptr ? srcdir : ".") / "hacluster/migrate/testdata" / name;
+  fs::path dst = fs::path(tmp != nullptr ? tmp : "/tmp") / "seeds" / name;
+  fs::remove_all(dst);
+  fs::create_directories(dst);
+  fs::copy(src, dst, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(dst)) {
+    if (e.is_regular_file()) {
+      chmod(e.path().c_str(), e.path().filename() == "authkeys" ? 0600 : 0644);
+    }
+  }
+  return dst.string();
+}
+
+// Converts and validates; returns converter and validator diagnostics.
+std::vector<config::Diagnostic> ConvertAndValidate(const std::string& dir,
+                                                   const MigrateOptions& options = {}) {
+  MigrateResult r = MigrateFromDir(dir, options);
+  EXPECT_TRUE(r.ok()) << config::FormatDiagnostics(r.diagnostics);
+  std::vector<config::Diagnostic> all = r.diagnostics;
+  config::ValidateOptions vo;
+  vo.check_files = false;
+  for (config::Diagnostic& d : config::ValidateSpec(r.spec, r.source_map, vo)) {
+    all.push_back(std::move(d));
+  }
+  return all;
+}
+
+TEST(SeedsTest, EveryConvertibleSeedValidates) {
+  for (const char* name : {"seed000_mor", "seed001_linuxha", "seed002_arch",
+                           "seed003_asterisk_nocrm", "seed004_mysql_drbd"}) {
+    SCOPED_TRACE(name);
+    std::vector<config::Diagnostic> ds = ConvertAndValidate(Fixture(name));
+    EXPECT_EQ(CountSeverity(ds, Severity::kError), 0) << config::FormatDiagnostics(ds);
+  }
+}
+
+TEST(SeedsTest, PeerSeedValidates) {
+  std::string dir = Fixture("seed000_mor");
+  MigrateOptions o;
+  o.peer_dir = dir + "/node02";
+  std::vector<config::Diagnostic> ds = ConvertAndValidate(dir + "/node01", o);
+  EXPECT_EQ(CountSeverity(ds, Severity::kError), 0) << config::FormatDiagnostics(ds);
+}
+
+TEST(SeedsTest, ArchWarntimeAboveDeadtimeWarnsAtHaCfLine) {
+  std::string dir = Fixture("seed002_arch");
+  std::vector<config::Diagnostic> ds = ConvertAndValidate(dir);
+  // ha.cf: "deadtime 5" (line 1), "warntime 10" (line 2).
+  EXPECT_TRUE(HasDiagnostic(ds, Severity::kWarning, dir + "/ha.cf", 2,
+                            "warntime 10s is longer than deadtime 5s"))
+      << config::FormatDiagnostics(ds);
+}
+
+// Suspicious but legal settings found by ValidateSpec name the legacy lines.
+TEST(SeedsTest, ValidatorWarningsPointAtLegacyLines) {
+  LegacyText t;
+  t.ha_cf = "node node01 node02\nkeepalive 2\n# close to keepalive:\ndeadtime 3\nbcast eth0\n";
+  t.haresources = "node01 203.0.113.4 asterisk\n";
+  t.authkeys = "# private cable?\nauth 1\n1 crc\n";
+  MigrateResult r = ConvertLegacy(t, {});
+  ASSERT_TRUE(r.ok()) << config::FormatDiagnostics(r.diagnostics);
+  config::ValidateOptions vo;
+  vo.check_files = false;
+  std::vector<config::Diagnostic> ds = config::ValidateSpec(r.spec, r.source_map, vo);
+  EXPECT_EQ(CountSeverity(ds, Severity::kError), 0) << config::FormatDiagnostics(ds);
+  EXPECT_TRUE(HasDiagnostic(ds, Severity::kWarning, "ha.cf", 4,
+                            "deadtime 3s is less than twice keepalive 2s"))
+      << config::FormatDiagnostics(ds);
+  EXPECT_TRUE(HasDiagnostic(ds, Severity::kWarning, "authkeys", 3, "uses crc"))
+      << config::FormatDiagnostics(ds);
+}
+
+}  // namespace
+}  // namespace hacluster::migrate
