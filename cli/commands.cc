@@ -111,6 +111,16 @@ int MigrateToLegacy(const MigrateArgs& args, std::ostream& err) {
     err << args.to_legacy << ": error: " << files.status().message() << "\n";
     return kExitFailed;
   }
+  // What Heartbeat's files cannot hold is said, at the spec line it is on.
+  for (const std::string& item : files->dropped) {
+    size_t colon = item.find(": ");
+    std::string path = item.substr(0, colon);
+    std::string reason = colon == std::string::npos ? "" : item.substr(colon + 2);
+    err << config::FormatDiagnostic(
+               {config::Severity::kWarning, parsed.source_map.Find(path),
+                absl::StrCat(path, " is not written to the Heartbeat files: ", reason)})
+        << "\n";
+  }
   absl::Status written = migrate::WriteLegacyDir(*files, args.output);
   if (!written.ok()) {
     err << args.output << ": error: " << written.message() << "\n";

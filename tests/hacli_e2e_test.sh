@@ -78,6 +78,38 @@ run 1 migrate --to-legacy "$WORK/cluster.yaml" --node node09 -o "$WORK/back/node
 has err "node09"
 end
 
+begin "rollback of a hand-written spec warns, at its line, about what Heartbeat cannot hold"
+cat > "$WORK/hand.yaml" <<'YAML'
+cluster_name: voip
+nodes:
+  - name: node01
+    addresses: [192.0.2.11]
+  - name: node02
+    addresses: [192.0.2.12]
+media:
+  - ucast: {interface: eth0}
+auth:
+  keys:
+    - {id: 1, method: sha1, secret: s3cret-for-sha1}
+groups:
+  - name: voip
+    preferred_node: node01
+    resources:
+      - ip: {address: 192.0.2.10}
+      - lsb: {name: asterisk}
+        monitor_interval: 10s
+YAML
+chmod 600 "$WORK/hand.yaml"
+run 0 migrate --to-legacy "$WORK/hand.yaml" --node node02 -o "$WORK/back/hand"
+has err "hand.yaml:18:"; has err "monitor_interval"; has err "warning"
+grep -q "ucast eth0 192.0.2.11" "$WORK/back/hand/ha.cf" || fail "node02's ha.cf does not ucast to node01"
+grep -q "^node01 192.0.2.10 asterisk" "$WORK/back/hand/haresources" || fail "haresources line wrong"
+sed -i 's/method: sha1/method: sha256/' "$WORK/hand.yaml"
+run 1 migrate --to-legacy "$WORK/hand.yaml" --node node02 -o "$WORK/back/hand256"
+has err "sha256"
+[ -e "$WORK/back/hand256/authkeys" ] && fail "files written despite the error"
+end
+
 begin "an authkeys readable by others is refused, naming the file"
 cp -r "$WORK/legacy/node01" "$WORK/open"; chmod 644 "$WORK/open/authkeys"
 run 1 migrate --from "$WORK/open"

@@ -423,14 +423,14 @@ void Validator::CheckSecretFile(const std::string& path, const std::string& file
 
 void Validator::CheckActiveKey() {
   const auto& auth = spec_.auth();
-  const AuthKey* active = nullptr;
+  int index = -1;  // of the active key in auth.keys
   if (auth.active_key() != 0) {
     std::vector<std::string> ids;
-    for (const AuthKey& k : auth.keys()) {
-      ids.push_back(absl::StrCat(k.id()));
-      if (k.id() == auth.active_key()) active = &k;
+    for (int i = 0; i < auth.keys_size(); ++i) {
+      ids.push_back(absl::StrCat(auth.keys(i).id()));
+      if (auth.keys(i).id() == auth.active_key() && index < 0) index = i;
     }
-    if (active == nullptr) {
+    if (index < 0) {
       sink_.Error("auth.active_key",
                   absl::StrCat("active_key ", auth.active_key(),
                                " is not a configured key: the keys are ",
@@ -443,15 +443,15 @@ void Validator::CheckActiveKey() {
                                      "heartbeats are sent with"));
     return;
   } else {
-    active = &auth.keys(0);
+    index = 0;
   }
+  const AuthKey& active = auth.keys(index);
   bool network = std::any_of(spec_.media().begin(), spec_.media().end(), [](const Medium& m) {
     return m.has_ucast() || m.has_bcast() || m.has_mcast();
   });
-  if (active->method() == spec::v1::AUTH_METHOD_CRC && network) {
-    int index = static_cast<int>(active - &auth.keys(0));
+  if (active.method() == spec::v1::AUTH_METHOD_CRC && network) {
     sink_.Warning(absl::StrCat("auth.keys[", index, "].method"),
-                  absl::StrCat("active key ", active->id(),
+                  absl::StrCat("active key ", active.id(),
                                " uses crc: crc does not authenticate; on a shared network "
                                "anyone can inject heartbeats: use sha256 or keep crc for a "
                                "private cable"));

@@ -370,6 +370,13 @@ TEST(ValidateTest, CrcKeyNeedsNoSecretButWarnsOnANetworkMedium) {
                  "use sha256 or keep crc for a private cable"});
 }
 
+TEST(ValidateTest, CrcWarningPointsAtTheActiveKeyWhenItIsNotTheFirst) {
+  std::string yaml = kBase;
+  yaml.insert(yaml.find("  keys:"), "  active_key: 2\n");  // line 10
+  yaml += "    - {id: 2, method: crc}\n";                     // line 13
+  ExpectWarning(yaml, 13, 23, {"active key 2 uses crc"});
+}
+
 TEST(ValidateTest, CrcKeyOnASerialCableOnlyIsAccepted) {
   std::string yaml = kBase;
   yaml.replace(yaml.find("secret: s3cret"), 14, "method: crc");
