@@ -40,7 +40,13 @@ LIBS=(-lyaml-cpp -lprotobuf -labsl_statusor -labsl_status -labsl_cord
       -labsl_spinlock_wait -labsl_throw_delegate -labsl_raw_logging_internal
       -labsl_log_severity -lpthread)
 
-(cd "$ROOT" && protoc --proto_path=. --cpp_out="$BUILD/gen" proto/*.proto)
+# Generated code is replaced only when it changed, so objects stay fresh.
+rm -rf "$BUILD/gen.new"; mkdir -p "$BUILD/gen.new"
+(cd "$ROOT" && protoc --proto_path=. --cpp_out="$BUILD/gen.new" proto/*.proto)
+for f in "$BUILD"/gen.new/proto/*; do
+  cmp -s "$f" "$BUILD/gen/proto/$(basename "$f")" || cp "$f" "$BUILD/gen/proto/"
+done
+rm -rf "$BUILD/gen.new"
 
 # Library sources: every non-test .cc of the parser packages.
 SOURCES=("$BUILD"/gen/proto/*.pb.cc)
@@ -48,6 +54,14 @@ for f in "$ROOT"/agent/config/*.cc "$ROOT"/migrate/*.cc; do
   case "$f" in *_test.cc) continue ;; esac
   [ -e "$f" ] && SOURCES+=("$f")
 done
+
+# Objects are reused only while no header or source changed (a crude but
+# safe stand-in for dependency tracking).
+stamp=$(cat "$ROOT"/agent/config/*.h "$ROOT"/migrate/*.h "$ROOT"/proto/*.proto "$0" 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -f "$BUILD"/obj/*.o
+  echo "$stamp" > "$BUILD/stamp"
+fi
 
 OBJECTS=()
 for src in "${SOURCES[@]}"; do
