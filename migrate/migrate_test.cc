@@ -21,28 +21,6 @@ namespace fs = std::filesystem;
 using config::Location;
 using config::Severity;
 
-std::string TestTmp() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t != nullptr ? t : "/tmp";
-}
-
-// Copies fixture `name` into a fresh temporary directory, with authkeys
-// mode 0600 (git does not keep modes). Returns the copy's path.
-std::string Fixture(const std::string& name, const std::string& tag = "") {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  fs::path src = fs::path(srcdir != nullptr ? srcdir : ".") / "hacluster/migrate/testdata" / name;
-  fs::path dst = fs::path(TestTmp()) / ("fixture" + tag) / name;
-  fs::remove_all(dst);
-  fs::create_directories(dst);
-  fs::copy(src, dst, fs::copy_options::recursive);
-  for (const auto& e : fs::recursive_directory_iterator(dst)) {
-    if (e.is_regular_file()) {
-      chmod(e.path().c_str(), e.path().filename() == "authkeys" ? 0600 : 0644);
-    }
-  }
-  return dst.string();
-}
-
 std::string All(const MigrateResult& r) { return config::FormatDiagnostics(r.diagnostics); }
 
 struct Expected {

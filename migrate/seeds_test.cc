@@ -17,22 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using config::Severity;
 
-std::string Fixture(const std::string& name) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path src = fs::path(srcdir != nullptr ? srcdir : ".") / "hacluster/migrate/testdata" / name;
-  fs::path dst = fs::path(tmp != nullptr ? tmp : "/tmp") / "seeds" / name;
-  fs::remove_all(dst);
-  fs::create_directories(dst);
-  fs::copy(src, dst, fs::copy_options::recursive);
-  for (const auto& e : fs::recursive_directory_iterator(dst)) {
-    if (e.is_regular_file()) {
-      chmod(e.path().c_str(), e.path().filename() == "authkeys" ? 0600 : 0644);
-    }
-  }
-  return dst.string();
-}
-
 // Converts and validates; returns converter and validator diagnostics.
 std::vector<config::Diagnostic> ConvertAndValidate(const std::string& dir,
                                                    const MigrateOptions& options = {}) {
