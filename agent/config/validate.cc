@@ -560,8 +560,15 @@ void Validator::CheckIp(const std::string& path, const std::string& group,
     return;
   }
   if (!addr) {
+    size_t slash = ip.address().find('/');
+    std::string hint;
+    if (slash != std::string::npos && ParseIp(ip.address().substr(0, slash))) {
+      hint = absl::StrCat(": write the prefix separately, address: ",
+                          ip.address().substr(0, slash), " and prefix_length: ",
+                          ip.address().substr(slash + 1));
+    }
     sink_.Error(path + ".address", absl::StrCat("VIP ", Quoted(ip.address()),
-                                                " is not an IPv4 or IPv6 address"));
+                                                " is not an IPv4 or IPv6 address", hint));
     return;
   }
   bool v4 = addr->family == AF_INET;

@@ -533,6 +533,12 @@ TEST(ValidateTest, InvalidVipIsAnError) {
               {"VIP '192.0.2.1000' is not an IPv4 or IPv6 address"});
 }
 
+TEST(ValidateTest, VipWrittenAsCidrSuggestsPrefixLength) {
+  ExpectError(WithGroup("192.0.2.100", "192.0.2.100/24"), 16, 23,
+              {"VIP '192.0.2.100/24' is not an IPv4 or IPv6 address",
+               "address: 192.0.2.100 and prefix_length: 24"});
+}
+
 TEST(ValidateTest, IPv4PrefixLengthAbove32IsAnError) {
   ExpectError(WithGroup("192.0.2.100}", "192.0.2.100, prefix_length: 33}"), 16, 51,
               {"prefix_length 33 of VIP 192.0.2.100 is out of range: use 1 to 32"});

@@ -52,6 +52,14 @@ timing:
               3, 3, {"unknown key 'timing.deadtme'", "did you mean 'deadtime'?"});
 }
 
+TEST(YamlCodecTest, UnknownKeyWithSwappedLettersSuggestsClosest) {
+  ExpectError(R"yaml(cluster_name: c
+nodes:
+  - nmae: node01
+)yaml",
+              3, 5, {"unknown key 'nodes[0].nmae'", "did you mean 'name'?"});
+}
+
 TEST(YamlCodecTest, UnknownKeyWithNothingCloseHasNoSuggestion) {
   ParsedSpec p = Parse("cluster_name: c\nstonith: yes\n");
   ASSERT_EQ(p.diagnostics.size(), 1u);
