@@ -36,7 +36,7 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
   };
   uint32_t active = 0;
   std::map<uint32_t, int> seen;  // key id -> line
-  for (const LegacyLine& line : SplitLegacyLines(text)) {
+  for (const LegacyLine& line : SplitLegacyLines(text, CommentStyle::kLineStart)) {
     out.lines.emplace_back(line.line, line.Normalized());
     const std::string& first = line.words[0].text;
     if (absl::AsciiStrToLower(first) == "auth") {
@@ -76,17 +76,33 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
       continue;
     }
     std::string method = absl::AsciiStrToLower(line.words[1].text);
-    std::vector<std::string> secret_words;
-    for (size_t i = 2; i < line.words.size(); ++i) secret_words.push_back(line.words[i].text);
-    std::string secret = absl::StrJoin(secret_words, " ");
+    // Heartbeat reads a key line with sscanf("%d%s%s"): the secret is the
+    // first word after the method, and the rest of the line is ignored.
+    std::string secret = line.words.size() > 2 ? line.words[2].text : "";
+    std::vector<std::string> rest;
+    for (size_t i = 3; i < line.words.size() && line.words[i].text[0] != '#'; ++i) {
+      rest.push_back(line.words[i].text);
+    }
+    if (secret == "(stdin)=") {
+      add(Severity::kWarning, line.line,
+          absl::StrCat("key ", id, "'s secret is '(stdin)=', the label `openssl md5` prints "
+                       "before the digest: Heartbeat takes only that first word, so every "
+                       "cluster set up with this recipe shares it. Make a new random key"));
+    } else if (!rest.empty()) {
+      add(Severity::kWarning, line.line,
+          absl::StrCat("key ", id, ": Heartbeat takes only the first word, '", secret,
+                       "', as the secret and ignores '", absl::StrJoin(rest, " "),
+                       "'; the spec keeps the same secret, so both sides agree"));
+    }
     spec::v1::AuthKey key;
     key.set_id(id);
     if (method == "crc") {
       key.set_method(spec::v1::AUTH_METHOD_CRC);
       if (!secret.empty()) {
-        add(Severity::kWarning, line.line,
-            absl::StrCat("key ", id, " uses crc, which takes no secret; the text after "
-                                     "'crc' is ignored"));
+        add(Severity::kError, line.line,
+            absl::StrCat("key ", id, " uses crc, which takes no secret, yet '", secret,
+                         "' follows; Heartbeat refuses this too: remove it"));
+        continue;
       }
     } else if (method == "md5" || method == "sha1") {
       key.set_method(method == "md5" ? spec::v1::AUTH_METHOD_MD5

@@ -20,17 +20,48 @@ TEST(AuthkeysParserTest, Sha1KeyIsActive) {
   EXPECT_EQ(p.key_lines, std::vector<int>{2});
 }
 
-TEST(AuthkeysParserTest, CrcAndSeveralKeysAndSecretWithBlanks) {
-  AuthkeysParse p = ParseAuthkeys(
-      "# keys\nauth 2\n1 md5 (stdin)= 3c6e0b8a\n2 crc\n3 SHA1 abc\n", "authkeys");
+TEST(AuthkeysParserTest, CrcAndSeveralKeys) {
+  AuthkeysParse p =
+      ParseAuthkeys("# keys\nauth 2\n1 md5 3c6e0b8a\n2 crc\n3 SHA1 abc\n", "authkeys");
   ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
   EXPECT_EQ(p.auth.active_key(), 2u);
   ASSERT_EQ(p.auth.keys_size(), 3);
-  EXPECT_EQ(p.auth.keys(0).secret(), "(stdin)= 3c6e0b8a");
+  EXPECT_EQ(p.auth.keys(0).secret(), "3c6e0b8a");
   EXPECT_EQ(p.auth.keys(1).method(), spec::v1::AUTH_METHOD_CRC);
   EXPECT_EQ(p.auth.keys(1).secret(), "");
   EXPECT_EQ(p.auth.keys(2).method(), spec::v1::AUTH_METHOD_SHA1);
   EXPECT_EQ(p.key_lines, (std::vector<int>{3, 4, 5}));
+}
+
+// Heartbeat reads key lines with sscanf("%d%s%s"): the secret is one word.
+TEST(AuthkeysParserTest, SecretIsTheFirstWordAsHeartbeatReadsIt) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 key with spaces\n", "authkeys");
+  ASSERT_EQ(p.auth.keys_size(), 1);
+  EXPECT_EQ(p.auth.keys(0).secret(), "key");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                            "takes only the first word, 'key', as the secret and ignores "
+                            "'with spaces'"))
+      << config::FormatDiagnostics(p.diagnostics);
+}
+
+// Only a line starting with '#' is a comment; a '#' inside a key is key text.
+TEST(AuthkeysParserTest, HashInsideASecretIsPartOfIt) {
+  AuthkeysParse p =
+      ParseAuthkeys("  # comment\nauth 1\n1 sha1 s#notcomment # trailing note\n", "authkeys");
+  ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
+  ASSERT_EQ(p.auth.keys_size(), 1);
+  EXPECT_EQ(p.auth.keys(0).secret(), "s#notcomment");
+}
+
+// The MOR recipe pipes `openssl md5` into authkeys, whose output starts with
+// "(stdin)= ": Heartbeat's key is that label.
+TEST(AuthkeysParserTest, OpensslLabelAsSecretWarns) {
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 (stdin)= 3c6e0b8a\n", "authkeys");
+  ASSERT_EQ(p.auth.keys_size(), 1);
+  EXPECT_EQ(p.auth.keys(0).secret(), "(stdin)=");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                            "so every cluster set up with this recipe shares it"))
+      << config::FormatDiagnostics(p.diagnostics);
 }
 
 TEST(AuthkeysParserTest, AuthNamingMissingKeyIsAnError) {
@@ -66,11 +97,11 @@ TEST(AuthkeysParserTest, NoAuthLineIsAnError) {
                             "no 'auth N' line"));
 }
 
-TEST(AuthkeysParserTest, CrcWithSecretWarns) {
+TEST(AuthkeysParserTest, CrcWithSecretIsAnErrorAsInHeartbeat) {
   AuthkeysParse p = ParseAuthkeys("auth 1\n1 crc junk\n", "authkeys");
-  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
-                            "key 1 uses crc, which takes no secret"));
-  EXPECT_EQ(p.auth.keys(0).secret(), "");
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 2,
+                            "key 1 uses crc, which takes no secret, yet 'junk' follows"))
+      << config::FormatDiagnostics(p.diagnostics);
 }
 
 TEST(AuthkeysParserTest, SecondAuthLineIsAnError) {

@@ -1,6 +1,7 @@
 #include "migrate/converter.h"
 
 #include <map>
+#include <set>
 #include <optional>
 #include <utility>
 
@@ -316,20 +317,16 @@ class ConverterState {
       Error(d.line, absl::StrCat("udpport '", d.args[0], "' is not a port (1 to 65535)"));
       return;
     }
-    if (!media_since_udpport_.empty() && *port != current_port_) {
-      std::vector<std::string> lines;
-      for (const auto& [kind, line] : media_since_udpport_) lines.push_back(absl::StrCat(line));
-      const std::string& kind = media_since_udpport_[0].first;
-      bool one = media_since_udpport_.size() == 1;
+    // Heartbeat's ucast and bcast plugins each read udpport once, at their
+    // first line: a later udpport does not move media of a type already seen.
+    for (const auto& [kind, first] : first_udp_line_) {
+      uint32_t fixed = type_port_.at(kind);
+      if (*port == fixed) continue;
       Warning(d.line,
-              absl::StrCat("udpport ", *port, " comes after the ", kind,
-                           one ? " line at line " : " lines at lines ",
-                           absl::StrJoin(lines, ", "),
-                           "; Heartbeat applies udpport only to media lines after it, so ",
-                           one ? "that medium keeps" : "those media keep", " port ",
-                           current_port_));
+              absl::StrCat("udpport ", *port, " comes after the first ", kind, " line (line ",
+                           first, "); Heartbeat reads udpport once per medium type, at its "
+                           "first line, so every ", kind, " medium keeps port ", fixed));
     }
-    media_since_udpport_.clear();
     current_port_ = *port;
     udp_port_ = *port;
     udp_port_line_ = d.line;
@@ -338,14 +335,13 @@ class ConverterState {
   void Ucast(const HaCfDirective& d) {
     const std::string& iface = d.args[0];
     out_->ucast_lines.push_back({iface, d.args[1], d.line});
-    media_since_udpport_.emplace_back("ucast", d.line);
-    auto key = std::make_pair(iface, current_port_);
+    auto key = std::make_pair(iface, PortOf("ucast", d.line));
     auto it = ucast_index_.find(key);
     int index;
     if (it == ucast_index_.end()) {
       Medium m;
       m.mutable_ucast()->set_interface(iface);
-      index = AddMedium(std::move(m), d, "ucast", /*udp=*/true, /*track=*/false);
+      index = AddMedium(std::move(m), d, "ucast", /*udp=*/true);
       ucast_index_[key] = index;
     } else {
       index = it->second;
@@ -394,11 +390,16 @@ class ConverterState {
   }
 
   // Returns the index of the new medium in spec.media.
-  int AddMedium(Medium m, const HaCfDirective& d, const std::string& kind, bool udp,
-                bool track = true) {
+  // The port of ucast or bcast media: the udpport in effect at the first line
+  // of that kind.
+  uint32_t PortOf(const std::string& kind, int line) {
+    if (first_udp_line_.emplace(kind, line).second) type_port_[kind] = current_port_;
+    return type_port_[kind];
+  }
+
+  int AddMedium(Medium m, const HaCfDirective& d, const std::string& kind, bool udp) {
     int index = static_cast<int>(pending_.size());
-    if (udp && track) media_since_udpport_.emplace_back(kind, d.line);
-    pending_.push_back({std::move(m), d.line, current_port_, udp});
+    pending_.push_back({std::move(m), d.line, udp ? PortOf(kind, d.line) : 0, udp});
     map_.Set(absl::StrCat("media[", index, "]"), At(d.line));
     map_.Set(absl::StrCat("media[", index, "].", kind), At(d.line));
     return index;
@@ -526,7 +527,7 @@ class ConverterState {
   struct Pending {
     Medium medium;
     int line;
-    uint32_t port;  // the udpport in effect at the line
+    uint32_t port;  // ucast/bcast: the udpport at the first line of its kind
     bool udp;       // ucast or bcast: takes the udpport
   };
 
@@ -541,7 +542,8 @@ class ConverterState {
   std::map<std::string, int> single_lines_;
   std::vector<Pending> pending_;
   std::map<std::pair<std::string, uint32_t>, int> ucast_index_;
-  std::vector<std::pair<std::string, int>> media_since_udpport_;  // (kind, line)
+  std::map<std::string, int> first_udp_line_;  // "ucast"/"bcast" -> its first line
+  std::map<std::string, uint32_t> type_port_;   // "ucast"/"bcast" -> its port
   uint32_t current_port_ = kHeartbeatPort;
   uint32_t udp_port_ = 0;
   int udp_port_line_ = 0;
@@ -599,6 +601,36 @@ void CompareLines(const std::vector<std::pair<int, std::string>>& mine,
   }
 }
 
+// haresources and authkeys must be the same on both nodes.
+void CompareSharedFiles(const Converted& mine, const LegacyText& text, const Converted& theirs,
+                        const LegacyText& peer, std::vector<Diagnostic>* diags) {
+  std::vector<std::pair<int, std::string>> hr_mine, hr_peer;
+  for (const HaresourcesLine& l : mine.haresources.lines) hr_mine.emplace_back(l.line, l.normalized);
+  for (const HaresourcesLine& l : theirs.haresources.lines) hr_peer.emplace_back(l.line, l.normalized);
+  CompareLines(hr_mine, text.haresources_name, hr_peer, peer.haresources_name, /*show=*/true,
+               "haresources must be the same on both nodes", diags);
+  CompareLines(mine.authkeys.lines, text.authkeys_name, theirs.authkeys.lines,
+               peer.authkeys_name, /*show=*/false,
+               "authkeys must be the same on both nodes (copy one over the other)", diags);
+}
+
+// One node's ucast lines hold only the other nodes' addresses, yet in the
+// spec explicit peers are sent to by every node: a node whose own address
+// is in the list skips it and so never reaches the node that wrote it.
+void WarnOneSidedUcast(const Converted& c, const LegacyText& text, MigrateResult* result) {
+  std::set<std::string> distinct;
+  for (const UcastLine& u : c.ucast_lines) distinct.insert(u.address);
+  if (c.ucast_lines.empty() || distinct.size() >= c.node_names.size()) return;
+  result->diagnostics.push_back(Diagnostic{
+      Severity::kWarning, Location{text.ha_cf_name, c.ucast_lines[0].line, 0},
+      absl::StrCat("the ucast lines name ", distinct.size(), " address(es) for ",
+                   c.node_names.size(), " nodes: one node's ha.cf names only the others, "
+                   "but in the spec every node sends to these peers, so the node they "
+                   "belong to would not reach this one. Convert with --peer DIR (the other "
+                   "node's /etc/ha.d) to derive each node's address, or list every node's "
+                   "address as a ucast peer")});
+}
+
 }  // namespace
 
 std::string DeriveClusterName(const std::vector<std::string>& node_names) {
@@ -614,6 +646,7 @@ std::string DeriveClusterName(const std::vector<std::string>& node_names) {
 MigrateResult ConvertLegacy(const LegacyText& text, const MigrateOptions& options) {
   Converted c;
   ConvertOne(text, options, /*ucast_peers=*/true, &c);
+  WarnOneSidedUcast(c, text, &c.result);
   return std::move(c.result);
 }
 
@@ -640,6 +673,39 @@ MigrateResult ConvertLegacyPair(const LegacyText& text, const LegacyText& peer,
                      "its own instead")));
     return std::move(result);
   }
+  // One ha.cf serving both nodes, its ucast lines naming every node
+  // (Heartbeat skips a ucast to the node's own address): there is nothing to
+  // derive, so the addresses stay explicit ucast peers.
+  std::set<std::string> my_addresses;
+  for (const UcastLine& u : mine.ucast_lines) my_addresses.insert(u.address);
+  for (const UcastLine& u : theirs.ucast_lines) {
+    if (my_addresses.count(u.address) == 0) continue;
+    Converted same;
+    ConvertOne(text, no_node, /*ucast_peers=*/true, &same);
+    MigrateResult out = std::move(same.result);
+    for (const Diagnostic& d : theirs.result.diagnostics) {
+      if (d.severity == Severity::kError) out.diagnostics.push_back(d);
+    }
+    auto all_lines = [](const HaCfParse& p) {
+      std::vector<std::pair<int, std::string>> v;
+      for (const HaCfDirective& d : p.directives) v.emplace_back(d.line, d.Normalized());
+      return v;
+    };
+    CompareLines(all_lines(mine.hacf), text.ha_cf_name, all_lines(theirs.hacf),
+                 peer.ha_cf_name, /*show=*/true,
+                 "both nodes' ucast lines name the same addresses, so their ha.cf must be "
+                 "the same file",
+                 &out.diagnostics);
+    CompareSharedFiles(mine, text, theirs, peer, &out.diagnostics);
+    out.diagnostics.push_back(Diagnostic{
+        Severity::kWarning, Location{peer.ha_cf_name, u.line, 0},
+        absl::StrCat("ucast address ", u.address, " is in both nodes' ha.cf (one file for "
+                     "both nodes; Heartbeat skips a ucast to the node's own address): "
+                     "the addresses stay explicit ucast peers, which every node sends to "
+                     "except its own")});
+    return out;
+  }
+
   // Which node is `text`?
   auto is_node = [&](const std::string& name) {
     return name == nodes[0] || name == nodes[1];
@@ -699,14 +765,7 @@ MigrateResult ConvertLegacyPair(const LegacyText& text, const LegacyText& peer,
                "both nodes' ha.cf must have their ucast lines on the same interfaces, in "
                "the same order (only the addresses differ)",
                &diags);
-  std::vector<std::pair<int, std::string>> hr_mine, hr_peer;
-  for (const HaresourcesLine& l : mine.haresources.lines) hr_mine.emplace_back(l.line, l.normalized);
-  for (const HaresourcesLine& l : theirs.haresources.lines) hr_peer.emplace_back(l.line, l.normalized);
-  CompareLines(hr_mine, text.haresources_name, hr_peer, peer.haresources_name, /*show=*/true,
-               "haresources must be the same on both nodes", &diags);
-  CompareLines(mine.authkeys.lines, text.authkeys_name, theirs.authkeys.lines,
-               peer.authkeys_name, /*show=*/false,
-               "authkeys must be the same on both nodes (copy one over the other)", &diags);
+  CompareSharedFiles(mine, text, theirs, peer, &diags);
 
   // Addresses: a node's ucast lines name the other node's addresses.
   auto set_addresses = [&](int node_index, const std::vector<UcastLine>& lines,

@@ -31,13 +31,15 @@ TEST(ConverterTest, UdpportAfterUcastWarnsWithLine) {
                                        "\n"
                                        "ucast eth0 10.0.0.2\n"
                                        "udpport 496\n"
-                                       "bcast eth1\n"),
+                                       "bcast eth1\n"
+                                       "ucast eth0 10.0.0.1\n"),
                                   {});
   ASSERT_EQ(CountSeverity(r.diagnostics, Severity::kError), 0) << All(r);
   ASSERT_EQ(r.diagnostics.size(), 1u) << All(r);
   EXPECT_EQ(config::FormatDiagnostic(r.diagnostics[0]),
-            "ha.cf:7: warning: udpport 496 comes after the ucast line at line 6; Heartbeat "
-            "applies udpport only to media lines after it, so that medium keeps port 694");
+            "ha.cf:7: warning: udpport 496 comes after the first ucast line (line 6); "
+            "Heartbeat reads udpport once per medium type, at its first line, so every ucast "
+            "medium keeps port 694");
   EXPECT_EQ(r.spec.udp_port(), 496u);
   ASSERT_EQ(r.spec.media_size(), 2);
   EXPECT_EQ(r.spec.media(0).ucast().port(), 694u);
@@ -47,7 +49,9 @@ TEST(ConverterTest, UdpportAfterUcastWarnsWithLine) {
   EXPECT_EQ(r.source_map.Find("media[1].bcast.interface"), (Location{"ha.cf", 8, 0}));
 }
 
-TEST(ConverterTest, UdpportAppliesOnlyToLaterMedia) {
+// Heartbeat's ucast and bcast plugins each read udpport once, at their first
+// line; mcast lines name their own port.
+TEST(ConverterTest, UdpportIsFixedAtTheFirstLineOfEachMediumType) {
   MigrateResult r = ConvertLegacy(Text("node a b\n"
                                        "udpport 600\n"
                                        "ucast eth0 10.0.0.2\n"
@@ -58,11 +62,15 @@ TEST(ConverterTest, UdpportAppliesOnlyToLaterMedia) {
                                        "mcast eth4 225.0.0.1 694 1 0\n"),
                                   {});
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 4,
-                            "comes after the ucast line at line 3"));
+                            "udpport 700 comes after the first ucast line (line 3)"))
+      << All(r);
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 6,
-                            "udpport 800 comes after the bcast lines at lines 5, 5; Heartbeat "
-                            "applies udpport only to media lines after it, so those media keep "
-                            "port 700"))
+                            "udpport 800 comes after the first bcast line (line 5); Heartbeat "
+                            "reads udpport once per medium type, at its first line, so every "
+                            "bcast medium keeps port 700"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 6,
+                            "so every ucast medium keeps port 600"))
       << All(r);
   EXPECT_EQ(r.spec.udp_port(), 800u);
   ASSERT_EQ(r.spec.media_size(), 5);
@@ -70,7 +78,7 @@ TEST(ConverterTest, UdpportAppliesOnlyToLaterMedia) {
   EXPECT_EQ(r.spec.media(1).bcast().port(), 700u);
   EXPECT_EQ(r.spec.media(2).bcast().interface(), "eth2");
   EXPECT_EQ(r.spec.media(2).bcast().port(), 700u);
-  EXPECT_EQ(r.spec.media(3).ucast().port(), 0u);
+  EXPECT_EQ(r.spec.media(3).ucast().port(), 600u);  // not 800: fixed at line 3
   EXPECT_EQ(r.spec.media(4).mcast().port(), 694u);
 }
 

@@ -18,7 +18,7 @@ bool IsBlank(char c) {
 }
 }  // namespace
 
-std::vector<LegacyLine> SplitLegacyLines(absl::string_view text) {
+std::vector<LegacyLine> SplitLegacyLines(absl::string_view text, CommentStyle style) {
   std::vector<LegacyLine> lines;
   LegacyLine current;
   bool continuing = false;  // the previous physical line ended in '\'
@@ -31,7 +31,15 @@ std::vector<LegacyLine> SplitLegacyLines(absl::string_view text) {
     pos = end + 1;
     ++line_no;
 
-    size_t hash = physical.find('#');
+    size_t hash;
+    if (style == CommentStyle::kAnywhere) {
+      hash = physical.find('#');
+    } else {
+      size_t first = 0;
+      while (first < physical.size() && IsBlank(physical[first])) ++first;
+      hash = first < physical.size() && physical[first] == '#' ? first
+                                                               : absl::string_view::npos;
+    }
     bool had_comment = hash != absl::string_view::npos;
     if (had_comment) physical = physical.substr(0, hash);
     // Trailing blanks, then a continuation backslash (only when no comment
@@ -39,7 +47,8 @@ std::vector<LegacyLine> SplitLegacyLines(absl::string_view text) {
     size_t last = physical.size();
     while (last > 0 && IsBlank(physical[last - 1])) --last;
     physical = physical.substr(0, last);
-    bool continues = !had_comment && !physical.empty() && physical.back() == '\\';
+    bool continues = style == CommentStyle::kAnywhere && !had_comment &&
+                     !physical.empty() && physical.back() == '\\';
     if (continues) physical.remove_suffix(1);
 
     if (!continuing) {

@@ -34,10 +34,22 @@ struct LegacyLine {
   std::string Normalized() const;
 };
 
+// How a file marks comments.
+enum class CommentStyle {
+  // '#' anywhere starts a comment to the end of the line, and a line ending
+  // in '\' continues on the next (ha.cf, haresources).
+  kAnywhere,
+  // Only a line whose first non-blank character is '#' is a comment; a '#'
+  // later on the line is text, and there are no continuations (authkeys,
+  // which Heartbeat reads with fgets + sscanf: a key may contain '#').
+  kLineStart,
+};
+
 // Splits `text` into logical lines: comments stripped, '\'-continuations
 // joined, blank lines dropped. Never fails; NUL bytes and other control
 // characters are treated as blanks.
-std::vector<LegacyLine> SplitLegacyLines(absl::string_view text);
+std::vector<LegacyLine> SplitLegacyLines(absl::string_view text,
+                                         CommentStyle style = CommentStyle::kAnywhere);
 
 }  // namespace hacluster::migrate
 

@@ -1,5 +1,6 @@
 #include "migrate/legacy_writer.h"
 
+#include <map>
 #include <set>
 
 #include "absl/status/status.h"
@@ -215,16 +216,15 @@ absl::StatusOr<std::string> WriteAuthkeys(const spec::v1::Auth& auth) {
     absl::StrAppend(&keys, k.id(), " ", method);
     if (k.method() != spec::v1::AUTH_METHOD_CRC) {
       if (k.secret().empty()) return Bad(path + ".secret is empty");
+      // Heartbeat reads the secret as one sscanf word: no blanks or control
+      // characters ('#' is fine: only a line starting with '#' is a comment).
       for (char c : k.secret()) {
-        if (c == '#' || c == '\n' || c == '\r' || c == '\0' || c == '\\') {
-          return Bad(absl::StrCat(path, ".secret contains '#', '\\' or a line break, "
-                                        "which Heartbeat's authkeys cannot hold"));
+        unsigned char u = static_cast<unsigned char>(c);
+        if (u <= ' ' || u == 0x7f) {
+          return Bad(absl::StrCat(path, ".secret contains a blank or control character; "
+                                        "Heartbeat's authkeys reads the secret as one word, "
+                                        "so it would use only part of it"));
         }
-      }
-      if (absl::StripAsciiWhitespace(k.secret()) != k.secret() ||
-          absl::StrContains(k.secret(), "  ") || absl::StrContains(k.secret(), "\t")) {
-        return Bad(path + ".secret has leading, trailing or repeated blanks, which "
-                          "Heartbeat's authkeys does not keep");
       }
       absl::StrAppend(&keys, " ", k.secret());
     }
@@ -287,10 +287,21 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
   };
   int first_udp = -1;
   int ucast_count = 0;
+  std::map<std::string, int> first_of_kind;  // Heartbeat: one port per kind
   for (int i = 0; i < spec.media_size(); ++i) {
     const auto& m = spec.media(i);
-    if ((m.has_ucast() || m.has_bcast()) && first_udp < 0) first_udp = i;
+    if (!m.has_ucast() && !m.has_bcast()) continue;
+    if (first_udp < 0) first_udp = i;
     if (m.has_ucast()) ++ucast_count;
+    std::string kind = m.has_ucast() ? "ucast" : "bcast";
+    auto [first, fresh] = first_of_kind.emplace(kind, i);
+    if (!fresh && desired_port(spec.media(first->second)) != desired_port(m)) {
+      return Bad(absl::StrCat("media[", i, "] is a ", kind, " on port ", desired_port(m),
+                              " but media[", first->second, "] is one on port ",
+                              desired_port(spec.media(first->second)),
+                              "; Heartbeat reads udpport once per medium type, so all its ",
+                              kind, " media share one port"));
+    }
   }
   uint32_t current = kHeartbeatPort;
   uint32_t last_written = 0;

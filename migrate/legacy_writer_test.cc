@@ -4,6 +4,7 @@
 #include "agent/config/duration.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "migrate/authkeys_parser.h"
 #include "migrate/converter.h"
 
 namespace hacluster::migrate {
@@ -114,14 +115,30 @@ TEST(LegacyWriterTest, UdpportLinesReproduceEachMediumsPort) {
   m1->set_interface("eth1");
   m1->set_port(700);
   s.add_media()->mutable_bcast()->set_interface("eth2");
+  s.mutable_media(2)->mutable_bcast()->set_port(700);
   absl::StatusOr<LegacyFiles> f = SpecToLegacy(s, "a");
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_TRUE(absl::StrContains(
-      f->ha_cf, "ucast eth0 10.0.0.2\nudpport 700\nbcast eth1\nudpport 800\nbcast eth2\n"))
+      f->ha_cf, "ucast eth0 10.0.0.2\nudpport 700\nbcast eth1\nbcast eth2\nudpport 800\n"))
       << f->ha_cf;
   MigrateResult back = Back(*f);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back.spec, s))
       << back.spec.DebugString();
+}
+
+// Heartbeat has one port per medium type: a spec with two bcast ports has
+// no ha.cf form.
+TEST(LegacyWriterTest, TwoPortsForOneMediumTypeAreAnError) {
+  ClusterSpec s = Base();
+  s.add_media()->mutable_bcast()->set_interface("eth1");
+  s.add_media()->mutable_bcast()->set_interface("eth2");
+  s.mutable_media(1)->mutable_bcast()->set_port(700);
+  absl::StatusOr<LegacyFiles> f = SpecToLegacy(s, "a");
+  ASSERT_FALSE(f.ok());
+  EXPECT_TRUE(absl::StrContains(f.status().message(),
+                                "media[1] is a bcast on port 700 but media[0] is one on port "
+                                "694"))
+      << f.status();
 }
 
 TEST(LegacyWriterTest, UcastAddressesFromOtherNodes) {
@@ -175,13 +192,25 @@ TEST(LegacyWriterTest, ThingsHeartbeatCannotExpressAreErrors) {
   bauds.add_media()->mutable_serial()->set_device("/dev/ttyS1");
   bauds.mutable_media(1)->mutable_serial()->set_baud(19200);
   expect_error(bauds, "a", "different baud rates");
-  ClusterSpec hash = Base();
-  hash.mutable_auth()->mutable_keys(0)->set_secret("a#b");
-  expect_error(hash, "a", "cannot hold");
+  ClusterSpec blank = Base();
+  blank.mutable_auth()->mutable_keys(0)->set_secret("two words");
+  expect_error(blank, "a", "reads the secret as one word");
   ClusterSpec file = Base();
   file.mutable_auth()->mutable_keys(0)->set_secret("");
   file.mutable_auth()->mutable_keys(0)->set_secret_file("/etc/key");
   expect_error(file, "a", "needs it inline");
+}
+
+// Heartbeat's authkeys treats only a line starting with '#' as a comment.
+TEST(LegacyWriterTest, SecretWithHashIsWrittenAndReadBack) {
+  ClusterSpec s = Base();
+  s.mutable_auth()->mutable_keys(0)->set_secret("a#b");
+  absl::StatusOr<LegacyFiles> f = SpecToLegacy(s, "a");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(absl::StrContains(f->authkeys, " a#b\n")) << f->authkeys;
+  AuthkeysParse back = ParseAuthkeys(f->authkeys, "authkeys");
+  ASSERT_EQ(back.auth.keys_size(), 1);
+  EXPECT_EQ(back.auth.keys(0).secret(), "a#b");
 }
 
 TEST(LegacyWriterTest, DroppedSettingsAreListed) {

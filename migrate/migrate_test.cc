@@ -36,7 +36,10 @@ struct FixtureCase {
 
 const std::vector<FixtureCase>& GoodFixtures() {
   static const auto* cases = new std::vector<FixtureCase>{
-      {"seed000_mor", {{"haresources", 3, "interface 'eth0:0'"}}},
+      {"seed000_mor",
+       {{"haresources", 3, "interface 'eth0:0'"},
+        {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints"},
+        {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
        {{"ha.cf", 9, "hopfudge is dropped"}, {"ha.cf", 15, "respawn of ipfail"}}},
       {"seed002_arch",
@@ -98,7 +101,7 @@ TEST(MigrateFromDirTest, Seed000MorDetails) {
   EXPECT_EQ(r.source_map.Find("groups[2].resources[1]"),
             (Location{dir + "/haresources", 5, 0}));
   EXPECT_EQ(r.source_map.Find("timing.deadtime"), (Location{dir + "/ha.cf", 5, 0}));
-  EXPECT_EQ(r.spec.auth().keys(0).secret(), "(stdin)= 3c6e0b8a9c15224a8228b9a98ca1531d");
+  EXPECT_EQ(r.spec.auth().keys(0).secret(), "(stdin)=");  // as Heartbeat reads it
 }
 
 TEST(MigrateFromDirTest, Seed004MysqlDrbdDetails) {
