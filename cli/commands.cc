@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -32,10 +35,30 @@ std::string Summary(const std::vector<Diagnostic>& ds) {
                       CountOf(ds, config::Severity::kWarning), " warning(s)");
 }
 
-// Writes `text` to `path` through a temporary file and rename, so a reader
-// never sees half a file. The file is created with `mode`.
-bool WriteFileAtomically(const std::string& path, const std::string& text,
+// Writes `text` to `target` through a temporary file and rename, so a reader
+// never sees half a file. The file is created with `mode`. A symbolic link
+// is written through (the file it points to is replaced, the link stays);
+// anything but a regular file or a new path is refused.
+bool WriteFileAtomically(const std::string& target, const std::string& text,
                          mode_t mode, std::ostream& err) {
+  // Follow links (even to a file not made yet), at most 40 as the kernel does.
+  std::filesystem::path p(target);
+  std::error_code ec;
+  for (int hops = 0; std::filesystem::is_symlink(p, ec); ++hops) {
+    std::filesystem::path next = std::filesystem::read_symlink(p, ec);
+    if (ec || hops == 40) {
+      err << target << ": error: cannot follow the symbolic link"
+          << (ec ? ": " + ec.message() : std::string(": too many levels")) << "\n";
+      return false;
+    }
+    p = next.is_absolute() ? next : p.parent_path() / next;
+  }
+  std::string path = p.string();
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    err << target << ": error: not a regular file; give a file path, or no -o for stdout\n";
+    return false;
+  }
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
@@ -63,6 +86,20 @@ bool WriteFileAtomically(const std::string& path, const std::string& text,
   return true;
 }
 
+// The first line of a secret file (relative paths from `base_dir`).
+absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const std::string& base_dir) {
+  std::filesystem::path path(file);
+  if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return absl::NotFoundError(absl::StrCat("cannot read secret file ", path.string(), ": ",
+                                            std::strerror(errno)));
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err) {
   migrate::MigrateOptions options;
   options.peer_dir = args.peer;
@@ -86,7 +123,7 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     return kExitFailed;
   }
   std::string yaml = config::SpecToYaml(result.spec);
-  if (args.output.empty()) {
+  if (args.output.empty() || args.output == "-") {
     out << yaml;
   } else {
     // The spec holds the shared secret: owner-only, as authkeys.
@@ -105,10 +142,31 @@ int MigrateToLegacy(const MigrateArgs& args, std::ostream& err) {
         << Summary(parsed.diagnostics) << "\n";
     return kExitFailed;
   }
+  // Heartbeat's authkeys holds secrets inline: read secret files here.
+  std::string base_dir = std::filesystem::path(args.to_legacy).parent_path().string();
+  for (int i = 0; i < parsed.spec.auth().keys_size(); ++i) {
+    auto* key = parsed.spec.mutable_auth()->mutable_keys(i);
+    if (key->secret_file().empty()) continue;
+    std::string path = absl::StrCat("auth.keys[", i, "].secret_file");
+    absl::StatusOr<std::string> secret = ReadSecretFile(key->secret_file(), base_dir);
+    if (!secret.ok()) {
+      err << config::FormatDiagnostic({config::Severity::kError, parsed.source_map.Find(path),
+                                       std::string(secret.status().message())})
+          << "\n";
+      return kExitFailed;
+    }
+    key->set_secret(*secret);
+    key->clear_secret_file();
+  }
   absl::StatusOr<migrate::LegacyFiles> files =
       migrate::SpecToLegacy(parsed.spec, args.node);
   if (!files.ok()) {
-    err << args.to_legacy << ": error: " << files.status().message() << "\n";
+    // The writer's messages start with the spec path they concern.
+    std::string message(files.status().message());
+    std::string path = message.substr(0, message.find_first_of(" :'"));
+    err << config::FormatDiagnostic({config::Severity::kError, parsed.source_map.Find(path),
+                                     message})
+        << "\n";
     return kExitFailed;
   }
   // What Heartbeat's files cannot hold is said, at the spec line it is on.

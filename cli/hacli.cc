@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   migrate->add_option("--to-legacy", margs.to_legacy, "YAML spec to write back as Heartbeat files")
       ->type_name("FILE");
   migrate->add_option("-o,--output", margs.output,
-                      "With --from: the YAML file to write (mode 0600; default stdout). "
+                      "With --from: the YAML file to write (mode 0600; default or '-': "
+                      "stdout). "
                       "With --to-legacy: the directory to write into")
       ->type_name("FILE|DIR");
 

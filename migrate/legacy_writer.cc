@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
+#include "migrate/converter.h"
 #include "migrate/ip_text.h"
 
 namespace hacluster::migrate {
@@ -427,6 +428,14 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
   if (spec.has_api()) dropped.push_back("api: Heartbeat has no management API settings");
   if (spec.config_version() != 0) {
     dropped.push_back("config_version: Heartbeat's files carry no version");
+  }
+  std::vector<std::string> names;
+  for (const auto& n : spec.nodes()) names.push_back(n.name());
+  if (std::string derived = DeriveClusterName(names); spec.cluster_name() != derived) {
+    dropped.push_back(absl::StrCat("cluster_name: Heartbeat's files carry no cluster name; "
+                                   "converted back they give '", derived,
+                                   "' unless hacli migrate is given --cluster-name ",
+                                   spec.cluster_name()));
   }
 
   // haresources: one line per group.

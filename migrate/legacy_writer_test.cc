@@ -229,6 +229,14 @@ TEST(LegacyWriterTest, DroppedSettingsAreListed) {
   EXPECT_TRUE(absl::StrContains(all, "nodes[0].labels")) << all;
   EXPECT_TRUE(absl::StrContains(all, "groups[0].name 'web'")) << all;
   EXPECT_TRUE(absl::StrContains(all, "groups[0].resources[0].monitor_interval")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "cluster_name: Heartbeat's files carry no cluster name; "
+                                     "converted back they give 'a-b' unless hacli migrate "
+                                     "is given --cluster-name c"))
+      << all;
+  s.set_cluster_name("a-b");  // the derived name: nothing is lost
+  f = SpecToLegacy(s, "a");
+  ASSERT_TRUE(f.ok()) << f.status();
+  for (const std::string& d : f->dropped) EXPECT_FALSE(absl::StartsWith(d, "cluster_name")) << d;
 }
 
 }  // namespace

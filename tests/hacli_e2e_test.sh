@@ -106,8 +106,32 @@ grep -q "ucast eth0 192.0.2.11" "$WORK/back/hand/ha.cf" || fail "node02's ha.cf 
 grep -q "^node01 192.0.2.10 asterisk" "$WORK/back/hand/haresources" || fail "haresources line wrong"
 sed -i 's/method: sha1/method: sha256/' "$WORK/hand.yaml"
 run 1 migrate --to-legacy "$WORK/hand.yaml" --node node02 -o "$WORK/back/hand256"
-has err "sha256"
+has err "hand.yaml:11:7: error: auth.keys[0] uses sha256"
 [ -e "$WORK/back/hand256/authkeys" ] && fail "files written despite the error"
+end
+
+begin "rollback reads a key kept in a secret file next to the spec"
+sed -e 's/method: sha256, secret: s3cret-for-sha1/method: md5, secret_file: hand.key/' \
+  "$WORK/hand.yaml" > "$WORK/handkey.yaml"
+printf 'from-the-key-file\n' > "$WORK/hand.key"; chmod 600 "$WORK/hand.key"
+run 0 migrate --to-legacy "$WORK/handkey.yaml" --node node01 -o "$WORK/back/handkey"
+grep -qx "1 md5 from-the-key-file" "$WORK/back/handkey/authkeys" || fail "secret file not used: $(cat "$WORK/back/handkey/authkeys")"
+has err "cluster_name"
+rm "$WORK/hand.key"
+run 1 migrate --to-legacy "$WORK/handkey.yaml" --node node01 -o "$WORK/back/handkey2"
+has err "hand.key"
+end
+
+begin "-o writes through a symbolic link and '-' means stdout"
+mkdir -p "$WORK/real"; ln -s "$WORK/real/spec.yaml" "$WORK/link.yaml"
+run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o "$WORK/link.yaml"
+[ -L "$WORK/link.yaml" ] || fail "the link was replaced by a file"
+cmp -s "$WORK/real/spec.yaml" "$WORK/cluster.yaml" || fail "the link's target was not written"
+run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o -
+cmp -s "$WORK/out" "$WORK/cluster.yaml" || fail "-o - did not print the spec"
+[ -e ./- ] && fail "-o - created a file named '-'"
+run 1 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o "$WORK/real"
+has err "not a regular file"
 end
 
 begin "an authkeys readable by others is refused, naming the file"
