@@ -131,6 +131,7 @@ class Validator {
   void CheckTiming();
   void CheckMedia();
   void CheckMedium(int i, const Medium& m);
+  void CheckUcastPairing(int i);
   void CheckAuth();
   void CheckKey(int i, const AuthKey& key, std::map<uint32_t, int>* ids);
   void CheckSecretFile(const std::string& path, const std::string& file);
@@ -268,7 +269,11 @@ void Validator::CheckTiming() {
                                FormatDurationMs(2 * deadtime)));
   }
   const auto& c = spec_.connectivity();
-  if (c.has_deadping() && ToMs(c.deadping()) >= deadtime) {
+  bool pings = c.ping_nodes_size() > 0 || c.ping_groups_size() > 0;
+  if (c.has_deadping() && !pings) {
+    sink_.Warning("connectivity.deadping",
+                  "deadping has no effect: there are no ping_nodes or ping_groups");
+  } else if (c.has_deadping() && ToMs(c.deadping()) >= deadtime) {
     sink_.Error("connectivity.deadping",
                 absl::StrCat("deadping ", FormatDurationMs(std::max<int64_t>(0, ToMs(c.deadping()))),
                              " must be shorter than deadtime ", dt,
@@ -285,6 +290,31 @@ void Validator::CheckMedia() {
     return;
   }
   for (int i = 0; i < spec_.media_size(); ++i) CheckMedium(i, spec_.media(i));
+}
+
+// Several ucast media without peers pair up with node addresses by
+// position (the Nth medium carries each node's Nth address) only when every
+// node has one address per ucast medium; said once, at the first such medium.
+void Validator::CheckUcastPairing(int i) {
+  int count = 0;
+  int first = -1;
+  for (int k = 0; k < spec_.media_size(); ++k) {
+    if (spec_.media(k).has_ucast() && spec_.media(k).ucast().peers().empty()) {
+      if (first < 0) first = k;
+      ++count;
+    }
+  }
+  if (count < 2 || i != first) return;
+  for (const auto& node : spec_.nodes()) {
+    if (node.addresses_size() == count) continue;
+    sink_.Warning(absl::StrCat("media[", i, "].ucast"),
+                  absl::StrCat(count, " ucast media share the node addresses by position, "
+                               "but node ", Quoted(node.name()), " has ", node.addresses_size(),
+                               " address(es): every address goes out on every ucast medium. "
+                               "Give each node one address per ucast medium (in the same "
+                               "order), or list peers on each medium"));
+    return;
+  }
 }
 
 void Validator::CheckMedium(int i, const Medium& m) {
@@ -308,6 +338,8 @@ void Validator::CheckMedium(int i, const Medium& m) {
                               "the other nodes' addresses, but ",
                               with_addresses, " node(s) have addresses; add addresses to the "
                                               "nodes or list peers"));
+      } else if (m.ucast().peers().empty()) {
+        CheckUcastPairing(i);
       }
       break;
     }

@@ -245,8 +245,28 @@ connectivity:
 }
 
 TEST(ValidateTest, DeadpingAgainstDefaultDeadtime) {
-  ExpectError(Base("connectivity:\n  deadping: 45s\n"), 13, 13,
+  ExpectError(Base("connectivity:\n  ping_nodes: [192.0.2.1]\n  deadping: 45s\n"), 14, 13,
               {"deadping 45s must be shorter than deadtime 30s"});
+}
+
+// Heartbeat accepts a deadping with no ping node; it does nothing.
+TEST(ValidateTest, DeadpingWithoutPingNodesOnlyWarns) {
+  ExpectWarning(Base("connectivity:\n  deadping: 45s\n"), 13, 13,
+                {"deadping has no effect: there are no ping_nodes or ping_groups"});
+}
+
+TEST(ValidateTest, UcastMediaWithFewerAddressesThanMediaWarn) {
+  std::string yaml = kBase;
+  yaml.replace(yaml.find("addresses: [192.0.2.12]"), 23,
+               "addresses: [192.0.2.12, 198.51.100.12]");
+  yaml.replace(yaml.find("addresses: [192.0.2.11]"), 23,
+               "addresses: [192.0.2.11, 198.51.100.11]");
+  yaml.replace(yaml.find("  - ucast: {}"), 13, "  - ucast: {}\n  - ucast: {}");
+  EXPECT_TRUE(Validate(yaml).empty()) << FormatDiagnostics(Validate(yaml));
+  yaml.replace(yaml.find(", 198.51.100.12"), 15, "");  // node02 keeps one address
+  ExpectWarning(yaml, 8, 5,
+                {"2 ucast media share the node addresses by position, but node 'node02' has 1 "
+                 "address(es)"});
 }
 
 // ---- ports and media ----
