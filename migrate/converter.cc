@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -250,6 +251,19 @@ class ConverterState {
       for (size_t k = 1; k < d.args.size(); ++k) r->add_argv(d.args[k]);
       map_.Set(absl::StrCat("respawn[", i, "]"), At(d.line));
       std::string program = Basename(d.args[1]);
+      if (d.args[1][0] != '/') {
+        Warning(d.line, absl::StrCat("respawn program '", d.args[1], "' is not a full path; "
+                                     "Heartbeat and the agent need one (e.g. /usr/lib/...)"));
+      }
+      for (size_t k = 2; k < d.args.size(); ++k) {
+        if (d.args[k].find_first_of("\"'$`|&;<>*?") != std::string::npos) {
+          Warning(d.line, absl::StrCat("respawn argument '", d.args[k], "' looks like shell "
+                                       "syntax; the agent runs argv without a shell, so it "
+                                       "is passed as is: wrap the command in a script if it "
+                                       "needs a shell"));
+          break;
+        }
+      }
       if (program == "ipfail" || program == "dopd" || program == "ccm") {
         Warning(d.line,
                 absl::StrCat("respawn of ", program, ": ", program,
@@ -475,7 +489,19 @@ class ConverterState {
     const std::string& file = text_.haresources_name;
     int g = 0;
     for (const HaresourcesLine& line : out_->haresources.lines) {
-      if (node_lines_.count(line.node) == 0) {
+      // Heartbeat compares node names without regard to case.
+      std::string node = line.node;
+      for (const std::string& declared : out_->node_names) {
+        if (node_lines_.count(node) == 0 && absl::EqualsIgnoreCase(declared, line.node)) {
+          node = declared;
+          out_->result.diagnostics.push_back(
+              {Severity::kWarning, Location{file, line.line, 0},
+               absl::StrCat("node '", line.node, "' is written '", declared, "' in ",
+                            text_.ha_cf_name, "; Heartbeat ignores the case of node names, "
+                            "the spec uses '", declared, "'")});
+        }
+      }
+      if (node_lines_.count(node) == 0) {
         std::string guess = config::ClosestMatch(line.node, out_->node_names);
         out_->result.diagnostics.push_back(
             {Severity::kError, Location{file, line.line, 0},
@@ -488,7 +514,7 @@ class ConverterState {
       std::string path = absl::StrCat("groups[", g, "]");
       auto* group = spec_.add_groups();
       group->set_name(absl::StrCat("group", g + 1));
-      group->set_preferred_node(line.node);
+      group->set_preferred_node(node);
       Location loc{file, line.line, 0};
       map_.Set(path, loc);
       map_.Set(path + ".name", loc);

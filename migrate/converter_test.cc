@@ -215,6 +215,19 @@ TEST(ConverterTest, LoggingAndUseLogd) {
   EXPECT_FALSE(off.spec.has_logging());
 }
 
+TEST(ConverterTest, RespawnWithShellSyntaxOrRelativePathWarns) {
+  MigrateResult r = ConvertLegacy(Text("node a\n"
+                                       "respawn root /usr/bin/foo -a \"b c\" > /dev/null\n"
+                                       "respawn hacluster bin/mon\n"),
+                                  {});
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "respawn argument '\"b' looks like shell syntax"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3,
+                            "respawn program 'bin/mon' is not a full path"))
+      << All(r);
+}
+
 TEST(ConverterTest, ConnectivityRespawnWatchdog) {
   MigrateResult r = ConvertLegacy(Text("node a\n"
                                        "ping 10.0.0.1 10.0.0.254\n"
@@ -318,6 +331,15 @@ TEST(ConverterTest, UndeclaredHaresourcesNodeSuggestsClosest) {
   MigrateResult far = ConvertLegacy(Text("node a\n", "zzzzzz httpd\n"), {});
   EXPECT_TRUE(HasDiagnostic(far.diagnostics, Severity::kError, "haresources", 1,
                             "add 'node zzzzzz' there"));
+}
+
+TEST(ConverterTest, HaresourcesNodeMatchesWithoutRegardToCase) {
+  MigrateResult r = ConvertLegacy(Text("node Alpha beta\n", "alpha 10.0.0.1 httpd\n"), {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_EQ(r.spec.groups(0).preferred_node(), "Alpha");
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 1,
+                            "node 'alpha' is written 'Alpha' in ha.cf"))
+      << All(r);
 }
 
 TEST(ConverterTest, AuthkeysAndSourceMap) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "migrate/legacy_lines.h"
 
@@ -54,18 +55,21 @@ constexpr Convertible kConvertible[] = {
 };
 
 // A Heartbeat directive the converter cannot express, and what to do.
+// Tuning that only affects how Heartbeat itself runs is dropped with a
+// warning; anything that changes what the cluster does is an error.
 struct Unsupported {
   const char* name;
   const char* advice;
+  bool harmless = true;
 };
 
 constexpr Unsupported kUnsupported[] = {
     {"stonith",
      "Heartbeat's STONITH plugins are not converted; set fencing.command in the "
-     "spec to a program that fences the node given as {node}, and remove this line"},
+     "spec to a program that fences the node given as {node}, and remove this line", false},
     {"stonith_host",
      "Heartbeat's STONITH plugins are not converted; set fencing.command in the "
-     "spec to a program that fences the node given as {node}, and remove this line"},
+     "spec to a program that fences the node given as {node}, and remove this line", false},
     {"debug", "for debug output set logging.debug_file (ha.cf's debugfile) and remove this line"},
     {"realtime", "the agent sets its own scheduling priority; remove this line"},
     {"rtprio", "the agent sets its own scheduling priority; remove this line"},
@@ -78,7 +82,7 @@ constexpr Unsupported kUnsupported[] = {
     {"syslogmsgfmt", "the agent has a single log format; remove this line"},
     {"autojoin",
      "the agent's nodes are exactly those listed with `node`; list every node and "
-     "remove this line"},
+     "remove this line", false},
     {"conn_logd_time",
      "the agent logs to logfile or logfacility directly; remove this line"},
     {"coredumps", "core dumps are set by the service manager (e.g. systemd's "
@@ -92,12 +96,12 @@ constexpr Unsupported kUnsupported[] = {
     {"use_apphbd", "the agent has no apphbd client; remove this line"},
     {"memreserve", "the agent does not reserve memory this way; remove this line"},
     {"env", "set the environment of respawned programs in their own wrapper; "
-            "remove this line"},
+            "remove this line", false},
     {"record_config_changes", "Heartbeat 2 CRM setting; remove this line"},
     {"record_pengine_inputs", "Heartbeat 2 CRM setting; remove this line"},
     {"enable_config_writes", "Heartbeat 2 CRM setting; remove this line"},
     {"log_badpack", "the agent always logs rejected packets; remove this line"},
-    {"hbaping", "use ping or ping_group (ICMP) instead"},
+    {"hbaping", "use ping or ping_group (ICMP) instead", false},
 };
 
 std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
@@ -135,6 +139,14 @@ HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
       const Unsupported* unsupported = nullptr;
       for (const Unsupported& u : kUnsupported) {
         if (name == u.name) unsupported = &u;
+      }
+      if (unsupported != nullptr && unsupported->harmless) {
+        absl::string_view why = unsupported->advice;
+        absl::ConsumeSuffix(&why, "; remove this line");
+        out.diagnostics.push_back(Diagnostic{
+            Severity::kWarning, Location{filename, line.line, 0},
+            absl::StrCat("directive '", line.words[0].text, "' is dropped: ", why)});
+        continue;
       }
       if (unsupported != nullptr) {
         error(line.line, absl::StrCat("directive '", line.words[0].text,

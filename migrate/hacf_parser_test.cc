@@ -60,10 +60,18 @@ TEST(HaCfParserTest, StonithIsAnErrorPointingAtFencing) {
                             "set fencing.command in the spec"));
 }
 
-TEST(HaCfParserTest, OtherUnsupportedDirectivesAreErrors) {
+// Tuning of Heartbeat's own process is dropped with a warning; what would
+// change the cluster's behaviour (autojoin, stonith) stops the conversion.
+TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors) {
   HaCfParse p = ParseHaCf("debug 1\nrealtime on\ncompression bz2\nautojoin any\n", "ha.cf");
-  ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kError), 4);
-  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 1, "logging.debug_file"));
+  ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kError), 1);
+  ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kWarning), 3);
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 1,
+                            "directive 'debug' is dropped: for debug output set "
+                            "logging.debug_file"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "directive 'realtime' is dropped: the agent sets its own "
+                            "scheduling priority"));
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 4, "'autojoin'"));
   EXPECT_TRUE(p.directives.empty());
 }

@@ -72,7 +72,8 @@ std::optional<Resource> ParseIpArgument(absl::string_view arg, bool ipv6,
   if (f.size() >= 2 && !f[1].empty()) {
     int prefix = 0;
     int max_prefix = ipv6 ? 128 : 32;
-    if (IsDigits(f[1]) && absl::SimpleAtoi(f[1], &prefix) && prefix <= max_prefix) {
+    if (IsDigits(f[1]) && absl::SimpleAtoi(f[1], &prefix) && prefix >= 1 &&
+        prefix <= max_prefix) {
       ip->set_prefix_length(static_cast<uint32_t>(prefix));
     } else if (!ipv6 && IsIpv4(f[1])) {
       std::optional<int> p = NetmaskToPrefix(f[1]);
@@ -86,7 +87,7 @@ std::optional<Resource> ParseIpArgument(absl::string_view arg, bool ipv6,
       }
     } else {
       notes->errors.push_back(absl::StrCat("'", f[1], "' in '", token,
-                                           "' is not a prefix length (0 to ", max_prefix,
+                                           "' is not a prefix length (1 to ", max_prefix,
                                            ")", ipv6 ? "" : " or a netmask"));
       return std::nullopt;
     }
@@ -134,8 +135,13 @@ std::optional<Resource> ParseScriptForm(absl::string_view token, TokenNotes* not
   }
   if (name == "IPv6addr") return ParseIpArgument(rest, /*ipv6=*/true, token, notes);
   std::vector<std::string> args = absl::StrSplit(rest, "::");
-  if ((name == "IPaddr" || name == "IPaddr2") && args.size() == 1) {
-    return ParseIpArgument(args[0], /*ipv6=*/false, token, notes);
+  if (name == "IPaddr" || name == "IPaddr2") {
+    if (args.size() == 1) return ParseIpArgument(args[0], /*ipv6=*/false, token, notes);
+    // "IPaddr::2001:db8::5" splits into several '::' arguments.
+    notes->errors.push_back(absl::StrCat(
+        "'", token, "': ", name, " takes one IPv4 argument (ADDRESS[/PREFIX[/INTERFACE"
+        "[/BROADCAST]]]); an IPv6 address goes in IPv6addr::ADDRESS/PREFIX/INTERFACE"));
+    return std::nullopt;
   }
   if (name == "Filesystem") {
     if (args.size() < 2 || args.size() > 4 || args[0].empty() || args[1].empty()) {

@@ -81,11 +81,21 @@ TEST(HaresourcesParserTest, NotANetmaskWarnsAndIsDropped) {
 
 TEST(HaresourcesParserTest, BadPrefixIsAnError) {
   std::vector<config::Diagnostic> d;
-  auto r = One("n1 10.0.0.1/33 10.0.0.2/x\n", &d);
+  auto r = One("n1 10.0.0.1/33 10.0.0.2/x 10.0.0.3/0\n", &d);
   EXPECT_TRUE(r.empty());
   EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
-                            "'33' in '10.0.0.1/33' is not a prefix length (0 to 32)"));
+                            "'33' in '10.0.0.1/33' is not a prefix length (1 to 32)"));
   EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1, "'x' in '10.0.0.2/x'"));
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1, "'0' in '10.0.0.3/0'"));
+}
+
+TEST(HaresourcesParserTest, IpaddrWithAnIpv6AddressPointsToIpv6addr) {
+  std::vector<config::Diagnostic> d;
+  auto r = One("n1 IPaddr::2001:db8::5\n", &d);
+  EXPECT_TRUE(r.empty());
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
+                            "an IPv6 address goes in IPv6addr::ADDRESS/PREFIX/INTERFACE"))
+      << config::FormatDiagnostics(d);
 }
 
 TEST(HaresourcesParserTest, ScriptsOcfAndLsb) {

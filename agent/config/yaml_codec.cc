@@ -617,6 +617,27 @@ class DocumentStarts : public YAML::EventHandler {
   int count_ = 0;
 };
 
+// YAML forbids tabs in indentation, and yaml-cpp's message for one ("illegal
+// map value", "end of map not found") does not say so.
+std::string TabHint(absl::string_view text, const YAML::Mark& mark) {
+  if (mark.line < 0) return "";
+  size_t pos = 0;
+  for (int l = 0; l < mark.line && pos != absl::string_view::npos; ++l) {
+    pos = text.find('\n', pos);
+    if (pos != absl::string_view::npos) ++pos;
+  }
+  for (int l = 0; l < 2 && pos != absl::string_view::npos && pos < text.size(); ++l) {
+    absl::string_view line = text.substr(pos, text.find('\n', pos) - pos);
+    size_t indent = line.find_first_not_of(" \t");
+    if (line.substr(0, indent).find('\t') != absl::string_view::npos) {
+      return " (a tab in the indentation: YAML indents with spaces only)";
+    }
+    pos = text.find('\n', pos);
+    if (pos != absl::string_view::npos) ++pos;
+  }
+  return "";
+}
+
 // Parses into *out; returns whether the text was one YAML map, so that the
 // spec holds what could be read of it and is worth validating.
 bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_ptr) {
@@ -646,7 +667,7 @@ bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_
       return decoder.Document(YAML::Load(owned));
     }
   } catch (const YAML::Exception& e) {
-    decoder.Error(e.mark, absl::StrCat("invalid YAML: ", e.msg));
+    decoder.Error(e.mark, absl::StrCat("invalid YAML: ", e.msg, TabHint(text, e.mark)));
   } catch (const std::exception& e) {
     decoder.Error(YAML::Mark::null_mark(), absl::StrCat("cannot read the spec: ", e.what()));
   }

@@ -102,6 +102,11 @@ TEST(YamlCodecTest, InvalidYamlReportsLineAndColumn) {
   ExpectError("cluster_name: c\nnodes: [a, b\nmedia: []\n", 3, 6, {"invalid YAML"});
 }
 
+TEST(YamlCodecTest, TabInIndentationIsNamed) {
+  ExpectError("cluster_name: c\ntiming:\n  keepalive: 1s\n\tdeadtime: 5s\n", 4, 1,
+              {"invalid YAML", "a tab in the indentation: YAML indents with spaces only"});
+}
+
 TEST(YamlCodecTest, NonMapDocumentIsAnError) {
   ExpectError("- cluster_name: c\n", 1, 1,
               {"expected a map of spec fields", "at the top level, got a sequence"});
