@@ -131,6 +131,12 @@ HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
   };
   for (const LegacyLine& line : SplitLegacyLines(text)) {
     std::string name = Lower(line.words[0].text);
+    if (name == "udp") {  // Heartbeat's old alias, still accepted by it
+      out.diagnostics.push_back(Diagnostic{
+          Severity::kWarning, Location{filename, line.line, 0},
+          "'udp' is Heartbeat's old name for bcast; converted as bcast"});
+      name = "bcast";
+    }
     const Convertible* known = nullptr;
     for (const Convertible& c : kConvertible) {
       if (name == c.name) known = &c;

@@ -76,6 +76,15 @@ TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors)
   EXPECT_TRUE(p.directives.empty());
 }
 
+TEST(HaCfParserTest, UdpIsTheOldNameOfBcast) {
+  HaCfParse p = ParseHaCf("udp eth0\n", "ha.cf");
+  ASSERT_EQ(p.directives.size(), 1u);
+  EXPECT_EQ(p.directives[0].name, "bcast");
+  EXPECT_EQ(p.directives[0].args, std::vector<std::string>{"eth0"});
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 1,
+                            "'udp' is Heartbeat's old name for bcast"));
+}
+
 TEST(HaCfParserTest, WrongArgumentCountShowsUsage) {
   HaCfParse p = ParseHaCf("ucast eth0\nkeepalive\nmcast eth0 225.0.0.1 694 1\n", "ha.cf");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 1,
