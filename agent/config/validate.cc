@@ -327,7 +327,9 @@ void Validator::CheckMedium(int i, const Medium& m) {
         if (!ParseIp(m.ucast().peers(k))) {
           sink_.Error(absl::StrCat(path, ".peers[", k, "]"),
                       absl::StrCat("ucast peer ", Quoted(m.ucast().peers(k)),
-                                   " is not an IPv4 or IPv6 address"));
+                                   " is not an IPv4 or IPv6 address; the spec takes "
+                                   "addresses, not host names (Heartbeat looked names up "
+                                   "when it started): write the peer's address"));
         }
       }
       int with_addresses = 0;
