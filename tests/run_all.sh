@@ -48,8 +48,10 @@ while read -r target status; do
 done < <(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|NO STATUS|FAILED TO BUILD|TIMEOUT|FLAKY|INCOMPLETE|SKIPPED)' "$LOG" \
          | sed -E 's/\(cached\) //' | awk '{s=$2; if ($2=="FAILED" && $3=="TO") s="FAILED_TO_BUILD"; if ($2=="NO") s="NO_STATUS"; print $1, s}')
 
-if [ "$bazel_status" -ne 0 ] && [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
-  failed_names+=("bazel test (exit $bazel_status)")
+# Exit 3 means some tests failed (counted above); anything else but 0 means
+# the build itself failed, even if every test that did build passed.
+if [ "$bazel_status" -ne 0 ] && { [ "$bazel_status" -ne 3 ] || [ "$failed" -eq 0 ]; }; then
+  failed_names+=("bazel test (exit $bazel_status: build failure)")
   failed=$((failed + 1))
 fi
 echo "bazel: $(( $(date +%s) - start ))s"

@@ -1,5 +1,9 @@
 #include "agent/config/yaml_codec.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +24,7 @@
 #include "agent/config/duration.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
@@ -592,10 +597,46 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-// Records where the first two documents of a stream start.
+constexpr off_t kMaxSpecBytes = 4 << 20;
+
+// Reads a spec file into *text; returns what is wrong, or "" on success.
+// Non-blocking open and a type check first, so a FIFO or device cannot hang
+// or flood the reader.
+std::string ReadSpecFile(const std::string& path, std::string* text) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return absl::StrCat("cannot read spec file ", path, ": ", std::strerror(errno));
+  struct stat st;
+  std::string problem;
+  if (fstat(fd, &st) != 0) {
+    problem = absl::StrCat("cannot read spec file ", path, ": ", std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    problem = absl::StrCat(path, " is not a regular file");
+  } else if (st.st_size > kMaxSpecBytes) {
+    problem = absl::StrCat(path, " is larger than 4 MiB; that is not a cluster spec");
+  }
+  char buf[65536];
+  while (problem.empty()) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = absl::StrCat("cannot read spec file ", path, ": ", std::strerror(errno));
+    if (n <= 0) break;
+    text->append(buf, static_cast<size_t>(n));
+    if (text->size() > static_cast<size_t>(kMaxSpecBytes)) {
+      problem = absl::StrCat(path, " is larger than 4 MiB; that is not a cluster spec");
+    }
+  }
+  close(fd);
+  return problem;
+}
+
+// Records where the first two documents of a stream start, and the first
+// alias: a spec may not use anchors and aliases, which let a few bytes stand
+// for billions of nodes ("billion laughs").
 class DocumentStarts : public YAML::EventHandler {
  public:
   YAML::Mark marks[2];
+  bool has_alias = false;
+  YAML::Mark alias;
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (count_ < 2) marks[count_] = mark;
@@ -603,7 +644,10 @@ class DocumentStarts : public YAML::EventHandler {
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (!has_alias) alias = mark;
+    has_alias = true;
+  }
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
                 const std::string&) override {}
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
@@ -663,9 +707,15 @@ bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_
     } else if (docs == 2) {
       decoder.Error(starts.marks[1],
                     "a second YAML document; a spec file holds exactly one document");
+    } else if (starts.has_alias) {
+      decoder.Error(starts.alias,
+                    "YAML aliases (*name) are not allowed in a spec: write the value out "
+                    "where it is used");
     } else {
       return decoder.Document(YAML::Load(owned));
     }
+  } catch (const YAML::DeepRecursion& e) {
+    decoder.Error(e.mark, "invalid YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
     decoder.Error(e.mark, absl::StrCat("invalid YAML: ", e.msg, TabHint(text, e.mark)));
   } catch (const std::exception& e) {
@@ -691,22 +741,11 @@ std::string SpecToYaml(const spec::v1::ClusterSpec& spec) {
 
 ParsedSpec LoadSpecFile(const std::string& path, const ValidateOptions& options) {
   std::string text;
-  int error = 0;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    if (std::ferror(f)) error = errno != 0 ? errno : EIO;
-    std::fclose(f);
-  } else {
-    error = errno;
-  }
-  if (error != 0) {
+  std::string problem = ReadSpecFile(path, &text);
+  if (!problem.empty()) {
     ParsedSpec out;
     out.source_map.set_file(path);
-    out.diagnostics.push_back({Severity::kError, Location{path, 0, 0},
-                               absl::StrCat("cannot read spec file ", path, ": ",
-                                            std::strerror(error))});
+    out.diagnostics.push_back({Severity::kError, Location{path, 0, 0}, problem});
     return out;
   }
   ParsedSpec parsed;

@@ -107,6 +107,20 @@ TEST(YamlCodecTest, TabInIndentationIsNamed) {
               {"invalid YAML", "a tab in the indentation: YAML indents with spaces only"});
 }
 
+// Aliases let a few bytes expand to billions of nodes ("billion laughs").
+TEST(YamlCodecTest, AliasesAreRefused) {
+  ExpectError("cluster_name: c\nnodes:\n  - &n {name: a}\n  - *n\n", 4, 5,
+              {"YAML aliases (*name) are not allowed in a spec"});
+}
+
+TEST(YamlCodecTest, DeepNestingIsNamed) {
+  std::string deep = "cluster_name: " + std::string(2000, '[') + std::string(2000, ']') + "\n";
+  ParsedSpec p = Parse(deep);
+  ASSERT_EQ(p.diagnostics.size(), 1u) << FormatDiagnostics(p.diagnostics);
+  EXPECT_NE(p.diagnostics[0].message.find("nested too deeply"), std::string::npos)
+      << FormatDiagnostics(p.diagnostics);
+}
+
 TEST(YamlCodecTest, NonMapDocumentIsAnError) {
   ExpectError("- cluster_name: c\n", 1, 1,
               {"expected a map of spec fields", "at the top level, got a sequence"});
@@ -496,8 +510,26 @@ TEST(YamlCodecTest, LoadSpecFileOfMissingFileNamesFileAndReason) {
 TEST(YamlCodecTest, LoadSpecFileOfDirectoryIsAnError) {
   ParsedSpec p = LoadSpecFile(TmpDir());
   ASSERT_EQ(p.diagnostics.size(), 1u);
-  EXPECT_NE(p.diagnostics[0].message.find("Is a directory"), std::string::npos)
+  EXPECT_NE(p.diagnostics[0].message.find("is not a regular file"), std::string::npos)
       << FormatDiagnostics(p.diagnostics);
+}
+
+TEST(YamlCodecTest, LoadSpecFileOfFifoIsRefusedWithoutHanging) {
+  std::string path = TmpDir() + "/spec.fifo";
+  unlink(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  ParsedSpec p = LoadSpecFile(path);
+  ASSERT_EQ(p.diagnostics.size(), 1u) << FormatDiagnostics(p.diagnostics);
+  EXPECT_NE(p.diagnostics[0].message.find("is not a regular file"), std::string::npos)
+      << FormatDiagnostics(p.diagnostics);
+}
+
+TEST(YamlCodecTest, LoadSpecFileOfAHugeFileIsRefused) {
+  std::string path = TmpDir() + "/huge.yaml";
+  std::ofstream(path) << "cluster_name: c\n" << std::string(5 << 20, '#') << "\n";
+  ParsedSpec p = LoadSpecFile(path);
+  ASSERT_EQ(p.diagnostics.size(), 1u) << FormatDiagnostics(p.diagnostics);
+  EXPECT_NE(p.diagnostics[0].message.find("larger than 4 MiB"), std::string::npos);
 }
 
 TEST(YamlCodecTest, LoadSpecFileValidatesWithKeyFilesBesideTheSpec) {
