@@ -1,5 +1,7 @@
 #include "agent/config/duration.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -74,7 +76,11 @@ std::string FormatDurationMs(int64_t ms) {
 }
 
 int64_t ToMs(const google::protobuf::Duration& d) {
-  return d.seconds() * 1000 + d.nanos() / 1000000;
+  // Clamped to +-10^12 s (tens of millennia) so that a Duration from the wire
+  // cannot overflow here or in the arithmetic callers do on the result.
+  constexpr int64_t kLimit = 1000000000000;
+  int64_t seconds = std::clamp<int64_t>(d.seconds(), -kLimit, kLimit);
+  return seconds * 1000 + d.nanos() / 1000000;
 }
 
 google::protobuf::Duration FromMs(int64_t ms) {

@@ -28,7 +28,8 @@ absl::StatusOr<int64_t> ParseDurationMs(absl::string_view text);
 // "1500ms".
 std::string FormatDurationMs(int64_t ms);
 
-// Conversions to and from google.protobuf.Duration (truncated to ms).
+// Conversions to and from google.protobuf.Duration (truncated to ms; ToMs
+// clamps absurd values to +-10^12 seconds instead of overflowing).
 int64_t ToMs(const google::protobuf::Duration& d);
 google::protobuf::Duration FromMs(int64_t ms);
 

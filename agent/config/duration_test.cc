@@ -40,5 +40,13 @@ TEST(DurationTest, FormatsCanonicallyAndRoundTrips) {
   }
 }
 
+TEST(DurationTest, ToMsClampsInsteadOfOverflowing) {
+  google::protobuf::Duration huge;
+  huge.set_seconds(INT64_MAX);
+  EXPECT_EQ(ToMs(huge), int64_t{1000000000000} * 1000);
+  huge.set_seconds(INT64_MIN);
+  EXPECT_EQ(ToMs(huge), -int64_t{1000000000000} * 1000);
+}
+
 }  // namespace
 }  // namespace hacluster::config

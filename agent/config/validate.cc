@@ -89,7 +89,11 @@ std::string MethodName(AuthMethod m) {
 class Validator {
  public:
   Validator(const ClusterSpec& spec, const SourceMap& map, const ValidateOptions& options)
-      : spec_(spec), map_(map), options_(options), sink_(map) {}
+      : spec_(spec), map_(map), options_(options), sink_(map) {
+    for (const auto& n : spec_.nodes()) node_names_.push_back(n.name());
+    sorted_node_names_ = node_names_;
+    std::sort(sorted_node_names_.begin(), sorted_node_names_.end());
+  }
 
   std::vector<Diagnostic> Run() {
     CheckClusterName();
@@ -152,6 +156,8 @@ class Validator {
   const ValidateOptions& options_;
   DiagnosticSink sink_;
   std::map<IpAddr, std::string> node_addresses_;  // address -> node name
+  std::vector<std::string> node_names_;           // in spec order
+  std::vector<std::string> sorted_node_names_;    // for lookups
 };
 
 void Validator::CheckClusterName() {
@@ -208,7 +214,8 @@ void Validator::CheckNodeAddresses(int i) {
     std::optional<IpAddr> addr = ParseIp(text);
     if (!addr) {
       sink_.Error(path, absl::StrCat("address ", Quoted(text), " of node ", Quoted(node.name()),
-                                     " is not an IPv4 or IPv6 address"));
+                                     " is not an IPv4 or IPv6 address; the spec takes "
+                                     "addresses, not host names: write the node's address"));
       continue;
     }
     auto [owner, fresh] = node_addresses_.emplace(*addr, node.name());
@@ -446,6 +453,10 @@ void Validator::CheckSecretFile(const std::string& path, const std::string& file
     sink_.Error(path, absl::StrCat("secret file ", full, " is not a regular file"));
     return;
   }
+  if (st.st_size == 0) {
+    sink_.Error(path, absl::StrCat("secret file ", full, " is empty: put the shared secret "
+                                   "on its first line"));
+  }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -523,9 +534,9 @@ void Validator::CheckGroup(int g, std::map<IpAddr, std::string>* vips) {
     sink_.Error(path, absl::StrCat(label, " has no preferred_node: name the node it runs on "
                                           "when it can"));
   } else {
-    std::vector<std::string> nodes;
-    for (const auto& n : spec_.nodes()) nodes.push_back(n.name());
-    if (std::find(nodes.begin(), nodes.end(), group.preferred_node()) == nodes.end()) {
+    const std::vector<std::string>& nodes = node_names_;
+    if (!std::binary_search(sorted_node_names_.begin(), sorted_node_names_.end(),
+                            group.preferred_node())) {
       std::string message = absl::StrCat("preferred_node ", Quoted(group.preferred_node()),
                                          " of ", label, " is not a node of this cluster");
       std::string close = ClosestMatch(group.preferred_node(), nodes);

@@ -69,6 +69,29 @@ void ExpectWarning(const std::string& yaml, int line, int column,
 
 std::string Base(const std::string& more) { return absl::StrCat(kBase, more); }
 
+// A sequence element that could not be read is left out of the spec; later
+// elements' problems must still point at their own lines.
+TEST(ValidateTest, ProblemsAfterAnUnreadableElementKeepTheirLines) {
+  ParsedSpec parsed = ParseSpecYaml(R"yaml(cluster_name: c
+nodes:
+  - oops
+  - {name: n1}
+  - {name: "bad name!"}
+)yaml",
+                                    "spec.yaml");
+  ASSERT_EQ(parsed.diagnostics.size(), 1u) << FormatDiagnostics(parsed.diagnostics);
+  EXPECT_EQ(parsed.diagnostics[0].location.line, 3);
+  std::vector<Diagnostic> ds = ValidateSpec(parsed.spec, parsed.source_map, NoFiles());
+  bool found = false;
+  for (const Diagnostic& d : ds) {
+    if (d.message.find("bad name!") != std::string::npos) {
+      found = true;
+      EXPECT_EQ(d.location.line, 5) << FormatDiagnostic(d);
+    }
+  }
+  EXPECT_TRUE(found) << FormatDiagnostics(ds);
+}
+
 TEST(ValidateTest, BaseSpecHasElevenLinesAndIsValid) {
   EXPECT_EQ(std::count(kBase, kBase + sizeof kBase - 1, '\n'), 11);
   EXPECT_TRUE(Validate(kBase).empty()) << FormatDiagnostics(Validate(kBase));
@@ -474,6 +497,14 @@ TEST_F(SecretFileTest, MissingFileIsAnErrorWithTheOsReason) {
   ExpectOne(ValidateWithKey("nokey"), Severity::kError, 11, 28,
             {absl::StrCat("secret file ", dir_, "/nokey cannot be read"),
              "No such file or directory"});
+}
+
+TEST_F(SecretFileTest, EmptyFileIsAnError) {
+  std::string path = absl::StrCat(dir_, "/empty");
+  std::ofstream(path).flush();
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  ExpectOne(ValidateWithKey("empty"), Severity::kError, 11, 28,
+            {absl::StrCat("secret file ", path, " is empty")});
 }
 
 TEST_F(SecretFileTest, FilesAreNotCheckedWhenDisabled) {

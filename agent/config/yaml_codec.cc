@@ -304,7 +304,10 @@ void Decoder::DecodeField(const YAML::Node& key, const YAML::Node& value, const 
   }
   for (size_t i = 0; i < value.size(); ++i) {
     const YAML::Node element = value[i];
-    std::string element_path = absl::StrCat(path, "[", i, "]");
+    // The path names the element's index in the spec, which differs from its
+    // place in the YAML once an earlier element failed and was left out.
+    int index = msg->GetReflection()->FieldSize(*msg, f);
+    std::string element_path = absl::StrCat(path, "[", index, "]");
     DecodeValue(element, MarkOf(element, value), element_path, f, msg, /*add=*/true);
   }
 }
