@@ -27,6 +27,16 @@ uint32_t KeyId(absl::string_view s) {
   return id;
 }
 
+// True when `s` is one to three digits: a word quoted in messages as a
+// mistyped key number, too short to be a secret.
+bool IsNumber(absl::string_view s) {
+  if (s.empty() || s.size() > 3) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename) {
@@ -37,9 +47,12 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
   uint32_t active = 0;
   std::map<uint32_t, int> seen;  // key id -> line
   for (const LegacyLine& line : SplitLegacyLines(text, CommentStyle::kLineStart)) {
-    out.lines.emplace_back(line.line, line.Normalized());
     const std::string& first = line.words[0].text;
     if (absl::AsciiStrToLower(first) == "auth") {
+      // Heartbeat reads this line with sscanf("auth %d"): whatever follows
+      // the number is ignored, so it is compared between nodes without it.
+      out.lines.emplace_back(
+          line.line, line.words.size() >= 2 ? first + " " + line.words[1].text : first);
       if (out.auth_line != 0) {
         add(Severity::kError, line.line,
             absl::StrCat("second 'auth' line (the first is at line ", out.auth_line,
@@ -47,19 +60,32 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
         continue;
       }
       out.auth_line = line.line;
-      if (line.words.size() != 2 || KeyId(line.words[1].text) == 0) {
+      if (line.words.size() < 2 || KeyId(line.words[1].text) == 0) {
         add(Severity::kError, line.line,
             "write 'auth N' with N the number (1 to 15) of the key heartbeats are "
             "sent with");
         continue;
       }
       active = KeyId(line.words[1].text);
+      if (line.words.size() > 2 && line.words[2].text[0] != '#') {
+        // The words are not quoted: a misplaced key line may hold a secret.
+        size_t ignored = line.words.size() - 2;
+        add(Severity::kWarning, line.line,
+            absl::StrCat("'auth ", active, "' is followed by ", ignored, " word",
+                         ignored == 1 ? "" : "s",
+                         " that Heartbeat ignores and so does the conversion; start a "
+                         "trailing note with '#' or remove it"));
+      }
       continue;
     }
+    out.lines.emplace_back(line.line, line.Normalized());
     uint32_t id = KeyId(first);
     if (id == 0) {
+      // The word is quoted only when it cannot be a secret written on its own.
       add(Severity::kError, line.line,
-          absl::StrCat("'", first, "' is neither 'auth' nor a key number (1 to 15); key "
+          absl::StrCat(IsNumber(first) ? absl::StrCat("'", first, "'")
+                                       : std::string("the first word"),
+                       " is neither 'auth' nor a key number (1 to 15); key "
                        "lines are 'N METHOD [SECRET]', e.g. '1 sha1 SECRET'"));
       continue;
     }
@@ -79,29 +105,37 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
     // Heartbeat reads a key line with sscanf("%d%s%s"): the secret is the
     // first word after the method, and the rest of the line is ignored.
     std::string secret = line.words.size() > 2 ? line.words[2].text : "";
-    std::vector<std::string> rest;
+    // Words after the secret up to a '#' note. No message quotes the secret
+    // or these words (they may be the rest of a secret with blanks).
+    size_t ignored = 0;
     for (size_t i = 3; i < line.words.size() && line.words[i].text[0] != '#'; ++i) {
-      rest.push_back(line.words[i].text);
+      ++ignored;
     }
     if (secret == "(stdin)=") {
+      // A fixed, public label rather than a secret: safe to name.
       add(Severity::kWarning, line.line,
           absl::StrCat("key ", id, "'s secret is '(stdin)=', the label `openssl md5` prints "
                        "before the digest: Heartbeat takes only that first word, so every "
                        "cluster set up with this recipe shares it. Make a new random key"));
-    } else if (!rest.empty()) {
+    } else if (ignored > 0) {
       add(Severity::kWarning, line.line,
-          absl::StrCat("key ", id, ": Heartbeat takes only the first word, '", secret,
-                       "', as the secret and ignores '", absl::StrJoin(rest, " "),
-                       "'; the spec keeps the same secret, so both sides agree"));
+          absl::StrCat("key ", id, ": Heartbeat takes only the first word after the "
+                       "method as the secret and ignores the ", ignored, " word",
+                       ignored == 1 ? "" : "s",
+                       " after it; the spec keeps the same one-word secret, so both sides "
+                       "agree"));
     }
     spec::v1::AuthKey key;
     key.set_id(id);
     if (method == "crc") {
       key.set_method(spec::v1::AUTH_METHOD_CRC);
       if (!secret.empty()) {
+        size_t words = line.words.size() - 2;
         add(Severity::kError, line.line,
-            absl::StrCat("key ", id, " uses crc, which takes no secret, yet '", secret,
-                         "' follows; Heartbeat refuses this too: remove it"));
+            absl::StrCat("key ", id, " uses crc, which takes no secret, yet ", words,
+                         words == 1 ? " word follows" : " words follow",
+                         " the method; Heartbeat refuses this too: remove ",
+                         words == 1 ? "it" : "them"));
         continue;
       }
     } else if (method == "md5" || method == "sha1") {
@@ -115,9 +149,14 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
       }
       key.set_secret(secret);
     } else {
+      // "N WORD" alone may be a secret without its method: not quoted then.
       add(Severity::kError, line.line,
-          absl::StrCat("key ", id, " has unknown method '", line.words[1].text,
-                       "'; Heartbeat's methods are crc, md5 and sha1"));
+          line.words.size() > 2
+              ? absl::StrCat("key ", id, " has unknown method '", line.words[1].text,
+                             "'; Heartbeat's methods are crc, md5 and sha1")
+              : absl::StrCat("key ", id, " has an unknown method (crc, md5 and sha1 are "
+                             "Heartbeat's); if the word after ", id,
+                             " is the secret, write '", id, " sha1 SECRET'"));
       continue;
     }
     seen[id] = line.line;

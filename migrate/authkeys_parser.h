@@ -4,9 +4,14 @@
 //   N crc                  CRC, no secret
 //   N md5 SECRET           keyed MD5
 //   N sha1 SECRET          HMAC-SHA1
-// Key numbers are 1 to 15. The secret is the rest of the line after the
-// method, its words joined by single blanks ('#' starts a comment, as in
-// Heartbeat). The file's mode is not checked here: MigrateFromDir does it.
+// Key numbers are 1 to 15. Heartbeat reads each line with fgets + sscanf
+// ("auth %d", "%d%s%s"), and so does this parser: the secret is the first
+// word after the method (a warning counts the words after it, which are
+// ignored), and whatever follows `auth N` is ignored (a warning unless it
+// starts with '#'). Only a line whose first non-blank character is '#' is a
+// comment; a '#' later on a line is text (a secret may contain it).
+// Diagnostics never quote a secret: they name the key number and count
+// words instead. The file's mode is not checked here: MigrateFromDir does it.
 //
 // Thread-safety: pure function.
 #ifndef HACLUSTER_MIGRATE_AUTHKEYS_PARSER_H_
@@ -26,8 +31,9 @@ struct AuthkeysParse {
   spec::v1::Auth auth;     // keys in file order; active_key from `auth N`
   int auth_line = 0;       // line of `auth N`; 0 when absent
   std::vector<int> key_lines;  // key_lines[i]: line of auth.keys(i)
-  // Every non-blank line without comments, as (line, words joined by one
-  // blank): what two nodes' files are compared on.
+  // Every non-comment line as (line, words joined by one blank), the
+  // `auth N` line without what Heartbeat ignores after N: what two nodes'
+  // files are compared on. Holds secrets: never put it in a message.
   std::vector<std::pair<int, std::string>> lines;
   std::vector<config::Diagnostic> diagnostics;
 };

@@ -1,5 +1,6 @@
 #include "migrate/authkeys_parser.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "migrate/testing.h"
 
@@ -39,8 +40,61 @@ TEST(AuthkeysParserTest, SecretIsTheFirstWordAsHeartbeatReadsIt) {
   ASSERT_EQ(p.auth.keys_size(), 1);
   EXPECT_EQ(p.auth.keys(0).secret(), "key");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
-                            "takes only the first word, 'key', as the secret and ignores "
-                            "'with spaces'"))
+                            "key 1: Heartbeat takes only the first word after the method as "
+                            "the secret and ignores the 2 words after it"))
+      << config::FormatDiagnostics(p.diagnostics);
+}
+
+// Diagnostics end up in terminals and CI logs: none may quote a secret, nor
+// the words after it (the rest of a secret written with blanks).
+TEST(AuthkeysParserTest, NoDiagnosticContainsTheSecret) {
+  const std::string text =
+      "auth 1 s3cretA\n"             // a key pasted onto the auth line
+      "1 sha1 s3cretB s3cretC\n"     // words after the secret
+      "2 crc s3cretD s3cretE\n"      // crc with a secret
+      "3 s3cretF\n"                  // a secret without its method
+      "s3cretG\n"                    // a secret on its own line
+      "4 md5 s3cretH # note\n"
+      "4 md5 s3cretI\n";             // duplicate key
+  AuthkeysParse p = ParseAuthkeys(text, "authkeys");
+  ASSERT_GE(p.diagnostics.size(), 6u) << config::FormatDiagnostics(p.diagnostics);
+  for (const config::Diagnostic& d : p.diagnostics) {
+    EXPECT_FALSE(absl::StrContains(d.message, "s3cret")) << config::FormatDiagnostic(d);
+  }
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 1,
+                            "'auth 1' is followed by 1 word that Heartbeat ignores"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                            "ignores the 1 word after it"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 3,
+                            "key 2 uses crc, which takes no secret, yet 2 words follow the "
+                            "method"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 4,
+                            "key 3 has an unknown method"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 5,
+                            "the first word is neither 'auth' nor a key number"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 7,
+                            "key 4 is defined twice (also at line 6)"));
+}
+
+// Heartbeat reads the line with sscanf("auth %d") and ignores the rest.
+TEST(AuthkeysParserTest, AuthLineWithTrailingCommentIsAccepted) {
+  AuthkeysParse p = ParseAuthkeys("auth 2   # the sha1 key\n2 sha1 k\n", "authkeys");
+  EXPECT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(p.auth.active_key(), 2u);
+  EXPECT_EQ(p.auth_line, 1);
+  // Compared between nodes as Heartbeat reads it.
+  ASSERT_EQ(p.lines.size(), 2u);
+  EXPECT_EQ(p.lines[0], (std::pair<int, std::string>{1, "auth 2"}));
+}
+
+TEST(AuthkeysParserTest, AuthLineWithTrailingWordsWarns) {
+  AuthkeysParse p = ParseAuthkeys("auth 2 is sha1\n2 sha1 k\n", "authkeys");
+  EXPECT_EQ(p.auth.active_key(), 2u);
+  EXPECT_EQ(CountSeverity(p.diagnostics, Severity::kError), 0)
+      << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 1,
+                            "'auth 2' is followed by 2 words that Heartbeat ignores and so "
+                            "does the conversion; start a trailing note with '#'"))
       << config::FormatDiagnostics(p.diagnostics);
 }
 
@@ -100,7 +154,8 @@ TEST(AuthkeysParserTest, NoAuthLineIsAnError) {
 TEST(AuthkeysParserTest, CrcWithSecretIsAnErrorAsInHeartbeat) {
   AuthkeysParse p = ParseAuthkeys("auth 1\n1 crc junk\n", "authkeys");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "authkeys", 2,
-                            "key 1 uses crc, which takes no secret, yet 'junk' follows"))
+                            "key 1 uses crc, which takes no secret, yet 1 word follows "
+                            "the method; Heartbeat refuses this too: remove it"))
       << config::FormatDiagnostics(p.diagnostics);
 }
 

@@ -1,10 +1,13 @@
 // Line splitting shared by the three legacy /etc/ha.d file parsers.
 //
-// Heartbeat reads ha.cf, haresources and authkeys line by line: '#' starts a
+// Heartbeat reads ha.cf, haresources and authkeys line by line, words
+// separated by blanks and tabs. In ha.cf and haresources '#' starts a
 // comment that runs to the end of the line wherever it appears (Heartbeat
-// has no quoting), words are separated by blanks and tabs, and a line ending
-// in '\' continues on the next one (only haresources documents this; the
-// other files accept it too, as Heartbeat's shared reader does). This module
+// has no quoting), and a line ending in '\' continues on the next one (only
+// haresources documents this; ha.cf accepts it too): CommentStyle::kAnywhere.
+// authkeys is read with fgets + sscanf: only a line whose first non-blank
+// character is '#' is a comment, a later '#' is text (a secret may contain
+// it), and there are no continuations: CommentStyle::kLineStart. This module
 // turns a file's text into logical lines of words, each word tagged with the
 // physical line it was written on, so diagnostics can name exact lines.
 //
