@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
+#include "agent/config/ucast_peers.h"
 #include "migrate/converter.h"
 #include "migrate/ip_text.h"
 
@@ -287,13 +288,11 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
     return p != 0 ? p : cluster_port;
   };
   int first_udp = -1;
-  int ucast_count = 0;
   std::map<std::string, int> first_of_kind;  // Heartbeat: one port per kind
   for (int i = 0; i < spec.media_size(); ++i) {
     const auto& m = spec.media(i);
     if (!m.has_ucast() && !m.has_bcast()) continue;
     if (first_udp < 0) first_udp = i;
-    if (m.has_ucast()) ++ucast_count;
     std::string kind = m.has_ucast() ? "ucast" : "bcast";
     auto [first, fresh] = first_of_kind.emplace(kind, i);
     if (!fresh && desired_port(spec.media(first->second)) != desired_port(m)) {
@@ -311,16 +310,8 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
     absl::StrAppend(&cf, "udpport ", udp_port, "\n");
     current = last_written = udp_port;
   }
-  // The other nodes' addresses, for ucast media without peers.
-  std::vector<const spec::v1::Node*> others;
-  for (const auto& n : spec.nodes()) {
-    if (n.name() != node) others.push_back(&n);
-  }
-  bool nth_address = ucast_count > 0;
-  for (const auto* o : others) nth_address = nth_address && o->addresses_size() == ucast_count;
   std::set<uint32_t> bauds;
   bool any_serial = false;
-  int ucast_seen = 0;
   for (int i = 0; i < spec.media_size(); ++i) {
     const auto& m = spec.media(i);
     std::string path = absl::StrCat("media[", i, "]");
@@ -336,17 +327,11 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
       if (auto s = CheckWord(u.interface(), path + ".ucast.interface"); !s.ok()) {
         return Bad(absl::StrCat(s.message(), "; Heartbeat's ucast needs an interface"));
       }
+      // Listed peers are written as they are (Heartbeat skips its own
+      // address too); otherwise the other nodes' addresses, by the same rule
+      // the agent follows (agent/config/ucast_peers.h).
       std::vector<std::string> addresses(u.peers().begin(), u.peers().end());
-      if (addresses.empty()) {
-        for (const auto* o : others) {
-          if (nth_address) {
-            addresses.push_back(o->addresses(ucast_seen));
-          } else {
-            addresses.insert(addresses.end(), o->addresses().begin(), o->addresses().end());
-          }
-        }
-      }
-      ++ucast_seen;
+      if (addresses.empty()) addresses = config::UcastDestinations(spec, node, i);
       if (addresses.empty()) {
         return Bad(absl::StrCat(path, ".ucast has no peers and the other nodes have no "
                                       "addresses; Heartbeat's ucast needs an address to "

@@ -213,6 +213,26 @@ TEST(LegacyWriterTest, SecretWithHashIsWrittenAndReadBack) {
   EXPECT_EQ(back.auth.keys(0).secret(), "a#b");
 }
 
+// The writer follows agent/config/ucast_peers.h: a medium with listed peers
+// does not count when pairing the other media with node addresses.
+TEST(LegacyWriterTest, UcastPairingIgnoresMediaWithPeers) {
+  ClusterSpec s = Base();
+  s.mutable_nodes(0)->add_addresses("192.0.2.1");
+  s.mutable_nodes(0)->add_addresses("198.51.100.1");
+  s.mutable_nodes(1)->add_addresses("192.0.2.2");
+  s.mutable_nodes(1)->add_addresses("198.51.100.2");
+  auto* listed = s.add_media()->mutable_ucast();
+  listed->set_interface("eth0");
+  listed->add_peers("203.0.113.5");
+  s.add_media()->mutable_ucast()->set_interface("eth1");
+  absl::StatusOr<LegacyFiles> f = SpecToLegacy(s, "a");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(absl::StrContains(f->ha_cf,
+                                "ucast eth0 203.0.113.5\nucast eth1 192.0.2.2\n"
+                                "ucast eth1 198.51.100.2\n"))
+      << f->ha_cf;
+}
+
 TEST(LegacyWriterTest, DroppedSettingsAreListed) {
   ClusterSpec s = Base();
   (*s.mutable_nodes(0)->mutable_labels())["server_id"] = "1";

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
+#include "agent/config/ucast_peers.h"
 
 namespace hacluster::config {
 
@@ -299,9 +300,9 @@ void Validator::CheckMedia() {
   for (int i = 0; i < spec_.media_size(); ++i) CheckMedium(i, spec_.media(i));
 }
 
-// Several ucast media without peers pair up with node addresses by
-// position (the Nth medium carries each node's Nth address) only when every
-// node has one address per ucast medium; said once, at the first such medium.
+// Several ucast media without peers pair with node addresses by position
+// only when every node has one address per such medium (ucast_peers.h);
+// said once, at the first such medium.
 void Validator::CheckUcastPairing(int i) {
   int count = 0;
   int first = -1;
@@ -311,7 +312,7 @@ void Validator::CheckUcastPairing(int i) {
       ++count;
     }
   }
-  if (count < 2 || i != first) return;
+  if (count < 2 || i != first || UcastMediaPairByPosition(spec_)) return;
   for (const auto& node : spec_.nodes()) {
     if (node.addresses_size() == count) continue;
     sink_.Warning(absl::StrCat("media[", i, "].ucast"),
