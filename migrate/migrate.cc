@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "migrate/atomic_file.h"
 
 namespace hacluster::migrate {
 
@@ -29,6 +30,16 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// "a directory", "a FIFO"...: what a non-regular file is, for messages.
+std::string FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "a special file";
+}
+
 // Reads a regular file; on failure adds an error naming it.
 std::optional<std::string> ReadFile(const std::string& path, bool check_private,
                                     std::vector<Diagnostic>* diags) {
@@ -36,7 +47,9 @@ std::optional<std::string> ReadFile(const std::string& path, bool check_private,
     diags->push_back(Diagnostic{Severity::kError, Location{path, 0, 0}, std::move(message)});
     return std::nullopt;
   };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+  // fstat then refuses anything but a regular file, where it has no effect.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     return fail(absl::StrCat("cannot read it: ", Errno(errno),
                              "; every node's /etc/ha.d needs ha.cf, haresources and "
@@ -50,7 +63,9 @@ std::optional<std::string> ReadFile(const std::string& path, bool check_private,
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return fail("is not a regular file");
+    return fail(absl::StrCat("is ", FileKind(st.st_mode),
+                             ", not a regular file; Heartbeat's ha.cf, haresources and "
+                             "authkeys are regular files: replace it with one"));
   }
   if (static_cast<size_t>(st.st_size) > kMaxFileSize) {
     close(fd);
@@ -155,39 +170,18 @@ absl::Status WriteLegacyDir(const LegacyFiles& files, const std::string& dir) {
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::InternalError(absl::StrCat(dir, " is not a directory"));
   }
-  auto write = [&](const std::string& name, const std::string& content,
-                   mode_t mode) -> absl::Status {
-    std::string path = JoinPath(dir, name);
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", path, ": ", Errno(errno)));
-    }
-    // An existing file keeps its mode on open(); set it before writing the
-    // content (the key must never be readable by others).
-    if (fchmod(fd, mode) != 0) {
-      int err = errno;
-      close(fd);
-      return absl::InternalError(absl::StrCat("cannot chmod ", path, ": ", Errno(err)));
-    }
-    size_t done = 0;
-    while (done < content.size()) {
-      ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        close(fd);
-        return absl::InternalError(absl::StrCat("cannot write ", path, ": ", Errno(err)));
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (close(fd) != 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", path, ": ", Errno(errno)));
-    }
-    return absl::OkStatus();
-  };
-  if (absl::Status s = write("ha.cf", files.ha_cf, 0644); !s.ok()) return s;
-  if (absl::Status s = write("haresources", files.haresources, 0644); !s.ok()) return s;
-  return write("authkeys", files.authkeys, 0600);
+  // Each file is replaced atomically (a crash leaves it old or new, never
+  // truncated); the key is never readable by others, not even briefly.
+  if (absl::Status s = WriteFileAtomically(JoinPath(dir, "ha.cf"), files.ha_cf, 0644);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          WriteFileAtomically(JoinPath(dir, "haresources"), files.haresources, 0644);
+      !s.ok()) {
+    return s;
+  }
+  return WriteFileAtomically(JoinPath(dir, "authkeys"), files.authkeys, 0600);
 }
 
 }  // namespace hacluster::migrate

@@ -34,7 +34,10 @@ namespace hacluster::migrate {
 MigrateResult MigrateFromDir(const std::string& dir, const MigrateOptions& options);
 
 // Creates `dir` (and missing parents) and writes ha.cf and haresources
-// (mode 0644) and authkeys (mode 0600), replacing existing files.
+// (mode 0644) and authkeys (mode 0600), replacing existing files. Each file
+// is replaced atomically (WriteFileAtomically: a symbolic link is written
+// through, a non-regular file is refused); the three together are not: a
+// crash between them can leave some old and some new.
 absl::Status WriteLegacyDir(const LegacyFiles& files, const std::string& dir);
 
 }  // namespace hacluster::migrate

@@ -4,10 +4,12 @@
 #include "migrate/migrate.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -160,6 +162,30 @@ TEST(MigrateFromDirTest, MissingFileIsAnErrorNamingIt) {
   EXPECT_EQ(CountSeverity(none.diagnostics, Severity::kError), 3) << All(none);
 }
 
+// A FIFO would block open() forever waiting for a writer.
+TEST(MigrateFromDirTest, FifoInsteadOfAFileIsRefusedWithoutHanging) {
+  std::string dir = Fixture("seed001_linuxha", "_fifo");
+  ASSERT_TRUE(fs::remove(dir + "/haresources"));
+  ASSERT_EQ(mkfifo((dir + "/haresources").c_str(), 0644), 0);
+  alarm(60);  // a regression kills the test instead of hanging it
+  MigrateResult r = MigrateFromDir(dir, {});
+  alarm(0);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, dir + "/haresources", 0,
+                            "is a FIFO, not a regular file"))
+      << All(r);
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 1) << All(r);
+}
+
+TEST(MigrateFromDirTest, DirectoryInsteadOfAFileIsRefused) {
+  std::string dir = Fixture("seed001_linuxha", "_dirfile");
+  ASSERT_TRUE(fs::remove(dir + "/ha.cf"));
+  fs::create_directories(dir + "/ha.cf");
+  MigrateResult r = MigrateFromDir(dir, {});
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, dir + "/ha.cf", 0,
+                            "is a directory, not a regular file"))
+      << All(r);
+}
+
 TEST(MigrateFromDirTest, ResourceDirScriptsAreHeartbeatScripts) {
   std::string dir = Fixture("seed001_linuxha", "_resource_d");
   fs::create_directories(dir + "/resource.d");
@@ -196,6 +222,77 @@ TEST(MigrateFromDirTest, PeerWithDifferentHaresourcesIsAnError) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, dir + "/node01/haresources", 1,
                             "differs from " + dir + "/node02/haresources:1"))
       << All(r);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+ino_t Inode(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+LegacyFiles SomeFiles() {
+  LegacyFiles files;
+  files.ha_cf = "node a\nnode b\nbcast eth0\n";
+  files.haresources = "a 10.0.0.1 httpd\n";
+  files.authkeys = "auth 1\n1 sha1 k\n";
+  return files;
+}
+
+// Existing files are replaced by renaming new ones over them (a crash
+// leaves each old or new, never truncated), with the modes set.
+TEST(WriteLegacyDirTest, ReplacesExistingFilesAtomically) {
+  std::string dir = TestTmp() + "/wld_replace";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* name : {"ha.cf", "haresources", "authkeys"}) {
+    std::ofstream(dir + "/" + name) << "old contents, longer than the new ones\n";
+    ASSERT_EQ(chmod((dir + "/" + name).c_str(), 0644), 0);
+  }
+  ino_t old_authkeys = Inode(dir + "/authkeys");
+  ino_t old_ha_cf = Inode(dir + "/ha.cf");
+  ASSERT_TRUE(WriteLegacyDir(SomeFiles(), dir).ok());
+  EXPECT_NE(Inode(dir + "/authkeys"), old_authkeys);
+  EXPECT_NE(Inode(dir + "/ha.cf"), old_ha_cf);
+  EXPECT_EQ(ReadAll(dir + "/ha.cf"), SomeFiles().ha_cf);
+  EXPECT_EQ(ReadAll(dir + "/haresources"), SomeFiles().haresources);
+  EXPECT_EQ(ReadAll(dir + "/authkeys"), SomeFiles().authkeys);
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/authkeys").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir + "/haresources").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
+  EXPECT_EQ(names, (std::set<std::string>{"authkeys", "ha.cf", "haresources"}));
+}
+
+// /etc/ha.d/ha.cf is often a link into a configuration repository.
+TEST(WriteLegacyDirTest, SymbolicLinkIsWrittenThrough) {
+  std::string dir = TestTmp() + "/wld_link";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/ha.d");
+  fs::create_directories(dir + "/repo");
+  std::ofstream(dir + "/repo/ha.cf") << "old\n";
+  fs::create_symlink("../repo/ha.cf", dir + "/ha.d/ha.cf");
+  absl::Status s = WriteLegacyDir(SomeFiles(), dir + "/ha.d");
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(fs::is_symlink(dir + "/ha.d/ha.cf"));
+  EXPECT_EQ(ReadAll(dir + "/repo/ha.cf"), SomeFiles().ha_cf);
+}
+
+TEST(WriteLegacyDirTest, DirectoryInPlaceOfAFileIsAnErrorNamingIt) {
+  std::string dir = TestTmp() + "/wld_dir";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/haresources");
+  absl::Status s = WriteLegacyDir(SomeFiles(), dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), dir + "/haresources exists and is not a regular file; refusing to "
+                               "replace it");
+  EXPECT_FALSE(fs::exists(dir + "/authkeys"));
 }
 
 // legacy -> spec -> SpecToLegacy -> WriteLegacyDir -> MigrateFromDir -> same spec.
