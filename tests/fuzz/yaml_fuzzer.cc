@@ -1,10 +1,8 @@
-// libFuzzer target for the YAML spec codec: any input must parse without
-// crashing, and whatever parses without errors must survive
-// spec -> canonical YAML -> spec unchanged, with the canonical YAML itself
-// reproduced exactly. Built by hand with clang, e.g.
-//   clang++-14 -std=c++17 -fsanitize=fuzzer,address -I. -Ibazel-bin \
-//     tests/fuzz/yaml_fuzzer.cc agent/config/{yaml_codec,validate,diagnostics,duration}.cc \
-//     bazel-bin/proto/cluster_spec.pb.cc -lyaml-cpp -lprotobuf -labsl_...
+// libFuzzer target for the YAML spec codec and the spec validator: any
+// input must parse and validate without crashing (ValidateSpec also gates
+// specs that arrive over the wire), and whatever parses without errors must
+// survive spec -> canonical YAML -> spec unchanged, with the canonical YAML
+// itself reproduced exactly. Built and run by tests/fuzz/run_fuzzers.sh.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string text(reinterpret_cast<const char*>(data), size);
   ParsedSpec first = ParseSpecYaml(text, "fuzz.yaml");
+  hacluster::config::ValidateOptions options;
+  options.check_files = false;  // no file system access from the fuzzer
+  hacluster::config::ValidateSpec(first.spec, first.source_map, options);
   if (HasErrors(first.diagnostics)) return 0;
 
   std::string yaml = SpecToYaml(first.spec);
