@@ -487,12 +487,20 @@ class ConverterState {
 
   void Haresources() {
     const std::string& file = text_.haresources_name;
+    // Heartbeat compares node names without regard to case. Lower-case name
+    // -> the first declared node with that name, built once (a lookup per
+    // line, not a scan of every node).
+    std::map<std::string, std::string> by_lower;
+    for (const std::string& declared : out_->node_names) {
+      by_lower.emplace(absl::AsciiStrToLower(declared), declared);
+    }
     int g = 0;
     for (const HaresourcesLine& line : out_->haresources.lines) {
-      // Heartbeat compares node names without regard to case.
       std::string node = line.node;
-      for (const std::string& declared : out_->node_names) {
-        if (node_lines_.count(node) == 0 && absl::EqualsIgnoreCase(declared, line.node)) {
+      if (node_lines_.count(node) == 0) {
+        auto it = by_lower.find(absl::AsciiStrToLower(line.node));
+        if (it != by_lower.end()) {
+          const std::string& declared = it->second;
           node = declared;
           out_->result.diagnostics.push_back(
               {Severity::kWarning, Location{file, line.line, 0},

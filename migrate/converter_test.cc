@@ -1,5 +1,8 @@
 #include "migrate/converter.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "agent/config/duration.h"
 #include "gtest/gtest.h"
 #include "migrate/testing.h"
@@ -340,6 +343,40 @@ TEST(ConverterTest, HaresourcesNodeMatchesWithoutRegardToCase) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 1,
                             "node 'alpha' is written 'Alpha' in ha.cf"))
       << All(r);
+}
+
+// Two declared names equal without regard to case: the first one declared
+// is used, as before the lookup became a map.
+TEST(ConverterTest, HaresourcesNodeCaseMatchTakesTheFirstDeclared) {
+  MigrateResult r =
+      ConvertLegacy(Text("node ALPHA Alpha\n", "alpha 10.0.0.1 httpd\nAlpha httpd2\n"), {});
+  ASSERT_EQ(CountSeverity(r.diagnostics, Severity::kError), 0) << All(r);
+  ASSERT_EQ(r.spec.groups_size(), 2);
+  EXPECT_EQ(r.spec.groups(0).preferred_node(), "ALPHA");
+  EXPECT_EQ(r.spec.groups(1).preferred_node(), "Alpha");  // exact match, no warning
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 1,
+                            "node 'alpha' is written 'ALPHA' in ha.cf"))
+      << All(r);
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 1) << All(r);
+}
+
+// Matching haresources lines to nodes must not cost (lines x nodes): with
+// 10000 of each the old scan took about 30 s, a map lookup milliseconds.
+// The bound is loose enough for a slow, sanitized build.
+TEST(ConverterTest, ManyNodesAndLinesConvertInLinearishTime) {
+  constexpr int kN = 10000;
+  std::string ha_cf, haresources;
+  for (int i = 0; i < kN; ++i) {
+    absl::StrAppend(&ha_cf, "node n", i, "\n");
+    absl::StrAppend(&haresources, i % 2 == 0 ? "n" : "N", i, " svc", i, "\n");
+  }
+  absl::Time start = absl::Now();
+  MigrateResult r = ConvertLegacy(Text(ha_cf, haresources), {});
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 0);
+  ASSERT_EQ(r.spec.groups_size(), kN);
+  EXPECT_EQ(r.spec.groups(kN - 1).preferred_node(), absl::StrCat("n", kN - 1));
+  EXPECT_LT(took, absl::Seconds(10)) << took;
 }
 
 TEST(ConverterTest, AuthkeysAndSourceMap) {

@@ -226,7 +226,14 @@ HaresourcesParse ParseHaresources(absl::string_view text, const std::string& fil
       if (IsIpv4(first_field)) {
         resource = ParseIpArgument(token, /*ipv6=*/false, token, &notes);
       } else if (IsIpv6(first_field)) {
+        // Heartbeat's ResourceManager takes only dotted quads for addresses;
+        // it splits this token on '::' into a script name and arguments.
         resource = ParseIpArgument(token, /*ipv6=*/true, token, &notes);
+        if (resource.has_value()) {
+          notes.warnings.push_back(absl::StrCat(
+              "'", token, "': Heartbeat treats only dotted-quad tokens as addresses (it "
+              "would need IPv6addr::", token, "); converted as an IPv6 VIP"));
+        }
       } else if (token.find("::") != absl::string_view::npos) {
         resource = ParseScriptForm(token, &notes);
       } else if (token.find('/') != absl::string_view::npos) {

@@ -6,6 +6,8 @@
 //   192.168.85.3[/PREFIX|/NETMASK[/IFACE][/BROADCAST]]  -> ip   (bare IPv4)
 //   IPaddr::ARG, IPaddr2::ARG (ARG as above)            -> ip
 //   IPv6addr::ADDR[/PREFIX[/IFACE]]                     -> ip
+//   ADDR[/PREFIX[/IFACE]] (bare IPv6)                   -> ip, with a warning:
+//                            Heartbeat itself would split it on '::'.
 //   Filesystem::DEV::DIR[::FSTYPE[::OPTIONS]]           -> ocf heartbeat Filesystem
 //   MailTo::ADDR[::SUBJECT]                             -> ocf heartbeat MailTo
 //   NAME::ARG1::ARG2                                    -> heartbeat script NAME

@@ -67,6 +67,27 @@ TEST(HaresourcesParserTest, Ipv6addrKeepsDoubleColons) {
   EXPECT_EQ(r[1].resource.ip().address(), "fe80::1");
 }
 
+// Heartbeat's ResourceManager would split a bare IPv6 token on '::' into a
+// script name and arguments; it is still an IPv6 VIP here, with a warning.
+TEST(HaresourcesParserTest, BareIpv6TokenIsAVipWithAWarning) {
+  std::vector<config::Diagnostic> d;
+  auto r = One("node01 2001:db8::5/64/eth0 httpd\n", &d);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].resource.ip().address(), "2001:db8::5");
+  EXPECT_EQ(r[0].resource.ip().prefix_length(), 64u);
+  EXPECT_EQ(r[0].resource.ip().interface(), "eth0");
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kWarning, "haresources", 1,
+                            "'2001:db8::5/64/eth0': Heartbeat treats only dotted-quad tokens "
+                            "as addresses (it would need IPv6addr::2001:db8::5/64/eth0); "
+                            "converted as an IPv6 VIP"))
+      << config::FormatDiagnostics(d);
+  EXPECT_EQ(d.size(), 1u) << config::FormatDiagnostics(d);
+  // The IPv6addr:: form Heartbeat understands does not warn.
+  std::vector<config::Diagnostic> d2;
+  One("node01 IPv6addr::2001:db8::5 httpd\n", &d2);
+  EXPECT_TRUE(d2.empty()) << config::FormatDiagnostics(d2);
+}
+
 TEST(HaresourcesParserTest, NotANetmaskWarnsAndIsDropped) {
   std::vector<config::Diagnostic> d;
   auto r = One("node1 IPaddr::100.200.230.1/100.200.230.6 named\n", &d);
