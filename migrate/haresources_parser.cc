@@ -102,7 +102,17 @@ std::optional<Resource> ParseIpArgument(absl::string_view arg, bool ipv6,
       }
       ip->set_broadcast(std::string(f[2]));
     } else {
-      ip->set_interface(BaseInterface(f[2], token, notes));
+      std::string iface = BaseInterface(f[2], token, notes);
+      // "10.0.0.2//10.0.0.255:0": no interface is named like an address, and
+      // written back without its label it would read as a broadcast.
+      if (IsIpv4(iface)) {
+        notes->errors.push_back(absl::StrCat(
+            "interface '", f[2], "' in '", token, "' is an IPv4 address, not an interface "
+            "name; write ", ipv6 ? "IPv6addr::ADDRESS/PREFIX/INTERFACE"
+                                 : "ADDRESS/PREFIX/INTERFACE/BROADCAST"));
+        return std::nullopt;
+      }
+      ip->set_interface(std::move(iface));
     }
   }
   if (f.size() == 4 && !f[3].empty()) {

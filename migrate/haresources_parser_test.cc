@@ -88,6 +88,23 @@ TEST(HaresourcesParserTest, BareIpv6TokenIsAVipWithAWarning) {
   EXPECT_TRUE(d2.empty()) << config::FormatDiagnostics(d2);
 }
 
+// Found by the haresources fuzzer's round trip: "2.6.8.1:" became interface
+// "2.6.8.1", which written back ("9.1.8.3//2.6.8.1") reads as a broadcast.
+TEST(HaresourcesParserTest, InterfaceThatIsAnAddressIsAnError) {
+  std::vector<config::Diagnostic> d;
+  auto r = One("n1 9.1.8.3//2.6.8.1: IPv6addr::2001:db8::1/64/10.0.0.1 httpd\n", &d);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].resource.lsb().name(), "httpd");
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
+                            "interface '2.6.8.1:' in '9.1.8.3//2.6.8.1:' is an IPv4 address, "
+                            "not an interface name; write ADDRESS/PREFIX/INTERFACE/BROADCAST"))
+      << config::FormatDiagnostics(d);
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
+                            "interface '10.0.0.1' in 'IPv6addr::2001:db8::1/64/10.0.0.1' is an "
+                            "IPv4 address"))
+      << config::FormatDiagnostics(d);
+}
+
 TEST(HaresourcesParserTest, NotANetmaskWarnsAndIsDropped) {
   std::vector<config::Diagnostic> d;
   auto r = One("node1 IPaddr::100.200.230.1/100.200.230.6 named\n", &d);
