@@ -1,11 +1,6 @@
 #include "cli/commands.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +10,7 @@
 #include "agent/config/diagnostics.h"
 #include "agent/config/validate.h"
 #include "agent/config/yaml_codec.h"
+#include "migrate/atomic_file.h"
 #include "migrate/migrate.h"
 
 namespace hacluster::cli {
@@ -35,68 +31,22 @@ std::string Summary(const std::vector<Diagnostic>& ds) {
                       CountOf(ds, config::Severity::kWarning), " warning(s)");
 }
 
-// Writes `text` to `target` through a temporary file and rename, so a reader
-// never sees half a file. The file is created with `mode`. A symbolic link
-// is written through (the file it points to is replaced, the link stays);
-// anything but a regular file or a new path is refused.
-bool WriteFileAtomically(const std::string& target, const std::string& text,
-                         mode_t mode, std::ostream& err) {
-  // Follow links (even to a file not made yet), at most 40 as the kernel does.
-  std::filesystem::path p(target);
-  std::error_code ec;
-  for (int hops = 0; std::filesystem::is_symlink(p, ec); ++hops) {
-    std::filesystem::path next = std::filesystem::read_symlink(p, ec);
-    if (ec || hops == 40) {
-      err << target << ": error: cannot follow the symbolic link"
-          << (ec ? ": " + ec.message() : std::string(": too many levels")) << "\n";
-      return false;
-    }
-    p = next.is_absolute() ? next : p.parent_path() / next;
-  }
-  std::string path = p.string();
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    err << target << ": error: not a regular file; give a file path, or no -o for stdout\n";
-    return false;
-  }
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    err << path << ": error: cannot write: " << std::strerror(errno) << "\n";
-    return false;
-  }
-  fchmod(fd, mode);  // open's mode is filtered by the umask
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err << path << ": error: cannot write: " << std::strerror(errno) << "\n";
-      close(fd);
-      unlink(tmp.c_str());
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    err << path << ": error: cannot write: " << std::strerror(errno) << "\n";
-    unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 // The first line of a secret file (relative paths from `base_dir`).
 absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const std::string& base_dir) {
   std::filesystem::path path(file);
   if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
   std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
+  if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot read secret file ", path.string(), ": ",
                                             std::strerror(errno)));
   }
+  std::string line;
+  std::getline(in, line);
   if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secret file ", path.string(), " has no secret on its first line"));
+  }
   return line;
 }
 
@@ -127,7 +77,11 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     out << yaml;
   } else {
     // The spec holds the shared secret: owner-only, as authkeys.
-    if (!WriteFileAtomically(args.output, yaml, 0600, err)) return kExitFailed;
+    absl::Status written = migrate::WriteFileAtomically(args.output, yaml, 0600);
+    if (!written.ok()) {
+      err << args.output << ": error: " << written.message() << "\n";
+      return kExitFailed;
+    }
     err << "hacli migrate: wrote " << args.output << " (" << Summary(diagnostics)
         << ")\n";
   }

@@ -120,6 +120,9 @@ has err "cluster_name"
 rm "$WORK/hand.key"
 run 1 migrate --to-legacy "$WORK/handkey.yaml" --node node01 -o "$WORK/back/handkey2"
 has err "hand.key"
+: > "$WORK/hand.key"; chmod 600 "$WORK/hand.key"
+run 1 migrate --to-legacy "$WORK/handkey.yaml" --node node01 -o "$WORK/back/handkey3"
+has err "hand.key is empty"
 end
 
 begin "-o writes through a symbolic link and '-' means stdout"
