@@ -64,7 +64,9 @@ absl::StatusOr<std::string> IpToken(const spec::v1::IpAddress& ip, const std::st
   if (!ip.interface().empty()) {
     absl::Status s = CheckWord(ip.interface(), path + ".interface");
     if (!s.ok()) return s;
-    if (absl::StrContains(ip.interface(), "/") || absl::StrContains(ip.interface(), ":")) {
+    // An interface spelled like an address would read back as a broadcast.
+    if (absl::StrContains(ip.interface(), "/") || absl::StrContains(ip.interface(), ":") ||
+        IsIpv4(ip.interface())) {
       return Bad(absl::StrCat(path, ".interface '", ip.interface(),
                               "' cannot be written in haresources"));
     }

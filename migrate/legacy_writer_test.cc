@@ -192,6 +192,13 @@ TEST(LegacyWriterTest, ThingsHeartbeatCannotExpressAreErrors) {
   bauds.add_media()->mutable_serial()->set_device("/dev/ttyS1");
   bauds.mutable_media(1)->mutable_serial()->set_baud(19200);
   expect_error(bauds, "a", "different baud rates");
+  ClusterSpec ipiface = Base();
+  auto* vip = ipiface.add_groups();
+  vip->set_name("g");
+  vip->set_preferred_node("a");
+  vip->add_resources()->mutable_ip()->set_address("192.0.2.10");
+  vip->mutable_resources(0)->mutable_ip()->set_interface("192.0.2.1");
+  expect_error(ipiface, "a", "interface '192.0.2.1' cannot be written in haresources");
   ClusterSpec blank = Base();
   blank.mutable_auth()->mutable_keys(0)->set_secret("two words");
   expect_error(blank, "a", "reads the secret as one word");

@@ -137,6 +137,7 @@ class Validator {
   void CheckMedia();
   void CheckMedium(int i, const Medium& m);
   void CheckUcastPairing(int i);
+  void CheckInterface(const std::string& path, const std::string& name);
   void CheckAuth();
   void CheckKey(int i, const AuthKey& key, std::map<uint32_t, int>* ids);
   void CheckSecretFile(const std::string& path, const std::string& file);
@@ -325,12 +326,27 @@ void Validator::CheckUcastPairing(int i) {
   }
 }
 
+// A Linux interface name: 1 to 15 characters, no '/', ':' or blanks (an
+// alias label such as eth0:0 is not needed: addresses go on eth0 itself).
+void Validator::CheckInterface(const std::string& path, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 15 && !ParseIp(name) &&
+            std::none_of(name.begin(), name.end(), [](char c) {
+              return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ';
+            });
+  if (!ok && !name.empty()) {
+    sink_.Error(path, absl::StrCat("interface ", Quoted(name),
+                                   " is not a Linux interface name: at most 15 characters, "
+                                   "no '/', ':' or blanks (write eth0, not eth0:0)"));
+  }
+}
+
 void Validator::CheckMedium(int i, const Medium& m) {
   std::string path = absl::StrCat("media[", i, "]");
   switch (m.kind_case()) {
     case Medium::kUcast: {
       path += ".ucast";
       CheckPort(path + ".port", m.ucast().port());
+      CheckInterface(path + ".interface", m.ucast().interface());
       for (int k = 0; k < m.ucast().peers_size(); ++k) {
         if (!ParseIp(m.ucast().peers(k))) {
           sink_.Error(absl::StrCat(path, ".peers[", k, "]"),
@@ -356,6 +372,7 @@ void Validator::CheckMedium(int i, const Medium& m) {
     case Medium::kBcast:
       path += ".bcast";
       CheckPort(path + ".port", m.bcast().port());
+      CheckInterface(path + ".interface", m.bcast().interface());
       if (m.bcast().interface().empty()) {
         sink_.Error(path, "bcast has no interface: name the interface to broadcast on, e.g. eth1");
       }
@@ -364,6 +381,7 @@ void Validator::CheckMedium(int i, const Medium& m) {
       path += ".mcast";
       const auto& mc = m.mcast();
       CheckPort(path + ".port", mc.port());
+      CheckInterface(path + ".interface", mc.interface());
       if (mc.interface().empty()) {
         sink_.Error(path, "mcast has no interface: name the interface to join the group on");
       }
@@ -624,6 +642,7 @@ void Validator::CheckIp(const std::string& path, const std::string& group,
                 absl::StrCat("prefix_length ", ip.prefix_length(), " of VIP ", ip.address(),
                              " is out of range: use 1 to ", max_prefix));
   }
+  CheckInterface(path + ".interface", ip.interface());
   if (!ip.broadcast().empty()) {
     std::optional<IpAddr> b = ParseIp(ip.broadcast());
     if (!v4) {

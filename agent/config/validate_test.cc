@@ -590,6 +590,14 @@ TEST(ValidateTest, VipWrittenAsCidrSuggestsPrefixLength) {
                "address: 192.0.2.100 and prefix_length: 24"});
 }
 
+TEST(ValidateTest, InterfaceThatIsNoLinuxNameIsAnError) {
+  ExpectError(WithGroup("192.0.2.100}", "192.0.2.100, interface: eth0:0}"), 16, 47,
+              {"interface 'eth0:0' is not a Linux interface name", "write eth0, not eth0:0"});
+  std::string yaml = kBase;
+  yaml.replace(yaml.find("ucast: {}"), 9, "bcast: {interface: 192.0.2.9}");
+  ExpectError(yaml, 8, 24, {"interface '192.0.2.9' is not a Linux interface name"});
+}
+
 TEST(ValidateTest, IPv4PrefixLengthAbove32IsAnError) {
   ExpectError(WithGroup("192.0.2.100}", "192.0.2.100, prefix_length: 33}"), 16, 51,
               {"prefix_length 33 of VIP 192.0.2.100 is out of range: use 1 to 32"});
