@@ -1,8 +1,6 @@
 #include "migrate/converter.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "agent/config/duration.h"
 #include "gtest/gtest.h"
 #include "migrate/testing.h"
@@ -361,22 +359,20 @@ TEST(ConverterTest, HaresourcesNodeCaseMatchTakesTheFirstDeclared) {
 }
 
 // Matching haresources lines to nodes must not cost (lines x nodes): with
-// 10000 of each the old scan took about 30 s, a map lookup milliseconds.
-// The bound is loose enough for a slow, sanitized build.
-TEST(ConverterTest, ManyNodesAndLinesConvertInLinearishTime) {
-  constexpr int kN = 10000;
+// 20000 of each the old scan took about two minutes, a map lookup well under
+// a second. No clock is read here: the target is `size = "small"`, so a
+// quadratic regression runs into Bazel's 60 s test timeout.
+TEST(ConverterTest, ManyNodesAndLinesConvert) {
+  constexpr int kN = 20000;
   std::string ha_cf, haresources;
   for (int i = 0; i < kN; ++i) {
     absl::StrAppend(&ha_cf, "node n", i, "\n");
     absl::StrAppend(&haresources, i % 2 == 0 ? "n" : "N", i, " svc", i, "\n");
   }
-  absl::Time start = absl::Now();
   MigrateResult r = ConvertLegacy(Text(ha_cf, haresources), {});
-  absl::Duration took = absl::Now() - start;
   EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 0);
   ASSERT_EQ(r.spec.groups_size(), kN);
   EXPECT_EQ(r.spec.groups(kN - 1).preferred_node(), absl::StrCat("n", kN - 1));
-  EXPECT_LT(took, absl::Seconds(10)) << took;
 }
 
 TEST(ConverterTest, AuthkeysAndSourceMap) {
