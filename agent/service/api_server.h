@@ -1,0 +1,58 @@
+// The agent's management API: the gRPC Agent service (proto/agent.proto)
+// served on a Unix socket. Handlers are thin: GetStatus copies the snapshot
+// the event loop published in the EventHub, WatchEvents follows its feed.
+//
+// Thread-safety: gRPC runs handlers on its own threads; they only call the
+// EventHub, which is thread-safe. Start/Shutdown are called by one thread.
+#ifndef HACLUSTER_AGENT_SERVICE_API_SERVER_H_
+#define HACLUSTER_AGENT_SERVICE_API_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agent/service/event_hub.h"
+#include "proto/agent.grpc.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace hacluster::agent {
+
+class AgentService final : public v1::Agent::Service {
+ public:
+  // `hub` is not owned and must outlive the service.
+  explicit AgentService(EventHub& hub) : hub_(hub) {}
+  grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
+                         v1::GetStatusResponse* response) override;
+  grpc::Status WatchEvents(grpc::ServerContext* context, const v1::WatchEventsRequest* request,
+                           grpc::ServerWriter<v1::Event>* writer) override;
+
+ private:
+  EventHub& hub_;
+};
+
+class ApiServer {
+ public:
+  // Serves the Agent service on the Unix socket `socket_path` (its
+  // directory must exist; a stale socket left by a dead agent is replaced,
+  // any other file there is refused) with mode 0660. `hub` is not owned.
+  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const std::string& socket_path,
+                                                          EventHub& hub);
+  ~ApiServer();
+  // Ends open calls (watches get end of stream) and removes the socket.
+  void Shutdown();
+  const std::string& socket_path() const { return socket_path_; }
+
+ private:
+  ApiServer(std::string path, EventHub& hub);
+  std::string socket_path_;
+  EventHub& hub_;
+  AgentService service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_SERVICE_API_SERVER_H_

@@ -1,0 +1,163 @@
+#include "agent/service/api_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace hacluster::agent {
+namespace {
+
+// Bazel's TEST_TMPDIR is too long for a Unix socket path (108 bytes):
+// sockets go to a short directory of their own under /tmp, removed at exit.
+const std::string& ShortDir() {
+  static const std::string* dir = [] {
+    char tmpl[] = "/tmp/hac-api-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) abort();
+    std::string* d = new std::string(tmpl);
+    atexit([] { std::filesystem::remove_all(ShortDir()); });
+    return d;
+  }();
+  return *dir;
+}
+
+std::string TmpPath(const std::string& name) { return ShortDir() + "/" + name; }
+
+std::unique_ptr<v1::Agent::Stub> Connect(const std::string& path) {
+  return v1::Agent::NewStub(
+      grpc::CreateChannel("unix:" + path, grpc::InsecureChannelCredentials()));
+}
+
+std::chrono::system_clock::time_point In(int seconds) {
+  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
+}
+
+TEST(ApiServerTest, GetStatusAnswersThePublishedSnapshot) {
+  EventHub hub;
+  v1::GetStatusResponse s;
+  s.set_cluster_name("billing");
+  s.set_local_node("node01");
+  s.add_nodes()->set_name("node01");
+  hub.PublishStatus(s, MonotonicNow());
+  std::string path = TmpPath("status.sock");
+  auto api = ApiServer::Start(path, hub);
+  ASSERT_TRUE(api.ok()) << api.status();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(10));
+  v1::GetStatusResponse got;
+  grpc::Status rpc = Connect(path)->GetStatus(&ctx, v1::GetStatusRequest(), &got);
+  ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+  EXPECT_EQ(got.cluster_name(), "billing");
+  ASSERT_EQ(got.nodes_size(), 1);
+  EXPECT_EQ(got.nodes(0).name(), "node01");
+}
+
+TEST(ApiServerTest, WatchEventsStreamsHistoryThenLiveEventsAndResumes) {
+  EventHub hub;
+  v1::Event e;
+  e.set_kind(v1::EVENT_KIND_AGENT_STARTED);
+  hub.Emit(e);
+  std::string path = TmpPath("watch.sock");
+  auto api = ApiServer::Start(path, hub);
+  ASSERT_TRUE(api.ok()) << api.status();
+  auto stub = Connect(path);
+
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(10));
+  v1::WatchEventsRequest req;
+  auto reader = stub->WatchEvents(&ctx, req);
+  v1::Event got;
+  ASSERT_TRUE(reader->Read(&got));
+  EXPECT_EQ(got.id(), 1u);
+  EXPECT_EQ(got.kind(), v1::EVENT_KIND_AGENT_STARTED);
+  e.set_kind(v1::EVENT_KIND_NODE_DEAD);
+  e.set_node("node02");
+  hub.Emit(e);
+  ASSERT_TRUE(reader->Read(&got));
+  EXPECT_EQ(got.id(), 2u);
+  EXPECT_EQ(got.node(), "node02");
+  ctx.TryCancel();
+
+  // Resume after id 1: only the second event.
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(In(10));
+  req.set_after_id(1);
+  auto resumed = stub->WatchEvents(&ctx2, req);
+  ASSERT_TRUE(resumed->Read(&got));
+  EXPECT_EQ(got.id(), 2u);
+  ctx2.TryCancel();
+}
+
+TEST(ApiServerTest, OnlyNewSkipsHistoryAndShutdownEndsTheStream) {
+  EventHub hub;
+  v1::Event e;
+  e.set_kind(v1::EVENT_KIND_AGENT_STARTED);
+  hub.Emit(e);
+  std::string path = TmpPath("onlynew.sock");
+  auto api = ApiServer::Start(path, hub);
+  ASSERT_TRUE(api.ok()) << api.status();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(10));
+  v1::WatchEventsRequest req;
+  req.set_only_new(true);
+  auto reader = Connect(path)->WatchEvents(&ctx, req);
+  // The call is only known to be registered once it answers; emit until the
+  // first event reaches it (bounded by the deadline above).
+  std::thread emitter([&] {
+    e.set_kind(v1::EVENT_KIND_LINK_UP);
+    hub.Emit(e);
+  });
+  v1::Event got;
+  ASSERT_TRUE(reader->Read(&got));
+  emitter.join();
+  EXPECT_EQ(got.kind(), v1::EVENT_KIND_LINK_UP);
+  EXPECT_EQ(got.id(), 2u);
+  (*api)->Shutdown();
+  EXPECT_FALSE(reader->Read(&got));
+  struct stat st;
+  EXPECT_NE(stat(path.c_str(), &st), 0) << "socket removed on shutdown";
+}
+
+TEST(ApiServerTest, StaleSocketIsReplacedButAPlainFileIsRefused) {
+  EventHub hub;
+  std::string stale = TmpPath("stale.sock");
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, stale.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  close(fd);
+  auto api = ApiServer::Start(stale, hub);
+  EXPECT_TRUE(api.ok()) << api.status();
+
+  std::string plain = TmpPath("plain-file");
+  std::ofstream(plain) << "data";
+  EventHub hub2;
+  auto refused = ApiServer::Start(plain, hub2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "is not a socket"));
+}
+
+TEST(ApiServerTest, MissingDirectoryIsAnError) {
+  EventHub hub;
+  auto api = ApiServer::Start(TmpPath("no-such-dir/agent.sock"), hub);
+  ASSERT_FALSE(api.ok());
+  EXPECT_TRUE(absl::StrContains(api.status().message(), "no-such-dir/agent.sock"));
+}
+
+}  // namespace
+}  // namespace hacluster::agent

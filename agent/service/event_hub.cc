@@ -1,0 +1,81 @@
+#include "agent/service/event_hub.h"
+
+#include <utility>
+
+#include "google/protobuf/util/time_util.h"
+
+namespace hacluster::agent {
+namespace {
+
+void Age(google::protobuf::Duration* d, absl::Duration by) {
+  using google::protobuf::util::TimeUtil;
+  *d = TimeUtil::NanosecondsToDuration(TimeUtil::DurationToNanoseconds(*d) +
+                                       absl::ToInt64Nanoseconds(by));
+}
+
+}  // namespace
+
+EventHub::EventHub(size_t history) : history_(history == 0 ? 1 : history) {}
+
+void EventHub::PublishStatus(v1::GetStatusResponse status, MonoTime at) {
+  absl::MutexLock lock(&mu_);
+  status_ = std::move(status);
+  status_at_ = at;
+}
+
+uint64_t EventHub::Emit(v1::Event event) {
+  absl::MutexLock lock(&mu_);
+  event.set_id(++last_id_);
+  events_.push_back(std::move(event));
+  while (events_.size() > history_) events_.pop_front();
+  return last_id_;
+}
+
+void EventHub::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+v1::GetStatusResponse EventHub::Status(MonoTime now) const {
+  v1::GetStatusResponse copy;
+  absl::Duration passed;
+  {
+    absl::MutexLock lock(&mu_);
+    copy = status_;
+    passed = now - status_at_;
+  }
+  if (passed <= absl::ZeroDuration()) return copy;
+  for (auto& node : *copy.mutable_nodes()) {
+    if (node.has_since_last_heard()) Age(node.mutable_since_last_heard(), passed);
+    for (auto& link : *node.mutable_links()) {
+      if (link.has_since_last_heard()) Age(link.mutable_since_last_heard(), passed);
+    }
+  }
+  return copy;
+}
+
+uint64_t EventHub::LastId() const {
+  absl::MutexLock lock(&mu_);
+  return last_id_;
+}
+
+EventHub::WaitResult EventHub::Next(uint64_t* cursor, absl::Duration timeout,
+                                    std::vector<v1::Event>* out, size_t max) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t after = *cursor;
+  auto ready = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || last_id_ > after;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  if (last_id_ <= after) return closed_ ? WaitResult::kClosed : WaitResult::kTimeout;
+  // events_ holds ids [last_id_ - size + 1, last_id_].
+  uint64_t first_held = last_id_ - events_.size() + 1;
+  uint64_t from = after + 1 < first_held ? first_held : after + 1;
+  for (uint64_t id = from; id <= last_id_ && max > 0; ++id, --max) {
+    out->push_back(events_[id - first_held]);
+    *cursor = id;
+  }
+  return WaitResult::kEvents;
+}
+
+}  // namespace hacluster::agent

@@ -1,0 +1,67 @@
+// What the event loop publishes for the management API: the latest status
+// snapshot and the feed of events (with a bounded history so a watcher can
+// resume after an id).
+//
+// The loop is the only writer (PublishStatus, Emit, Close); RPC handlers
+// only read (Status, Next). Handlers thus never touch the loop's state.
+//
+// Thread-safety: every method may be called from any thread.
+#ifndef HACLUSTER_AGENT_SERVICE_EVENT_HUB_H_
+#define HACLUSTER_AGENT_SERVICE_EVENT_HUB_H_
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/core/clock.h"
+#include "proto/agent.pb.h"
+
+namespace hacluster::agent {
+
+class EventHub {
+ public:
+  // Keeps the last `history` events for watchers that resume or start late.
+  explicit EventHub(size_t history = 4096);
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  // Replaces the snapshot. `at` is the loop's monotonic time when it was taken.
+  void PublishStatus(v1::GetStatusResponse status, MonoTime at);
+
+  // Appends an event, giving it the next id (1, 2, ...), and wakes watchers.
+  // Returns the id.
+  uint64_t Emit(v1::Event event);
+
+  // Ends every watch (their Next returns kClosed once the feed is drained).
+  void Close();
+
+  // The latest snapshot, with since_last_heard advanced by the time passed
+  // since it was taken (to `now`).
+  v1::GetStatusResponse Status(MonoTime now) const;
+
+  // The id of the newest event (0 before the first).
+  uint64_t LastId() const;
+
+  enum class WaitResult { kEvents, kTimeout, kClosed };
+  // Appends the held events with an id above *cursor (at most `max`) to
+  // *out and moves *cursor to the last one; waits up to `timeout` for one to
+  // come when there is none. Events older than the history are skipped.
+  WaitResult Next(uint64_t* cursor, absl::Duration timeout, std::vector<v1::Event>* out,
+                  size_t max = 256);
+
+ private:
+  const size_t history_;
+  mutable absl::Mutex mu_;
+  v1::GetStatusResponse status_ ABSL_GUARDED_BY(mu_);
+  MonoTime status_at_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_SERVICE_EVENT_HUB_H_
