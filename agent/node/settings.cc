@@ -1,0 +1,61 @@
+#include "agent/node/settings.h"
+
+#include <sys/utsname.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/config/duration.h"
+
+namespace hacluster::agent {
+
+EffectiveTiming TimingOf(const spec::v1::ClusterSpec& spec) {
+  const auto& t = spec.timing();
+  EffectiveTiming e;
+  e.keepalive = t.has_keepalive() ? absl::Milliseconds(config::ToMs(t.keepalive())) : absl::Seconds(1);
+  e.deadtime = t.has_deadtime() ? absl::Milliseconds(config::ToMs(t.deadtime())) : absl::Seconds(30);
+  e.warntime = t.has_warntime() ? absl::Milliseconds(config::ToMs(t.warntime()))
+                                : std::max(e.keepalive, e.deadtime / 2);
+  e.initdead = t.has_initdead() ? absl::Milliseconds(config::ToMs(t.initdead())) : 2 * e.deadtime;
+  e.deadping = spec.connectivity().has_deadping()
+                   ? absl::Milliseconds(config::ToMs(spec.connectivity().deadping()))
+                   : e.deadtime;
+  return e;
+}
+
+absl::StatusOr<std::string> LocalNodeName(const spec::v1::ClusterSpec& spec,
+                                          const std::string& flag) {
+  std::string name = flag;
+  bool from_host = false;
+  if (name.empty()) {
+    struct utsname u;
+    if (uname(&u) != 0) return absl::InternalError("uname failed");
+    name = u.nodename;
+    from_host = true;
+  }
+  std::vector<std::string> names;
+  for (const auto& n : spec.nodes()) {
+    if (n.name() == name) return name;
+    names.push_back(n.name());
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "this node, \"", name, "\"", from_host ? " (the host name, uname -n)" : " (--node)",
+      ", is not a node of the spec, whose nodes are: ", absl::StrJoin(names, ", "),
+      from_host ? "; pass --node NAME" : ""));
+}
+
+std::string ApiSocketPath(const spec::v1::ClusterSpec& spec, const std::string& state_dir) {
+  if (!spec.api().unix_socket().empty()) return spec.api().unix_socket();
+  return state_dir + "/agent.sock";
+}
+
+std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::ClusterSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& h : spec.connectivity().ping_nodes()) out.emplace_back("", h);
+  for (const auto& g : spec.connectivity().ping_groups()) {
+    for (const auto& h : g.hosts()) out.emplace_back(g.name(), h);
+  }
+  return out;
+}
+
+}  // namespace hacluster::agent

@@ -1,0 +1,42 @@
+// What a spec means for one running node: the timing with every default
+// applied, and the local node's place in the spec. Pure; the agent computes
+// it at start and at every SIGHUP reload.
+//
+// Thread-safety: plain values and pure functions.
+#ifndef HACLUSTER_AGENT_NODE_SETTINGS_H_
+#define HACLUSTER_AGENT_NODE_SETTINGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/cluster_spec.pb.h"
+
+namespace hacluster::agent {
+
+struct EffectiveTiming {
+  absl::Duration keepalive;  // default 1 s
+  absl::Duration warntime;   // default max(keepalive, deadtime / 2)
+  absl::Duration deadtime;   // default 30 s
+  absl::Duration initdead;   // default 2 x deadtime
+  absl::Duration deadping;   // default deadtime
+};
+
+EffectiveTiming TimingOf(const spec::v1::ClusterSpec& spec);
+
+// The local node's name: `flag` when given, else the host name (uname -n,
+// as Heartbeat does). Errors when that name is not a node of the spec, and
+// lists the nodes that are.
+absl::StatusOr<std::string> LocalNodeName(const spec::v1::ClusterSpec& spec,
+                                          const std::string& flag);
+
+// The API socket: spec.api.unix_socket, else STATE_DIR/agent.sock.
+std::string ApiSocketPath(const spec::v1::ClusterSpec& spec, const std::string& state_dir);
+
+// Every ping target as (group name or "", host), ping nodes first.
+std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::ClusterSpec& spec);
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_NODE_SETTINGS_H_

@@ -1,0 +1,92 @@
+#include "agent/node/settings.h"
+
+#include <sys/utsname.h>
+
+#include "absl/strings/match.h"
+#include "agent/config/duration.h"
+#include "gtest/gtest.h"
+
+namespace hacluster::agent {
+namespace {
+
+spec::v1::ClusterSpec TwoNodes() {
+  spec::v1::ClusterSpec s;
+  s.add_nodes()->set_name("node01");
+  s.add_nodes()->set_name("node02");
+  return s;
+}
+
+TEST(SettingsTest, TimingDefaultsAreHeartbeats) {
+  EffectiveTiming t = TimingOf(TwoNodes());
+  EXPECT_EQ(t.keepalive, absl::Seconds(1));
+  EXPECT_EQ(t.deadtime, absl::Seconds(30));
+  EXPECT_EQ(t.warntime, absl::Seconds(15));
+  EXPECT_EQ(t.initdead, absl::Seconds(60));
+  EXPECT_EQ(t.deadping, absl::Seconds(30));
+}
+
+TEST(SettingsTest, WarntimeDefaultIsAtLeastKeepalive) {
+  auto s = TwoNodes();
+  *s.mutable_timing()->mutable_keepalive() = config::FromMs(5);
+  *s.mutable_timing()->mutable_deadtime() = config::FromMs(8);
+  EffectiveTiming t = TimingOf(s);
+  EXPECT_EQ(t.warntime, absl::Milliseconds(5));
+  EXPECT_EQ(t.initdead, absl::Milliseconds(16));
+}
+
+TEST(SettingsTest, GivenValuesWin) {
+  auto s = TwoNodes();
+  *s.mutable_timing()->mutable_keepalive() = config::FromMs(5);
+  *s.mutable_timing()->mutable_warntime() = config::FromMs(12);
+  *s.mutable_timing()->mutable_deadtime() = config::FromMs(20);
+  *s.mutable_timing()->mutable_initdead() = config::FromMs(100);
+  *s.mutable_connectivity()->mutable_deadping() = config::FromMs(15);
+  EffectiveTiming t = TimingOf(s);
+  EXPECT_EQ(t.keepalive, absl::Milliseconds(5));
+  EXPECT_EQ(t.warntime, absl::Milliseconds(12));
+  EXPECT_EQ(t.deadtime, absl::Milliseconds(20));
+  EXPECT_EQ(t.initdead, absl::Milliseconds(100));
+  EXPECT_EQ(t.deadping, absl::Milliseconds(15));
+}
+
+TEST(SettingsTest, UnknownNodeListsTheNodes) {
+  auto name = LocalNodeName(TwoNodes(), "node09");
+  ASSERT_FALSE(name.ok());
+  EXPECT_TRUE(absl::StrContains(name.status().message(), "\"node09\" (--node)"));
+  EXPECT_TRUE(absl::StrContains(name.status().message(), "node01, node02"));
+  EXPECT_EQ(*LocalNodeName(TwoNodes(), "node02"), "node02");
+}
+
+TEST(SettingsTest, DefaultNodeIsTheHostName) {
+  struct utsname u;
+  ASSERT_EQ(uname(&u), 0);
+  auto s = TwoNodes();
+  auto name = LocalNodeName(s, "");
+  ASSERT_FALSE(name.ok());
+  EXPECT_TRUE(absl::StrContains(name.status().message(), "uname -n"));
+  s.add_nodes()->set_name(u.nodename);
+  EXPECT_EQ(*LocalNodeName(s, ""), u.nodename);
+}
+
+TEST(SettingsTest, SocketDefaultsIntoTheStateDir) {
+  auto s = TwoNodes();
+  EXPECT_EQ(ApiSocketPath(s, "/var/lib/ha-agent"), "/var/lib/ha-agent/agent.sock");
+  s.mutable_api()->set_unix_socket("/run/ha.sock");
+  EXPECT_EQ(ApiSocketPath(s, "/var/lib/ha-agent"), "/run/ha.sock");
+}
+
+TEST(SettingsTest, PingTargetsListNodesThenGroupHosts) {
+  auto s = TwoNodes();
+  s.mutable_connectivity()->add_ping_nodes("192.0.2.1");
+  auto* g = s.mutable_connectivity()->add_ping_groups();
+  g->set_name("routers");
+  g->add_hosts("192.0.2.2");
+  g->add_hosts("192.0.2.3");
+  auto t = PingTargets(s);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0], std::make_pair(std::string(), std::string("192.0.2.1")));
+  EXPECT_EQ(t[2], std::make_pair(std::string("routers"), std::string("192.0.2.3")));
+}
+
+}  // namespace
+}  // namespace hacluster::agent
