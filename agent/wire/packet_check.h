@@ -1,0 +1,115 @@
+// The one check every received packet passes before it may change state.
+//
+// Check() decodes the frame (layout, key id in the keyring, method of that
+// key, MAC, payload: see codec.h), then checks the cluster name and the
+// replay window. Any key of the keyring is accepted, so keys can rotate:
+// senders use the active key, receivers accept every configured one.
+//
+// Replay window. Per node, the highest generation seen: a heartbeat of a
+// lower generation is a replay, one of a higher generation starts afresh.
+// Within the generation, each link (medium) has its own window, because
+// every medium carries the same heartbeat with the same seq and the copy
+// that arrives on the second medium is not a replay. So the window is kept
+// per (node, generation, link): the highest seq seen and a 64-entry bitmap
+// below it, as IPsec does (RFC 4303 3.4.3); a seq already seen, or 64 or
+// more below the highest, is a replay. An out-of-order seq inside the window
+// is accepted once. ForgetNode() drops a node's state, so that a node whose
+// state directory was wiped can come back with a lower generation once
+// membership has declared it dead.
+//
+// At most kMaxTrackedNodes nodes are tracked; past that, the node that sent
+// the oldest accepted heartbeat is forgotten. Only packets that carry a
+// valid MAC can add nodes, so this matters only with crc keys, which anyone
+// can forge.
+//
+// Own packets (node == local node; bcast and mcast loop them back) are
+// accepted with own = true and do not touch the replay window.
+//
+// Thread-safety: not thread-safe; the event loop owns it. The keyring is not
+// owned and must outlive the PacketCheck (or be replaced with
+// UpdateKeyring() before it goes away).
+#ifndef HACLUSTER_AGENT_WIRE_PACKET_CHECK_H_
+#define HACLUSTER_AGENT_WIRE_PACKET_CHECK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+#include "agent/wire/codec.h"
+#include "agent/wire/keyring.h"
+#include "proto/wire.pb.h"
+
+namespace hacluster::wire {
+
+class PacketCheck {
+ public:
+  static constexpr int kMaxLinks = 64;
+  static constexpr uint64_t kReplayWindow = 64;
+  static constexpr size_t kMaxTrackedNodes = 1024;
+
+  struct Result {
+    // The heartbeat may be used (and *hb holds it).
+    bool ok = false;
+    // ok, and the heartbeat is this node's own, looped back: not an error,
+    // but not news either.
+    bool own = false;
+    // Why the packet was dropped; meaningful only when !ok.
+    DropReason reason = DropReason::kMalformed;
+    // The frame's key id once its header was readable, else 0.
+    uint32_t key_id = 0;
+    // For the drop log: what exactly was wrong. Empty when ok. Names and
+    // cluster names from the packet are quoted with non-printable bytes
+    // escaped.
+    std::string detail;
+  };
+
+  PacketCheck(std::string cluster_name, std::string local_node, const Keyring* keyring);
+  PacketCheck(const PacketCheck&) = delete;
+  PacketCheck& operator=(const PacketCheck&) = delete;
+
+  // Checks `frame`, received on link number `link` (0 to kMaxLinks-1: the
+  // index of the medium; another value is a programming error and aborts),
+  // and parses it into *hb. *hb is meaningful only when the result is ok.
+  // Allocates nothing on the accepting path once the node is known and *hb
+  // is reused.
+  Result Check(absl::string_view frame, int link, wire::v1::Heartbeat* hb);
+
+  // Forgets the replay state of `node` (membership declared it dead).
+  void ForgetNode(const std::string& node);
+
+  // Uses `keyring` from now on (configuration reload). Replay state stays.
+  void UpdateKeyring(const Keyring* keyring);
+
+  size_t TrackedNodesForTest() const { return nodes_.size(); }
+
+ private:
+  // One link's window: `top` is the highest seq seen (0: none yet); bit i of
+  // `seen` is set when seq top-i was seen.
+  struct Window {
+    uint64_t top = 0;
+    uint64_t seen = 0;
+  };
+  struct NodeState {
+    uint64_t generation = 0;
+    uint64_t last_accepted = 0;  // value of accepted_ at its latest accept
+    absl::InlinedVector<Window, 4> links;  // by link number
+  };
+
+  // Applies the replay window to `hb` from `link`; fills *result when it is
+  // a replay.
+  bool AcceptSequence(const wire::v1::Heartbeat& hb, int link, Result* result);
+  void EvictOldestNode();
+
+  const std::string cluster_name_;
+  const std::string local_node_;
+  FrameCodec codec_;
+  absl::flat_hash_map<std::string, NodeState> nodes_;
+  uint64_t accepted_ = 0;  // heartbeats accepted so far, to order nodes
+};
+
+}  // namespace hacluster::wire
+
+#endif  // HACLUSTER_AGENT_WIRE_PACKET_CHECK_H_
