@@ -1,0 +1,88 @@
+// The heartbeat media: the paths a node's heartbeats travel (UDP unicast,
+// broadcast, multicast, a serial line), behind one small interface.
+//
+// The agent's event loop owns the media. At every keepalive it calls Send()
+// on every medium; when a medium's fd() is readable it calls Receive(),
+// which hands over every pending frame with its source. Nothing here blocks:
+// every fd is non-blocking and close-on-exec. Frames are opaque bytes here;
+// encoding, signing and checking them is agent/wire's job (a medium may
+// deliver junk, our own broadcasts, or frames of another cluster).
+//
+// Thread-safety: a Medium is not synchronised; it belongs to the thread that
+// runs the event loop.
+#ifndef HACLUSTER_AGENT_MEDIA_MEDIUM_H_
+#define HACLUSTER_AGENT_MEDIA_MEDIUM_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/cluster_spec.pb.h"
+
+namespace hacluster::media {
+
+class Medium {
+ public:
+  virtual ~Medium() = default;
+  Medium(const Medium&) = delete;
+  Medium& operator=(const Medium&) = delete;
+
+  // Link name shown to operators: the interface (eth1, lo) or serial device
+  // basename (ttyS0); unique among the media of one agent.
+  const std::string& link_name() const { return link_name_; }
+  // e.g. "ucast lo port 694 -> 127.0.0.2, 127.0.0.3",
+  // "serial /dev/ttyS0 19200 baud".
+  const std::string& description() const { return description_; }
+
+  // Opens sockets/devices (again, closing the old ones, when called twice).
+  // Error names the medium and the OS reason: "media[1] (bcast eth1 port
+  // 694): cannot bind 0.0.0.0:694 on eth1: Address already in use".
+  virtual absl::Status Open() = 0;
+  // The fd to poll for readability (one per medium); -1 before Open().
+  virtual int fd() const = 0;
+  // Sends one frame (already encoded and signed) to every peer of the
+  // medium. A failure towards one peer does not stop the others; the error
+  // then describes every failure. Rate-limiting the log is the caller's job.
+  virtual absl::Status Send(absl::string_view frame) = 0;
+  // Reads the frames pending, without blocking, and calls
+  // deliver(frame, source) for each; source is "192.0.2.12:694" for UDP or
+  // the device path for serial. Both views are valid during the call only.
+  // At most a bounded batch is read per call, so a flood cannot starve the
+  // loop; the fd then stays readable.
+  using Deliver = absl::FunctionRef<void(absl::string_view frame, absl::string_view source)>;
+  virtual absl::Status Receive(Deliver deliver) = 0;
+
+ protected:
+  // `index` is the medium's position in spec.media.
+  Medium(int index, std::string link_name, std::string description);
+
+  // "media[1] (bcast eth1 port 694)": what every error of this medium
+  // starts with.
+  const std::string& error_prefix() const { return error_prefix_; }
+  // An error "<prefix>: <what>: <strerror(err)>" with the code errno maps to.
+  absl::Status OsError(int err, absl::string_view what) const;
+  // FailedPrecondition "<prefix>: not open".
+  absl::Status NotOpenError() const;
+
+ private:
+  std::string link_name_;
+  std::string description_;
+  std::string error_prefix_;
+};
+
+// Builds the media of `spec` as seen from node `local_node`, in spec.media
+// order (index i = spec.media(i)). Link names are made unique with "#2",
+// "#3" when two media would share one. Does not open them.
+// InvalidArgument when local_node is not a node of the spec or a medium
+// cannot be built (no kind, no interface for bcast/mcast, an address that is
+// not numeric, a baud rate termios lacks); the error names the medium.
+absl::StatusOr<std::vector<std::unique_ptr<Medium>>> MakeMedia(
+    const spec::v1::ClusterSpec& spec, const std::string& local_node);
+
+}  // namespace hacluster::media
+
+#endif  // HACLUSTER_AGENT_MEDIA_MEDIUM_H_

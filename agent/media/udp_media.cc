@@ -1,0 +1,295 @@
+#include "agent/media/udp_media.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace hacluster::media::internal {
+namespace {
+
+// Large enough for any UDP datagram.
+constexpr size_t kReceiveBufferSize = 65536;
+// Datagrams read per Receive() call at most.
+constexpr int kMaxDatagramsPerReceive = 256;
+
+bool NeedsScope(const SocketAddress& a) {
+  if (a.family() != AF_INET6) return false;
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+  return v6->sin6_scope_id == 0 &&
+         (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&v6->sin6_addr));
+}
+
+void SetScope(SocketAddress& a, unsigned ifindex) {
+  reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_scope_id = ifindex;
+}
+
+}  // namespace
+
+absl::Status UdpMedium::CreateSocket(int family) {
+  socket_.reset(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (!socket_.valid()) {
+    return OsError(errno, family == AF_INET6 ? "cannot create a UDP/IPv6 socket"
+                                             : "cannot create a UDP/IPv4 socket");
+  }
+  if (buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kReceiveBufferSize);
+  return absl::OkStatus();
+}
+
+absl::Status UdpMedium::SetOption(int level, int name, const void* value, socklen_t size,
+                                  absl::string_view what) {
+  if (::setsockopt(socket_.get(), level, name, value, size) != 0) {
+    int err = errno;
+    socket_.reset();
+    return OsError(err, absl::StrCat("cannot set ", what));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UdpMedium::BindToDevice(const std::string& interface) {
+  if (::setsockopt(socket_.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(),
+                   static_cast<socklen_t>(interface.size() + 1)) != 0) {
+    int err = errno;
+    socket_.reset();
+    return OsError(err, absl::StrCat("cannot bind to device ", interface));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UdpMedium::Bind(const SocketAddress& address, const std::string& interface) {
+  if (::bind(socket_.get(), address.get(), address.length) != 0) {
+    int err = errno;
+    socket_.reset();
+    std::string what = absl::StrCat("cannot bind ", ToString(address));
+    if (!interface.empty()) absl::StrAppend(&what, " on ", interface);
+    return OsError(err, what);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UdpMedium::Send(absl::string_view frame) {
+  if (!socket_.valid()) return NotOpenError();
+  absl::Status result;
+  for (const SocketAddress& to : destinations_) {
+    ssize_t n;
+    do {
+      n = ::sendto(socket_.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                   to.get(), to.length);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) continue;
+    int err = errno;
+    std::string what = absl::StrCat("cannot send to ", ToString(to), ": ", std::strerror(err));
+    if (result.ok()) {
+      result = absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(error_prefix(), ": ", what));
+    } else {
+      result = absl::Status(result.code(), absl::StrCat(result.message(), "; ", what));
+    }
+  }
+  return result;
+}
+
+absl::Status UdpMedium::Receive(Deliver deliver) {
+  if (!socket_.valid()) return NotOpenError();
+  char source[kAddressTextSize];
+  for (int i = 0; i < kMaxDatagramsPerReceive; ++i) {
+    sockaddr_storage from;
+    socklen_t from_length = sizeof(from);
+    ssize_t n = ::recvfrom(socket_.get(), buffer_.get(), kReceiveBufferSize,
+                           MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
+                           &from_length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
+      return OsError(errno, "cannot receive");
+    }
+    // Empty datagrams carry nothing; truncated ones cannot be whole frames.
+    if (n == 0 || static_cast<size_t>(n) > kReceiveBufferSize) continue;
+    deliver(absl::string_view(buffer_.get(), static_cast<size_t>(n)),
+            FormatHostPort(reinterpret_cast<const sockaddr*>(&from), from_length, source));
+  }
+  return absl::OkStatus();
+}
+
+// --- ucast -------------------------------------------------------------------
+
+UcastMedium::UcastMedium(int index, std::string link_name, std::string description,
+                         std::string interface, SocketAddress bind, bool dual_stack,
+                         std::vector<SocketAddress> destinations)
+    : UdpMedium(index, std::move(link_name), std::move(description)),
+      interface_(std::move(interface)),
+      bind_(bind),
+      dual_stack_(dual_stack) {
+  destinations_ = std::move(destinations);
+}
+
+absl::Status UcastMedium::Open() {
+  if (!interface_.empty()) {
+    bool needs_scope = NeedsScope(bind_);
+    for (const SocketAddress& d : destinations_) needs_scope = needs_scope || NeedsScope(d);
+    if (needs_scope) {
+      unsigned ifindex = if_nametoindex(interface_.c_str());
+      if (ifindex == 0) return OsError(errno, absl::StrCat("no interface ", interface_));
+      if (NeedsScope(bind_)) SetScope(bind_, ifindex);
+      for (SocketAddress& d : destinations_) {
+        if (NeedsScope(d)) SetScope(d, ifindex);
+      }
+    }
+  }
+  if (absl::Status s = CreateSocket(bind_.family()); !s.ok()) return s;
+  if (bind_.family() == AF_INET6) {
+    int v6only = dual_stack_ ? 0 : 1;
+    if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only),
+                                   "IPV6_V6ONLY");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Bind(bind_, "");
+}
+
+// --- bcast -------------------------------------------------------------------
+
+BcastMedium::BcastMedium(int index, std::string link_name, std::string description,
+                         std::string interface, uint16_t port)
+    : UdpMedium(index, std::move(link_name), std::move(description)),
+      interface_(std::move(interface)),
+      port_(port) {
+  SocketAddress everyone = WildcardAddress(AF_INET, port_);
+  reinterpret_cast<sockaddr_in*>(&everyone.storage)->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+  destinations_.push_back(everyone);
+}
+
+absl::Status BcastMedium::Open() {
+  // The interface's own broadcast address; 255.255.255.255 (which
+  // SO_BINDTODEVICE keeps on the interface) when it has none.
+  SocketAddress to = WildcardAddress(AF_INET, port_);
+  auto* to4 = reinterpret_cast<sockaddr_in*>(&to.storage);
+  to4->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) == 0) {
+    for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+      if (interface_ != a->ifa_name || (a->ifa_flags & IFF_BROADCAST) == 0) continue;
+      if (a->ifa_broadaddr == nullptr) continue;
+      in_addr b = reinterpret_cast<const sockaddr_in*>(a->ifa_broadaddr)->sin_addr;
+      if (b.s_addr == htonl(INADDR_ANY)) continue;
+      to4->sin_addr = b;
+      break;
+    }
+    ::freeifaddrs(list);
+  }
+  destinations_.assign(1, to);
+
+  if (absl::Status s = CreateSocket(AF_INET); !s.ok()) return s;
+  int on = 1;
+  if (absl::Status s = SetOption(SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on), "SO_REUSEADDR");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetOption(SOL_SOCKET, SO_BROADCAST, &on, sizeof(on), "SO_BROADCAST");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = BindToDevice(interface_); !s.ok()) return s;
+  return Bind(WildcardAddress(AF_INET, port_), interface_);
+}
+
+// --- mcast -------------------------------------------------------------------
+
+McastMedium::McastMedium(int index, std::string link_name, std::string description,
+                         std::string interface, SocketAddress group, int ttl, bool loop)
+    : UdpMedium(index, std::move(link_name), std::move(description)),
+      interface_(std::move(interface)),
+      group_(group),
+      ttl_(ttl),
+      loop_(loop) {
+  destinations_.push_back(group_);
+}
+
+absl::Status McastMedium::Open() {
+  unsigned ifindex = if_nametoindex(interface_.c_str());
+  if (ifindex == 0) return OsError(errno, absl::StrCat("no interface ", interface_));
+  const int family = group_.family();
+  if (absl::Status s = CreateSocket(family); !s.ok()) return s;
+  int on = 1;
+  if (absl::Status s = SetOption(SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on), "SO_REUSEADDR");
+      !s.ok()) {
+    return s;
+  }
+  if (family == AF_INET6) {
+    if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on), "IPV6_V6ONLY");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = BindToDevice(interface_); !s.ok()) return s;
+  if (absl::Status s = Bind(WildcardAddress(family, group_.port()), interface_); !s.ok()) {
+    return s;
+  }
+  char text[kAddressTextSize];
+  const std::string group_text(FormatHost(group_.get(), group_.length, text));
+  int ttl = ttl_;
+  int loop = loop_ ? 1 : 0;
+  if (family == AF_INET) {
+    ip_mreqn join{};
+    join.imr_multiaddr = reinterpret_cast<const sockaddr_in*>(&group_.storage)->sin_addr;
+    join.imr_ifindex = static_cast<int>(ifindex);
+    if (absl::Status s = SetOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, &join, sizeof(join),
+                                   absl::StrCat("IP_ADD_MEMBERSHIP ", group_text, " on ",
+                                                interface_));
+        !s.ok()) {
+      return s;
+    }
+    ip_mreqn out{};
+    out.imr_ifindex = static_cast<int>(ifindex);
+    if (absl::Status s = SetOption(IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof(out),
+                                   absl::StrCat("IP_MULTICAST_IF ", interface_));
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = SetOption(IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl),
+                                   absl::StrCat("IP_MULTICAST_TTL ", ttl));
+        !s.ok()) {
+      return s;
+    }
+    return SetOption(IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop), "IP_MULTICAST_LOOP");
+  }
+  ipv6_mreq join{};
+  join.ipv6mr_multiaddr = reinterpret_cast<const sockaddr_in6*>(&group_.storage)->sin6_addr;
+  join.ipv6mr_interface = ifindex;
+  if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &join, sizeof(join),
+                                 absl::StrCat("IPV6_JOIN_GROUP ", group_text, " on ",
+                                              interface_));
+      !s.ok()) {
+    return s;
+  }
+  int out = static_cast<int>(ifindex);
+  if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_MULTICAST_IF, &out, sizeof(out),
+                                 absl::StrCat("IPV6_MULTICAST_IF ", interface_));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl),
+                                 absl::StrCat("IPV6_MULTICAST_HOPS ", ttl));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof(loop),
+                                 "IPV6_MULTICAST_LOOP");
+      !s.ok()) {
+    return s;
+  }
+  // A link-scope group needs the interface as its scope to be sent to.
+  if (NeedsScope(destinations_.front())) SetScope(destinations_.front(), ifindex);
+  return absl::OkStatus();
+}
+
+}  // namespace hacluster::media::internal

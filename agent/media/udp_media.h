@@ -1,0 +1,101 @@
+// The UDP media behind Medium: ucast, bcast and mcast. Internal to
+// //agent/media; MakeMedia builds them from the spec.
+//
+// Thread-safety: not synchronised; owned by the event loop thread.
+#ifndef HACLUSTER_AGENT_MEDIA_UDP_MEDIA_H_
+#define HACLUSTER_AGENT_MEDIA_UDP_MEDIA_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "agent/media/medium.h"
+#include "agent/media/net_address.h"
+#include "agent/media/unique_fd.h"
+
+namespace hacluster::media::internal {
+
+// What the UDP media share: one non-blocking datagram socket, a receive
+// buffer allocated once at Open, and sending one frame to a fixed list of
+// destinations.
+class UdpMedium : public Medium {
+ public:
+  int fd() const override { return socket_.get(); }
+  absl::Status Send(absl::string_view frame) override;
+  absl::Status Receive(Deliver deliver) override;
+
+ protected:
+  UdpMedium(int index, std::string link_name, std::string description)
+      : Medium(index, std::move(link_name), std::move(description)) {}
+
+  // A new non-blocking, close-on-exec UDP socket of `family`, held in
+  // socket_ (replacing any old one), with the receive buffer ready.
+  absl::Status CreateSocket(int family);
+  absl::Status SetOption(int level, int name, const void* value, socklen_t size,
+                         absl::string_view what);
+  // SO_BINDTODEVICE.
+  absl::Status BindToDevice(const std::string& interface);
+  // bind(2); the error reads "cannot bind <address>[ on <interface>]".
+  absl::Status Bind(const SocketAddress& address, const std::string& interface);
+
+  UniqueFd socket_;
+  std::vector<SocketAddress> destinations_;
+
+ private:
+  std::unique_ptr<char[]> buffer_;
+};
+
+// UDP unicast to each destination, from a socket bound to the node's own
+// address, so that several agents can share one host (127.0.0.x).
+class UcastMedium final : public UdpMedium {
+ public:
+  // `bind` carries the port; when `dual_stack`, `bind` is [::] and the
+  // destinations are IPv6 (IPv4 ones mapped). `interface` (may be empty)
+  // only gives IPv6 link-local addresses without a scope their scope.
+  UcastMedium(int index, std::string link_name, std::string description,
+              std::string interface, SocketAddress bind, bool dual_stack,
+              std::vector<SocketAddress> destinations);
+  absl::Status Open() override;
+
+ private:
+  const std::string interface_;
+  SocketAddress bind_;
+  const bool dual_stack_;
+};
+
+// UDP broadcast on one interface: 0.0.0.0:port bound to the device,
+// sending to the interface's broadcast address.
+class BcastMedium final : public UdpMedium {
+ public:
+  BcastMedium(int index, std::string link_name, std::string description,
+              std::string interface, uint16_t port);
+  absl::Status Open() override;
+
+  // Where Send() broadcasts to; known after Open().
+  const SocketAddress& broadcast_address() const { return destinations_.front(); }
+
+ private:
+  const std::string interface_;
+  const uint16_t port_;
+};
+
+// UDP multicast: joins `group` on one interface and sends to group:port.
+class McastMedium final : public UdpMedium {
+ public:
+  McastMedium(int index, std::string link_name, std::string description,
+              std::string interface, SocketAddress group, int ttl, bool loop);
+  absl::Status Open() override;
+
+ private:
+  const std::string interface_;
+  SocketAddress group_;  // with the port
+  const int ttl_;
+  const bool loop_;
+};
+
+}  // namespace hacluster::media::internal
+
+#endif  // HACLUSTER_AGENT_MEDIA_UDP_MEDIA_H_
