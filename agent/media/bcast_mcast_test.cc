@@ -135,6 +135,28 @@ TEST_F(L2Test, BroadcastReachesThePeerWithItsSource) {
             (std::vector<Received>{{"from b", "192.0.2.2:694"}}));
 }
 
+TEST_F(L2Test, InterfaceWithoutBroadcastAddressUsesTheAllOnesAddress) {
+  // Addresses on hb-c/hb-d have no broadcast address: the media fall back
+  // to 255.255.255.255, kept on the interface by SO_BINDTODEVICE.
+  ASSERT_TRUE(netns_
+                  ->AddVethPair("hb-c", "198.51.100.1/24", "hb-d", "198.51.100.2/24",
+                                /*broadcast=*/false)
+                  .ok());
+  std::unique_ptr<Medium> c = Build(NodeSpec("hb-c", false, 0, false), "a");
+  std::unique_ptr<Medium> d = Build(NodeSpec("hb-d", false, 0, false), "b");
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(d, nullptr);
+  ASSERT_TRUE(c->Open().ok());
+  ASSERT_TRUE(d->Open().ok());
+  OpenBoth(/*mcast=*/false);
+  absl::Status s = c->Send("all ones");
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(From(ReceiveFrames(*d, 1), "198.51.100.1:694"),
+            (std::vector<Received>{{"all ones", "198.51.100.1:694"}}));
+  // Nothing of it on the other link.
+  EXPECT_TRUE(ReceiveFrames(*b_, 1, std::chrono::milliseconds(100)).empty());
+}
+
 TEST_F(L2Test, BroadcastMediumStaysOnItsInterface) {
   // A third interface pair in the same namespace: a bcast medium on hb-c
   // must not hear what hb-a broadcasts to hb-b.

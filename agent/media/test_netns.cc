@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +31,7 @@ int64_t NowMs() {
 
 }  // namespace
 
-absl::Status RunIp(const std::vector<std::string>& args) {
+absl::StatusOr<std::string> RunIp(const std::vector<std::string>& args) {
   const char* ip = nullptr;
   for (const char* candidate : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
     if (::access(candidate, X_OK) == 0) {
@@ -94,7 +97,7 @@ absl::Status RunIp(const std::vector<std::string>& args) {
         command, ": ", WIFEXITED(status) ? absl::StrCat("exit ", WEXITSTATUS(status)) : "killed",
         output.empty() ? "" : ": ", output));
   }
-  return absl::OkStatus();
+  return output;
 }
 
 absl::Status WriteSysctl(const std::string& path, const std::string& value) {
@@ -115,7 +118,7 @@ absl::StatusOr<std::unique_ptr<ScopedNetns>> ScopedNetns::Enter() {
     return absl::ErrnoToStatus(errno, "unshare(CLONE_NEWNET) (needs root)");
   }
   std::unique_ptr<ScopedNetns> netns(new ScopedNetns(std::move(original)));
-  if (absl::Status s = RunIp({"link", "set", "lo", "up"}); !s.ok()) return s;
+  if (auto up = RunIp({"link", "set", "lo", "up"}); !up.ok()) return up.status();
   return netns;
 }
 
@@ -128,24 +131,62 @@ ScopedNetns::~ScopedNetns() {
 }
 
 absl::Status ScopedNetns::AddVethPair(const std::string& a, const std::string& a_address,
-                                      const std::string& b, const std::string& b_address) {
-  if (absl::Status s = RunIp({"link", "add", a, "type", "veth", "peer", "name", b}); !s.ok()) {
-    return s;
+                                      const std::string& b, const std::string& b_address,
+                                      bool broadcast) {
+  if (auto made = RunIp({"link", "add", a, "type", "veth", "peer", "name", b}); !made.ok()) {
+    return made.status();
   }
   for (const auto& [name, address] : {std::pair(a, a_address), std::pair(b, b_address)}) {
-    if (absl::Status s = RunIp({"addr", "add", address, "brd", "+", "dev", name}); !s.ok()) {
-      return s;
-    }
+    std::vector<std::string> args = {"addr", "add", address, "dev", name};
+    if (broadcast) args.insert(args.end(), {"brd", "+"});
+    if (auto added = RunIp(args); !added.ok()) return added.status();
   }
   for (const std::string& conf : {std::string("all"), a, b}) {
     const std::string dir = absl::StrCat("/proc/sys/net/ipv4/conf/", conf, "/");
     if (absl::Status s = WriteSysctl(dir + "accept_local", "1"); !s.ok()) return s;
     if (absl::Status s = WriteSysctl(dir + "rp_filter", "0"); !s.ok()) return s;
   }
-  for (const std::string& name : {a, b}) {
-    if (absl::Status s = RunIp({"link", "set", name, "up"}); !s.ok()) return s;
+  // Link changes are announced on rtnetlink; listen before bringing them up
+  // so that no announcement is missed between a check and the wait.
+  UniqueFd events(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!events.valid()) return absl::ErrnoToStatus(errno, "rtnetlink socket");
+  sockaddr_nl groups{};
+  groups.nl_family = AF_NETLINK;
+  groups.nl_groups = RTMGRP_LINK;
+  if (::bind(events.get(), reinterpret_cast<sockaddr*>(&groups), sizeof(groups)) != 0) {
+    return absl::ErrnoToStatus(errno, "rtnetlink bind to link events");
   }
-  return absl::OkStatus();
+  for (const std::string& name : {a, b}) {
+    if (auto up = RunIp({"link", "set", name, "up"}); !up.ok()) return up.status();
+  }
+  // Ready when both are operationally up with their queueing discipline
+  // attached: until then the kernel's "noop" qdisc drops every packet.
+  const int64_t deadline = NowMs() + kIpTimeoutMs;
+  for (;;) {
+    bool ready = true;
+    std::string last;
+    for (const std::string& name : {a, b}) {
+      absl::StatusOr<std::string> shown = RunIp({"-o", "link", "show", "dev", name});
+      if (!shown.ok()) return shown.status();
+      if (shown->find(" state UP ") == std::string::npos ||
+          shown->find(" qdisc noop ") != std::string::npos) {
+        ready = false;
+        last = *shown;
+      }
+    }
+    if (ready) return absl::OkStatus();
+    int64_t left = deadline - NowMs();
+    if (left <= 0) {
+      return absl::DeadlineExceededError(absl::StrCat("veth ", a, " <-> ", b,
+                                                      " not up in 10 s: ", last));
+    }
+    pollfd p{events.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) > 0) {
+      char drain[8192];
+      while (::recv(events.get(), drain, sizeof(drain), MSG_DONTWAIT) > 0) {
+      }
+    }
+  }
 }
 
 }  // namespace hacluster::media::testing

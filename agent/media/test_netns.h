@@ -34,21 +34,24 @@ class ScopedNetns {
   ScopedNetns& operator=(const ScopedNetns&) = delete;
 
   // Creates veth pair a <-> b, gives each its address ("192.0.2.1/24", with
-  // the subnet's broadcast address) and brings both up. Both ends live in
+  // the subnet's broadcast address unless `broadcast` is false) and brings
+  // both up. Returns once both can carry packets: the kernel brings a link
+  // up asynchronously, and drops what is sent before it has. Both ends live in
   // this one namespace, so it also sets accept_local (and rp_filter 0) on
   // them: otherwise the kernel drops a packet from one end at the other as
   // coming from one of its own addresses.
   absl::Status AddVethPair(const std::string& a, const std::string& a_address,
-                           const std::string& b, const std::string& b_address);
+                           const std::string& b, const std::string& b_address,
+                           bool broadcast = true);
 
  private:
   explicit ScopedNetns(UniqueFd original) : original_(std::move(original)) {}
   UniqueFd original_;
 };
 
-// Runs ip(8) with `args` (no shell), waiting at most 10 s. The error quotes
-// the command and what it printed.
-absl::Status RunIp(const std::vector<std::string>& args);
+// Runs ip(8) with `args` (no shell), waiting at most 10 s; returns what it
+// printed. The error quotes the command and what it printed.
+absl::StatusOr<std::string> RunIp(const std::vector<std::string>& args);
 
 // Writes `value` to a /proc/sys file of the current namespace.
 absl::Status WriteSysctl(const std::string& path, const std::string& value);

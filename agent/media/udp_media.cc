@@ -161,11 +161,7 @@ BcastMedium::BcastMedium(int index, std::string link_name, std::string descripti
                          std::string interface, uint16_t port)
     : UdpMedium(index, std::move(link_name), std::move(description)),
       interface_(std::move(interface)),
-      port_(port) {
-  SocketAddress everyone = WildcardAddress(AF_INET, port_);
-  reinterpret_cast<sockaddr_in*>(&everyone.storage)->sin_addr.s_addr = htonl(INADDR_BROADCAST);
-  destinations_.push_back(everyone);
-}
+      port_(port) {}
 
 absl::Status BcastMedium::Open() {
   // The interface's own broadcast address; 255.255.255.255 (which
@@ -180,7 +176,9 @@ absl::Status BcastMedium::Open() {
       if (interface_ != a->ifa_name || (a->ifa_flags & IFF_BROADCAST) == 0) continue;
       if (a->ifa_broadaddr == nullptr) continue;
       in_addr b = reinterpret_cast<const sockaddr_in*>(a->ifa_broadaddr)->sin_addr;
-      if (b.s_addr == htonl(INADDR_ANY)) continue;
+      in_addr own = reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr;
+      // getifaddrs(3) reports the address itself when none was set.
+      if (b.s_addr == htonl(INADDR_ANY) || b.s_addr == own.s_addr) continue;
       to4->sin_addr = b;
       break;
     }

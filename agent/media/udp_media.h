@@ -67,15 +67,13 @@ class UcastMedium final : public UdpMedium {
 };
 
 // UDP broadcast on one interface: 0.0.0.0:port bound to the device,
-// sending to the interface's broadcast address.
+// sending to the interface's broadcast address. Our own broadcasts come back
+// to us too (the packet check drops them by node name).
 class BcastMedium final : public UdpMedium {
  public:
   BcastMedium(int index, std::string link_name, std::string description,
               std::string interface, uint16_t port);
   absl::Status Open() override;
-
-  // Where Send() broadcasts to; known after Open().
-  const SocketAddress& broadcast_address() const { return destinations_.front(); }
 
  private:
   const std::string interface_;
