@@ -52,7 +52,9 @@ class Medium {
   // deliver(frame, source) for each; source is "192.0.2.12:694" for UDP or
   // the device path for serial. Both views are valid during the call only.
   // At most a bounded batch is read per call, so a flood cannot starve the
-  // loop; the fd then stays readable.
+  // loop; the fd then stays readable. A medium that fails in a way that
+  // would keep its fd readable for ever (a serial device unplugged) closes
+  // itself: fd() is then -1 until Open() succeeds again.
   using Deliver = absl::FunctionRef<void(absl::string_view frame, absl::string_view source)>;
   virtual absl::Status Receive(Deliver deliver) = 0;
 

@@ -161,9 +161,23 @@ absl::Status SerialMedium::Receive(Deliver deliver) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
-      return OsError(errno, absl::StrCat("cannot read from ", device_));
+      // A hung-up or unplugged device stays readable and fails every read:
+      // close it rather than spin the event loop.
+      int err = errno;
+      tty_.reset();
+      out_.clear();
+      out_written_ = 0;
+      return OsError(err, absl::StrCat("cannot read from ", device_, " (closed; Open() retries)"));
     }
-    if (n == 0) return absl::OkStatus();
+    if (n == 0) {
+      // With VMIN 1, a tty reads 0 bytes only once hung up (and then for
+      // ever, as readable): close it like a failed device.
+      tty_.reset();
+      out_.clear();
+      out_written_ = 0;
+      return absl::UnavailableError(
+          absl::StrCat(error_prefix(), ": ", device_, " hung up (closed; Open() retries)"));
+    }
     reader_.Feed(absl::string_view(buffer, static_cast<size_t>(n)),
                  [&](absl::string_view frame) { deliver(frame, device_); });
   }

@@ -219,6 +219,19 @@ TEST_F(SerialTest, FullLineDropsWholeFramesAndFinishesAPartFrameFirst) {
   EXPECT_EQ(peer_reader_.frames_dropped(), 0u);
 }
 
+TEST_F(SerialTest, HungUpLineClosesTheMediumInsteadOfStayingReadable) {
+  slave_.reset();
+  master_.reset();  // the other end goes away: the line is hung up
+  pollfd p{medium_->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  absl::Status s = medium_->Receive([](absl::string_view, absl::string_view) {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), absl::StrCat("media[0] (serial ", path_, " 115200 baud): ", path_,
+                                      " hung up (closed; Open() retries)"));
+  EXPECT_EQ(medium_->fd(), -1);
+  EXPECT_EQ(medium_->Send("x").code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(SerialTest, SecondAgentOnTheSameLineIsRefused) {
   std::unique_ptr<Medium> second = OnlyMedium(SerialSpec(path_, 115200));
   ASSERT_NE(second, nullptr);
