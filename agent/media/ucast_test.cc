@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/media/medium.h"
 #include "agent/media/unique_fd.h"
@@ -207,6 +208,40 @@ TEST_F(UcastTest, FailedDestinationDoesNotStopTheOthers) {
                                       port_, ": Permission denied"));
   EXPECT_EQ(ReceiveFrames(*media_[2], 1),
             (std::vector<Received>{{"still delivered", Source(1)}}));
+}
+
+TEST(UcastIpv6Test, Ipv6LoopbackCarriesFramesWithBracketedSource) {
+  // Two nodes that both claim ::1 (the only IPv6 loopback address): node a
+  // binds [::1]:port and sends to b's [::1]:port, which is itself.
+  spec::v1::ClusterSpec spec;
+  spec.set_cluster_name("v6");
+  for (const char* name : {"a", "b"}) {
+    spec::v1::Node* n = spec.add_nodes();
+    n->set_name(name);
+    n->add_addresses("::1");
+  }
+  std::unique_ptr<Medium> m;
+  uint16_t port = 0;
+  absl::Status s;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port = FreePort();
+    spec.clear_media();
+    spec.add_media()->mutable_ucast()->set_port(port);
+    m = OnlyMedium(spec, "a");
+    ASSERT_NE(m, nullptr);
+    s = m->Open();
+    if (s.ok() || s.code() != absl::StatusCode::kFailedPrecondition) break;
+  }
+  if (absl::StrContains(s.message(), "Cannot assign requested address") ||
+      absl::StrContains(s.message(), "Address family not supported")) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << s;
+  }
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(m->link_name(), "::1");
+  EXPECT_EQ(m->description(), absl::StrCat("ucast port ", port, " -> ::1"));
+  ASSERT_TRUE(m->Send("six").ok());
+  EXPECT_EQ(ReceiveFrames(*m, 1),
+            (std::vector<Received>{{"six", absl::StrCat("[::1]:", port)}}));
 }
 
 TEST(UcastUnopenedTest, SendAndReceiveBeforeOpenAreRefused) {
