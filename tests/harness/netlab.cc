@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -249,6 +250,80 @@ std::vector<std::string> SweepDeadLabs() {
     close(fd);
   }
   return swept;
+}
+
+// What `ip -o link show` says of one interface.
+struct LinkState {
+  bool admin_up = false;  // IFF_UP among the flags
+  bool oper_up = false;   // "state UP": carrier, and the kernel passes packets
+};
+
+// The links of namespace `ns` by name.
+absl::StatusOr<std::map<std::string, LinkState>> LinkStates(
+    const std::string& ns) {
+  absl::StatusOr<std::string> out =
+      RunOrError({"ip", "-n", ns, "-o", "link", "show"}, kCommandTimeout);
+  if (!out.ok()) return out.status();
+  std::map<std::string, LinkState> links;
+  for (absl::string_view line : absl::StrSplit(*out, '\n', absl::SkipEmpty())) {
+    // "3: h0n0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu ... state UP ..."
+    const size_t name_at = line.find(": ");
+    if (name_at == absl::string_view::npos) continue;
+    absl::string_view rest = line.substr(name_at + 2);
+    const size_t name_end = rest.find_first_of("@:");
+    if (name_end == absl::string_view::npos) continue;
+    LinkState state;
+    const size_t open = rest.find('<');
+    const size_t close = rest.find('>');
+    if (open != absl::string_view::npos && close != absl::string_view::npos &&
+        open < close) {
+      for (absl::string_view flag :
+           absl::StrSplit(rest.substr(open + 1, close - open - 1), ',')) {
+        if (flag == "UP") state.admin_up = true;
+      }
+    }
+    state.oper_up = absl::StrContains(rest, " state UP ");
+    links[std::string(rest.substr(0, name_end))] = state;
+  }
+  return links;
+}
+
+// Waits until every (namespace, interface) of `links` is operationally up.
+// A veth whose both ends were just set up passes packets only once the
+// kernel's link watcher has seen its carrier, a few milliseconds later.
+absl::Status WaitOperational(
+    const std::vector<std::pair<std::string, std::string>>& links) {
+  constexpr absl::Duration kLinkUpWait = absl::Seconds(5);
+  std::string not_up;
+  const bool up = WaitFor(
+      [&] {
+        std::map<std::string, std::map<std::string, LinkState>> by_ns;
+        not_up.clear();
+        for (const auto& [ns, ifname] : links) {
+          if (by_ns.count(ns) == 0) {
+            absl::StatusOr<std::map<std::string, LinkState>> states =
+                LinkStates(ns);
+            if (!states.ok()) {
+              not_up = std::string(states.status().message());
+              return false;
+            }
+            by_ns[ns] = *std::move(states);
+          }
+          const auto it = by_ns[ns].find(ifname);
+          if (it == by_ns[ns].end() || !it->second.oper_up) {
+            absl::StrAppend(&not_up, not_up.empty() ? "" : ", ", ns, " ",
+                            ifname);
+          }
+        }
+        return not_up.empty();
+      },
+      kLinkUpWait, absl::Milliseconds(5));
+  if (!up) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("links not up after ", absl::FormatDuration(kLinkUpWait),
+                     ": ", not_up));
+  }
+  return absl::OkStatus();
 }
 
 // Sends one line to the janitor. MSG_NOSIGNAL: a dead janitor is an error,
@@ -666,6 +741,14 @@ absl::Status NetLab::AddHost(absl::string_view host,
                                        out.status().message()));
     }
   }
+  std::vector<std::pair<std::string, std::string>> links;
+  for (const Nic& nic : h.nics) {
+    links.emplace_back(h.ns, nic.ifname);
+    links.emplace_back(switch_ns_, nic.port);
+  }
+  if (absl::Status s = WaitOperational(links); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("host ", host, ": ", s.message()));
+  }
   host_order_.emplace_back(host);
   hosts_.emplace(std::string(host), std::move(h));
   return absl::OkStatus();
@@ -730,12 +813,22 @@ absl::Status NetLab::SetLinkUp(absl::string_view host,
   if (!h.ok()) return h.status();
   absl::StatusOr<const Nic*> nic = FindNic(**h, ifname);
   if (!nic.ok()) return nic.status();
-  const bool at_host = end == LinkEnd::kHost;
+  const std::pair<std::string, std::string> host_end((*h)->ns, (*nic)->ifname);
+  const std::pair<std::string, std::string> switch_end(switch_ns_,
+                                                       (*nic)->port);
+  const auto& [ns, dev] = end == LinkEnd::kHost ? host_end : switch_end;
+  const auto& [peer_ns, peer_dev] =
+      end == LinkEnd::kHost ? switch_end : host_end;
   absl::StatusOr<std::string> out = RunOrError(
-      {"ip", "-n", at_host ? (*h)->ns : switch_ns_, "link", "set", "dev",
-       at_host ? (*nic)->ifname : (*nic)->port, up ? "up" : "down"},
+      {"ip", "-n", ns, "link", "set", "dev", dev, up ? "up" : "down"},
       kCommandTimeout);
-  return out.status();
+  if (!out.ok() || !up) return out.status();
+  // Back up: return once packets pass, unless the other end is down too.
+  absl::StatusOr<std::map<std::string, LinkState>> peer = LinkStates(peer_ns);
+  if (!peer.ok()) return peer.status();
+  const auto it = peer->find(peer_dev);
+  if (it == peer->end() || !it->second.admin_up) return absl::OkStatus();
+  return WaitOperational({host_end, switch_end});
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>

@@ -135,7 +135,8 @@ class NetLab {
   // 32 characters [A-Za-z0-9_-], not "switch". InvalidArgument for a bad
   // name, ifname or address; NotFound for an unknown network; AlreadyExists
   // for a host, ifname (within the host), address or network (within the
-  // host) used twice. If a command fails midway the host is not added; its
+  // host) used twice. Returns once every NIC passes packets (both veth ends
+  // operationally up). If a command fails midway the host is not added; its
   // namespace is still removed with the lab.
   absl::Status AddHost(absl::string_view host, const std::vector<NicSpec>& nics);
 
@@ -156,7 +157,9 @@ class NetLab {
   // `ip netns pids` lists them.
   absl::StatusOr<std::vector<pid_t>> PidsIn(absl::string_view host) const;
 
-  // Sets one end of `host`'s NIC `ifname` down or up (see LinkEnd).
+  // Sets one end of `host`'s NIC `ifname` down or up (see LinkEnd). Setting
+  // it up returns once the link passes packets again (unless its other end
+  // is down as well).
   absl::Status SetLinkUp(absl::string_view host, absl::string_view ifname,
                          bool up, LinkEnd end = LinkEnd::kHost);
 
