@@ -1,0 +1,84 @@
+// ha-agent: the cluster agent, one per node. This file only parses the
+// command line and starts the loop; the work is in agent/node/agent.h.
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "agent/log/logger.h"
+#include "agent/node/agent.h"
+
+namespace {
+
+constexpr char kFooter[] = R"(
+ha-agent sends heartbeats on every medium of the spec (ucast, bcast, mcast,
+serial), checks the heartbeats it receives (HMAC with the spec's keys, the
+cluster name, a replay window per node and generation), and keeps the
+membership: each node up, dead or unknown, each link to it up or dead, late
+heartbeats after warntime, death after deadtime, nobody dead before initdead.
+It answers hacli on its API socket (spec api.unix_socket, default
+STATE_DIR/agent.sock, mode 0660).
+
+Every start increments the node's generation, kept in STATE_DIR/generation,
+so peers notice a restart. The state directory is locked: one agent each.
+
+Signals: SIGTERM or SIGINT stop the agent cleanly. SIGHUP re-reads the spec;
+an invalid spec is refused (logged, and shown by 'hacli watch') and the
+running one is kept.
+
+Logs go to stderr, and to the log file and syslog facility of the spec's
+logging section.
+
+Exit status: 0 stopped by a signal, 1 could not start (the reason is
+printed), 2 usage.
+
+Examples:
+  ha-agent --config /etc/ha-agent/cluster.yaml
+  ha-agent --config cluster.yaml --node node02 --state-dir /var/lib/ha-agent
+  hacli status
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hacluster::agent::AgentOptions options;
+  bool no_realtime = false;
+  CLI::App app{"ha-agent: the high-availability cluster agent of one node", "ha-agent"};
+  app.footer(kFooter);
+  app.add_option("--config", options.config_path, "The YAML cluster spec")
+      ->required()
+      ->type_name("FILE");
+  app.add_option("--node", options.node,
+                 "This node's name in the spec (default: the host name, uname -n)")
+      ->type_name("NAME");
+  app.add_option("--state-dir", options.state_dir,
+                 "Where the generation, the lock and the API socket live")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app.add_flag("--no-realtime", no_realtime,
+               "Run the heartbeat loop at normal priority with unlocked memory "
+               "(default: SCHED_RR and locked memory, as Heartbeat does)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ha-agent: " << e.what() << "\nRun 'ha-agent --help'.\n";
+    return 2;
+  }
+  options.realtime = !no_realtime;
+
+  // Before any thread starts: only the loop's signalfd takes the signals.
+  hacluster::agent::BlockSignals();
+  auto logger = hacluster::agent::Logger::Create(hacluster::agent::LogOptions{});
+  if (!logger.ok()) {
+    std::cerr << "ha-agent: " << logger.status().message() << "\n";
+    return 1;
+  }
+  auto agent = hacluster::agent::Agent::Create(options, **logger);
+  if (!agent.ok()) {
+    (*logger)->Error(absl::StrCat("cannot start: ", agent.status().message()));
+    return 1;
+  }
+  return (*agent)->Run();
+}
