@@ -295,6 +295,9 @@ absl::StatusOr<Process> ProcessStarter::Start(
   }
   const int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  // Also from this side, so that a KillGroup() right after Start() reaches
+  // the child even if it has not run yet.
+  if (pid > 0) setpgid(pid, pid);
   CloseFd(netns_fd);
   CloseFd(devnull);
   close(status_pipe[1]);
