@@ -12,7 +12,8 @@ PACKAGES=(
   # fuzzing
   clang-14 libclang-rt-14-dev
   # tests and demo
-  iproute2 procps
+  # (namespaces, bridges, links and cuts for the multi-node tests; ping)
+  iproute2 procps nftables iputils-ping
 )
 
 missing=()
