@@ -4,6 +4,7 @@
 // up, and both down make the node dead; two clusters with different keys on
 // one bridge ignore each other and report the failed authentication with
 // the sender's address.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -248,6 +249,38 @@ TEST_F(NetnsClusterTest, TwoClustersWithDifferentKeysOnOneBridgeIgnoreEachOther)
   EXPECT_FALSE(recorder.Has(v1::EVENT_KIND_NODE_RESTARTED, "node02"));
   EXPECT_EQ(a1.StateOf("node02"), v1::NODE_STATE_UP);
   EXPECT_EQ(b1.StateOf("node02"), v1::NODE_STATE_UP);
+}
+
+// The contract with migration: the YAML `hacli migrate` makes of a
+// Heartbeat pair's /etc/ha.d runs as is, on hosts with those addresses.
+TEST_F(NetnsClusterTest, SpecMigratedFromHeartbeatFilesRunsAsIs) {
+  NetLab lab("migrated");
+  ASSERT_TRUE(lab.status().ok()) << lab.status();
+  ASSERT_TRUE(lab.AddNetwork("lan", "192.0.2.0/24").ok());
+  ASSERT_TRUE(lab.AddNetwork("hb", "198.51.100.0/24").ok());
+  for (int i : {1, 2}) {
+    ASSERT_TRUE(lab.AddHost(absl::StrCat("node0", i),
+                            {{"lan", "eth0", absl::StrCat("192.0.2.1", i)},
+                             {"hb", "eth1", absl::StrCat("198.51.100.1", i)}})
+                    .ok());
+  }
+  // git keeps no file modes: authkeys gets 0600 as on a real node.
+  for (const char* n : {"node01", "node02"}) {
+    std::filesystem::create_directories(dir_.File(absl::StrCat("legacy/", n)));
+    for (const char* f : {"ha.cf", "haresources", "authkeys"}) {
+      dir_.Write(absl::StrCat("legacy/", n, "/", f),
+                 ReadFile(absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"),
+                                       "/examples/legacy/", n, "/", f)),
+                 0600);
+    }
+  }
+  std::string spec = dir_.File("cluster.yaml");
+  auto migrated = harness::RunOrError({HacliPath(), "migrate", "--from",
+                                       dir_.File("legacy/node01"), "--peer",
+                                       dir_.File("legacy/node02"), "-o", spec});
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  std::vector<Process> agents;
+  StartPair(lab, spec, &agents, {"eth0", "eth1"});
 }
 
 }  // namespace
