@@ -3,7 +3,8 @@
 //
 // The agent's event loop owns the media. At every keepalive it calls Send()
 // on every medium; when a medium's fd() is readable it calls Receive(),
-// which hands over every pending frame with its source. Nothing here blocks:
+// which hands over every pending frame with its source (or, for media that
+// date their frames, ReceiveDated() at each of its wakes). Nothing here blocks:
 // every fd is non-blocking and close-on-exec. Frames are opaque bytes here;
 // encoding, signing and checking them is agent/wire's job (a medium may
 // deliver junk, our own broadcasts, or frames of another cluster).
@@ -20,7 +21,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "agent/core/clock.h"
 #include "proto/cluster_spec.pb.h"
 
 namespace hacluster::media {
@@ -57,6 +60,25 @@ class Medium {
   // itself: fd() is then -1 until Open() succeeds again.
   using Deliver = absl::FunctionRef<void(absl::string_view frame, absl::string_view source)>;
   virtual absl::Status Receive(Deliver deliver) = 0;
+
+  // Dated receiving, for media that know when each frame arrived: the UDP
+  // media ask the kernel to stamp every datagram as it comes in. A reader
+  // may then leave frames queued until its next wake and still date each
+  // one exactly. ReceiveDated reads like Receive and calls
+  // deliver(frame, source, arrival), `arrival` being on the scale of
+  // MonotonicNow() (agent/core/clock.h) and never later than the read. It
+  // returns true when the batch bound stopped it (frames may be pending:
+  // call again soon), false when the medium is drained.
+  // dates_arrivals() tells, once Open() succeeded, whether the medium can.
+  // Media that cannot (serial) return Unimplemented from ReceiveDated: read
+  // them with Receive as soon as fd() is readable.
+  virtual bool dates_arrivals() const { return false; }
+  using DeliverDated = absl::FunctionRef<void(absl::string_view frame, absl::string_view source,
+                                              agent::MonoTime arrival)>;
+  virtual absl::StatusOr<bool> ReceiveDated(DeliverDated deliver) {
+    (void)deliver;
+    return absl::UnimplementedError(absl::StrCat(error_prefix_, ": cannot date arrivals"));
+  }
 
  protected:
   // `index` is the medium's position in spec.media.

@@ -123,6 +123,15 @@ TEST_F(SerialTest, LinkNameIsTheDeviceBasename) {
   EXPECT_EQ(medium_->description(), absl::StrCat("serial ", path_, " 115200 baud"));
 }
 
+TEST_F(SerialTest, CannotDateArrivalsSoItIsReadWhenReadable) {
+  EXPECT_FALSE(medium_->dates_arrivals());
+  absl::StatusOr<bool> r =
+      medium_->ReceiveDated([](absl::string_view, absl::string_view, agent::MonoTime) {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("media[0] (serial ", path_, " 115200 baud): cannot date arrivals"));
+}
+
 TEST_F(SerialTest, LineIsRawAtTheSpecBaudWithoutFlowControl) {
   termios tio;
   ASSERT_EQ(::tcgetattr(slave_.get(), &tio), 0);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -15,6 +16,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/core/clock.h"
 #include "agent/media/medium.h"
 #include "agent/media/unique_fd.h"
 #include "gtest/gtest.h"
@@ -210,6 +213,152 @@ TEST_F(UcastTest, FailedDestinationDoesNotStopTheOthers) {
             (std::vector<Received>{{"still delivered", Source(1)}}));
 }
 
+struct Dated {
+  std::string frame;
+  std::string source;
+  agent::MonoTime arrival;
+};
+
+// One ReceiveDated call on `medium`; *more gets its result.
+std::vector<Dated> ReceiveDatedOnce(Medium& medium, bool* more) {
+  std::vector<Dated> got;
+  absl::StatusOr<bool> r = medium.ReceiveDated(
+      [&](absl::string_view frame, absl::string_view source, agent::MonoTime arrival) {
+        got.push_back({std::string(frame), std::string(source), arrival});
+      });
+  EXPECT_TRUE(r.ok()) << r.status();
+  *more = r.value_or(true);
+  return got;
+}
+
+// Waits (at most 2 s) until `medium` has something to read.
+bool WaitReadable(Medium& medium) {
+  pollfd p{medium.fd(), POLLIN, 0};
+  return ::poll(&p, 1, 2000) == 1;
+}
+
+TEST_F(UcastTest, SourcesAreRightWhenMoreSendersThanTheMediumRemembers) {
+  // Six senders, in turns, more than the few source texts the medium keeps.
+  std::vector<UniqueFd> senders;
+  std::vector<std::string> names;
+  for (int i = 0; i < 6; ++i) {
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000000u + 11 + i);  // 127.0.0.11 ...
+    ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    names.push_back(absl::StrCat("127.0.0.", 11 + i, ":", ntohs(a.sin_port)));
+    senders.push_back(std::move(s));
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(0x7f000001u);
+  to.sin_port = htons(port_);
+  std::vector<Received> want;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 6; ++i) {
+      std::string frame = absl::StrCat("round ", round, " sender ", i);
+      ASSERT_EQ(::sendto(senders[i].get(), frame.data(), frame.size(), 0,
+                         reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+                static_cast<ssize_t>(frame.size()));
+      want.push_back({frame, names[i]});
+    }
+  }
+  EXPECT_EQ(ReceiveFrames(*media_[0], want.size()), want);
+}
+
+TEST_F(UcastTest, OpenMediumDatesArrivals) {
+  for (const auto& m : media_) EXPECT_TRUE(m->dates_arrivals());
+}
+
+TEST_F(UcastTest, FrameReadLateIsDatedWhenItArrivedNotWhenItWasRead) {
+  const agent::MonoTime before_send = agent::MonotonicNow();
+  ASSERT_TRUE(media_[1]->Send("late reader").ok());
+  ASSERT_TRUE(WaitReadable(*media_[0]));
+  const agent::MonoTime queued_by = agent::MonotonicNow();
+  // The reader comes back 50 ms after the frame was queued (the agent reads
+  // at its next wake, up to a keepalive later).
+  absl::SleepFor(absl::Milliseconds(50));
+  const agent::MonoTime read_from = agent::MonotonicNow();
+  bool more = true;
+  std::vector<Dated> got = ReceiveDatedOnce(*media_[0], &more);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].frame, "late reader");
+  EXPECT_EQ(got[0].source, Source(2));
+  EXPECT_GE(got[0].arrival, before_send);
+  EXPECT_LE(got[0].arrival, queued_by);
+  EXPECT_LT(got[0].arrival, read_from - absl::Milliseconds(40));
+  EXPECT_FALSE(more) << "one frame cannot fill a batch";
+}
+
+TEST_F(UcastTest, DatedReceiveDeliversEveryPendingFrameInOrderAndSaysDrained) {
+  std::vector<agent::MonoTime> sent_before;
+  for (int k = 0; k < 20; ++k) {
+    sent_before.push_back(agent::MonotonicNow());
+    ASSERT_TRUE(media_[2]->Send(absl::StrCat("frame ", k)).ok());
+  }
+  // Loopback delivery is done when the datagram is readable; the last one
+  // being readable means all are (one socket, in order).
+  std::vector<Dated> got;
+  bool more = true;
+  for (int attempt = 0; attempt < 20 && got.size() < 20; ++attempt) {
+    ASSERT_TRUE(WaitReadable(*media_[0]));
+    std::vector<Dated> batch = ReceiveDatedOnce(*media_[0], &more);
+    got.insert(got.end(), batch.begin(), batch.end());
+    EXPECT_FALSE(more);
+  }
+  ASSERT_EQ(got.size(), 20u);
+  for (int k = 0; k < 20; ++k) {
+    EXPECT_EQ(got[k].frame, absl::StrCat("frame ", k));
+    EXPECT_EQ(got[k].source, Source(3));
+    EXPECT_GE(got[k].arrival, sent_before[k]);
+    if (k > 0) EXPECT_GE(got[k].arrival, got[k - 1].arrival);
+  }
+  std::vector<Dated> none = ReceiveDatedOnce(*media_[0], &more);
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(more);
+}
+
+// Bytes queued on `fd` for reading (the kernel's count, skb overhead included).
+uint32_t QueuedBytes(int fd) {
+  uint32_t info[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0) return 0;
+  return info[SK_MEMINFO_RMEM_ALLOC];
+}
+
+TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
+  // Room for the whole flood in node1's socket (root may exceed rmem_max).
+  int room = 4 << 20;
+  if (::setsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room)) != 0) {
+    ASSERT_EQ(::setsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUF, &room, sizeof(room)), 0);
+  }
+  // What one small datagram takes in the queue, to know when all are in.
+  ASSERT_TRUE(media_[1]->Send("x").ok());
+  ASSERT_TRUE(WaitReadable(*media_[0]));
+  const uint32_t one = QueuedBytes(media_[0]->fd());
+  ASSERT_GT(one, 0u);
+  bool more = true;
+  ASSERT_EQ(ReceiveDatedOnce(*media_[0], &more).size(), 1u);
+
+  constexpr int kFlood = 300;
+  for (int k = 0; k < kFlood; ++k) ASSERT_TRUE(media_[1]->Send(absl::StrCat(k % 10)).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (QueuedBytes(media_[0]->fd()) < kFlood * one &&
+         std::chrono::steady_clock::now() < deadline) {
+    WaitReadable(*media_[0]);
+  }
+  ASSERT_EQ(QueuedBytes(media_[0]->fd()), kFlood * one);
+  std::vector<Dated> first = ReceiveDatedOnce(*media_[0], &more);
+  EXPECT_EQ(first.size(), 256u);
+  EXPECT_TRUE(more);
+  std::vector<Dated> rest = ReceiveDatedOnce(*media_[0], &more);
+  EXPECT_EQ(rest.size(), static_cast<size_t>(kFlood) - 256u);
+  EXPECT_FALSE(more);
+}
+
 TEST(UcastIpv6Test, Ipv6LoopbackCarriesFramesWithBracketedSource) {
   // Two nodes that both claim ::1 (the only IPv6 loopback address): node a
   // binds [::1]:port and sends to b's [::1]:port, which is itself.
@@ -253,6 +402,10 @@ TEST(UcastUnopenedTest, SendAndReceiveBeforeOpenAreRefused) {
   EXPECT_EQ(s.message(), "media[0] (ucast lo port 7000 -> 127.0.0.1, 127.0.0.3): not open");
   s = m->Receive([](absl::string_view, absl::string_view) {});
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(m->dates_arrivals());
+  absl::StatusOr<bool> r = m->ReceiveDated([](absl::string_view, absl::string_view,
+                                              agent::MonoTime) {});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -16,7 +18,7 @@
 namespace hacluster::media::internal {
 namespace {
 
-// Large enough for any UDP datagram.
+// Large enough for any UDP datagram: one per datagram of a batch.
 constexpr size_t kReceiveBufferSize = 65536;
 // Datagrams read per Receive() call at most.
 constexpr int kMaxDatagramsPerReceive = 256;
@@ -40,7 +42,11 @@ absl::Status UdpMedium::CreateSocket(int family) {
     return OsError(errno, family == AF_INET6 ? "cannot create a UDP/IPv6 socket"
                                              : "cannot create a UDP/IPv4 socket");
   }
-  if (buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kReceiveBufferSize);
+  // Without stamps the medium still works, read as soon as it is readable.
+  int on = 1;
+  stamped_ = ::setsockopt(socket_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0;
+  drained_at_ = agent::MonotonicNow();
+  if (buffers_ == nullptr) buffers_.reset(new char[kBatch * kReceiveBufferSize]);
   return absl::OkStatus();
 }
 
@@ -96,26 +102,90 @@ absl::Status UdpMedium::Send(absl::string_view frame) {
   return result;
 }
 
+absl::string_view UdpMedium::SourceOf(const sockaddr_storage& from, socklen_t length) {
+  for (const SourceText& s : sources_) {
+    if (s.length == length && std::memcmp(&s.address, &from, length) == 0) {
+      return absl::string_view(s.text, s.text_length);
+    }
+  }
+  SourceText& s = sources_[next_source_];
+  next_source_ = (next_source_ + 1) % sources_.size();
+  std::memcpy(&s.address, &from, length);
+  s.length = length;
+  absl::string_view text = FormatHostPort(reinterpret_cast<const sockaddr*>(&from), length, s.text);
+  // FormatHostPort writes into s.text, or returns a constant ("?").
+  if (text.data() != s.text) std::memcpy(s.text, text.data(), text.size());
+  s.text_length = text.size();
+  return absl::string_view(s.text, s.text_length);
+}
+
 absl::Status UdpMedium::Receive(Deliver deliver) {
+  absl::StatusOr<bool> r =
+      ReceiveDated([&](absl::string_view frame, absl::string_view source, agent::MonoTime) {
+        deliver(frame, source);
+      });
+  return r.status();
+}
+
+absl::StatusOr<bool> UdpMedium::ReceiveDated(DeliverDated deliver) {
   if (!socket_.valid()) return NotOpenError();
-  char source[kAddressTextSize];
-  for (int i = 0; i < kMaxDatagramsPerReceive; ++i) {
-    sockaddr_storage from;
-    socklen_t from_length = sizeof(from);
-    ssize_t n = ::recvfrom(socket_.get(), buffer_.get(), kReceiveBufferSize,
-                           MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
-                           &from_length);
+  std::array<mmsghdr, kBatch> messages;
+  std::array<iovec, kBatch> iovecs;
+  std::array<sockaddr_storage, kBatch> from;
+  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(timespec))];
+  for (int received = 0; received < kMaxDatagramsPerReceive;) {
+    for (int i = 0; i < kBatch; ++i) {
+      iovecs[i] = {buffers_.get() + i * kReceiveBufferSize, kReceiveBufferSize};
+      msghdr& h = messages[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &from[i];
+      h.msg_namelen = sizeof(from[i]);
+      h.msg_iov = &iovecs[i];
+      h.msg_iovlen = 1;
+      h.msg_control = control[i];
+      h.msg_controllen = sizeof(control[i]);
+      messages[i].msg_len = 0;
+    }
+    const agent::MonoTime before = agent::MonotonicNow();
+    int n = ::recvmmsg(socket_.get(), messages.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        drained_at_ = before;
+        return false;
+      }
       return OsError(errno, "cannot receive");
     }
-    // Empty datagrams carry nothing; truncated ones cannot be whole frames.
-    if (n == 0 || static_cast<size_t>(n) > kReceiveBufferSize) continue;
-    deliver(absl::string_view(buffer_.get(), static_cast<size_t>(n)),
-            FormatHostPort(reinterpret_cast<const sockaddr*>(&from), from_length, source));
+    timespec mono, wall;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &wall);
+    const agent::MonoTime read_at = absl::DurationFromTimespec(mono);
+    // Wall-clock time minus monotonic time, now.
+    const absl::Duration offset = absl::DurationFromTimespec(wall) - read_at;
+    const agent::MonoTime earliest = drained_at_;
+    for (int i = 0; i < n; ++i) {
+      const msghdr& h = messages[i].msg_hdr;
+      // Empty datagrams carry nothing; truncated ones cannot be whole frames.
+      if (messages[i].msg_len == 0 || (h.msg_flags & MSG_TRUNC) != 0) continue;
+      agent::MonoTime arrival = read_at;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+           c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec stamp;
+        std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+        arrival = std::clamp(absl::DurationFromTimespec(stamp) - offset, earliest, read_at);
+      }
+      deliver(absl::string_view(buffers_.get() + i * kReceiveBufferSize, messages[i].msg_len),
+              SourceOf(from[i], h.msg_namelen), arrival);
+    }
+    received += n;
+    if (n < kBatch) {
+      // recvmmsg stops early only when nothing is left.
+      drained_at_ = before;
+      return false;
+    }
   }
-  return absl::OkStatus();
+  return true;
 }
 
 // --- ucast -------------------------------------------------------------------

@@ -5,27 +5,39 @@
 #ifndef HACLUSTER_AGENT_MEDIA_UDP_MEDIA_H_
 #define HACLUSTER_AGENT_MEDIA_UDP_MEDIA_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/core/clock.h"
 #include "agent/media/medium.h"
 #include "agent/media/net_address.h"
 #include "agent/media/unique_fd.h"
 
 namespace hacluster::media::internal {
 
-// What the UDP media share: one non-blocking datagram socket, a receive
-// buffer allocated once at Open, and sending one frame to a fixed list of
-// destinations.
+// What the UDP media share: one non-blocking datagram socket whose
+// datagrams the kernel stamps on arrival (SO_TIMESTAMPNS), receive buffers
+// allocated once, read a batch per recvmmsg(2), and sending one frame to a
+// fixed list of destinations.
+//
+// Arrival times: the kernel stamps with CLOCK_REALTIME; they are moved to
+// the monotonic scale with the offset between the two clocks read right
+// after the batch, and then kept within [the last time this socket was seen
+// empty, the read], where the datagram must have arrived. A step of the
+// wall clock thus cannot date a frame outside that window.
 class UdpMedium : public Medium {
  public:
   int fd() const override { return socket_.get(); }
   absl::Status Send(absl::string_view frame) override;
   absl::Status Receive(Deliver deliver) override;
+  bool dates_arrivals() const override { return stamped_; }
+  absl::StatusOr<bool> ReceiveDated(DeliverDated deliver) override;
 
  protected:
   UdpMedium(int index, std::string link_name, std::string description)
@@ -45,7 +57,28 @@ class UdpMedium : public Medium {
   std::vector<SocketAddress> destinations_;
 
  private:
-  std::unique_ptr<char[]> buffer_;
+  // Datagrams one recvmmsg(2) reads at most.
+  static constexpr int kBatch = 8;
+  // A datagram's source and its text, kept so that a peer's address is
+  // formatted once, not once per packet.
+  struct SourceText {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    char text[kAddressTextSize] = {};
+    size_t text_length = 0;
+  };
+  absl::string_view SourceOf(const sockaddr_storage& from, socklen_t length);
+
+  // kBatch buffers large enough for any UDP datagram, allocated once and
+  // left uninitialised: only the pages datagrams are written to become
+  // resident.
+  std::unique_ptr<char[]> buffers_;
+  bool stamped_ = false;  // SO_TIMESTAMPNS is on
+  // When the socket was last seen empty (or created): nothing still queued
+  // can have arrived before.
+  agent::MonoTime drained_at_;
+  std::array<SourceText, 4> sources_;
+  size_t next_source_ = 0;  // the entry a new source replaces
 };
 
 // UDP unicast to each destination, from a socket bound to the node's own
