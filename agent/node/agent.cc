@@ -53,6 +53,11 @@ constexpr absl::Duration kFlushEvery = absl::Seconds(1);
 constexpr absl::Duration kSendErrorEvery = absl::Seconds(10);
 // The loop's realtime priority (Heartbeat's heartbeat process runs SCHED_RR).
 constexpr int kRealtimePriority = 10;
+// Media that date their frames do not wake the loop when it is due to wake
+// within this time anyway: their frames wait in the socket for that wake,
+// and are read then with their arrival times. At keepalive 5 ms this halves
+// the wakes (one per keepalive instead of one more per peer's heartbeat).
+constexpr absl::Duration kMaxReceiveDelay = absl::Milliseconds(10);
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -142,13 +147,28 @@ class Agent::Impl {
   absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const Config* current);
   MembershipConfig MembershipConfigOf(const Config& c) const;
   ConnectivityConfig ConnectivityConfigOf(const Config& c) const;
-  absl::Status Watch(int fd, uint64_t tag);
+  // Adds `fd` to the loop's epoll set, and to the quiet one unless
+  // `loud_only`.
+  absl::Status Watch(int fd, uint64_t tag, bool loud_only = false);
+  absl::Status WatchMedium(const media::Medium& medium, size_t index);
   void Unwatch(int fd);
   void GoRealtime();
+  // Waits for the fds until `deadline` (not at all when `poll_only`);
+  // epoll_wait's result.
+  int Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready);
+  // A timerfd instead of epoll_pwait2's timeout, for kernels without it.
+  absl::Status UseTimerFd();
 
   void SendHeartbeat(MonoTime now);
   void SendPings();
+  // Reads every medium that dates its frames; true when one may still have
+  // frames pending (its batch bound stopped it).
+  bool ReceiveDated();
+  // Reads medium `medium_index` (one that cannot date frames) at `now`.
   void ReceiveFrom(size_t medium_index, MonoTime now);
+  // One received frame: the wire check, then membership.
+  void OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
+               MonoTime at);
   void ReceivePings(MonoTime now);
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
@@ -175,10 +195,19 @@ class Agent::Impl {
   EventHub hub_;
   std::unique_ptr<ApiServer> api_;
 
+  // Two epoll sets over the same fds, but for the media that date their
+  // frames, which only the loud one has: the loop waits on the quiet one
+  // when it is due to wake within kMaxReceiveDelay anyway.
   int epoll_fd_ = -1;
-  int timer_fd_ = -1;
+  int quiet_epoll_fd_ = -1;
+  int timer_fd_ = -1;  // only where epoll_pwait2 is missing
   int signal_fd_ = -1;
   MonoTime armed_ = absl::InfiniteDuration();
+  // The time of the last membership Tick: frames read later are dated no
+  // earlier, so that membership never sees time go back.
+  MonoTime membership_now_;
+  // The connectivity score last given to membership.
+  std::optional<uint32_t> local_score_;
 
   MonoTime start_;
   absl::Time start_wall_;
@@ -201,7 +230,7 @@ constexpr uint64_t kPingTag = kTimerTag + 2;
 
 Agent::Impl::~Impl() {
   if (api_ != nullptr) api_->Shutdown();
-  for (int fd : {epoll_fd_, timer_fd_, signal_fd_}) {
+  for (int fd : {epoll_fd_, quiet_epoll_fd_, timer_fd_, signal_fd_}) {
     if (fd >= 0) close(fd);
   }
 }
@@ -261,17 +290,33 @@ ConnectivityConfig Agent::Impl::ConnectivityConfigOf(const Config& c) const {
   return cc;
 }
 
-absl::Status Agent::Impl::Watch(int fd, uint64_t tag) {
+absl::Status Agent::Impl::Watch(int fd, uint64_t tag, bool loud_only) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = tag;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 ||
+      (!loud_only && epoll_ctl(quiet_epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)) {
     return absl::InternalError(absl::StrCat("epoll_ctl: ", strerror(errno)));
   }
   return absl::OkStatus();
 }
 
-void Agent::Impl::Unwatch(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+absl::Status Agent::Impl::WatchMedium(const media::Medium& medium, size_t index) {
+  return Watch(medium.fd(), index, /*loud_only=*/medium.dates_arrivals());
+}
+
+void Agent::Impl::Unwatch(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  epoll_ctl(quiet_epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT for dated media
+}
+
+absl::Status Agent::Impl::UseTimerFd() {
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("cannot create a timerfd: ", strerror(errno)));
+  }
+  return Watch(timer_fd_, kTimerTag);
+}
 
 absl::Status Agent::Impl::Init() {
   auto spec = LoadSpec(options_.config_path, logger_);
@@ -305,26 +350,26 @@ absl::Status Agent::Impl::Init() {
   generation_ = *generation;
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  quiet_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (epoll_fd_ < 0 || timer_fd_ < 0 || signal_fd_ < 0) {
+  if (epoll_fd_ < 0 || quiet_epoll_fd_ < 0 || signal_fd_ < 0) {
     return absl::InternalError(absl::StrCat("cannot set up the event loop: ", strerror(errno)));
   }
   for (size_t i = 0; i < config_.media.size(); ++i) {
-    s = Watch(config_.media[i]->fd(), i);
+    s = WatchMedium(*config_.media[i], i);
     if (!s.ok()) return s;
   }
   if (pinger_ != nullptr && !(s = Watch(pinger_->fd(), kPingTag)).ok()) return s;
-  if (!(s = Watch(timer_fd_, kTimerTag)).ok()) return s;
   if (!(s = Watch(signal_fd_, kSignalTag)).ok()) return s;
 
   start_ = MonotonicNow();
   start_wall_ = absl::Now();
+  membership_now_ = start_;
   check_ = std::make_unique<wire::PacketCheck>(config_.spec.cluster_name(), local_node_,
                                                config_.keyring.get());
   encoder_ = std::make_unique<wire::FrameCodec>(config_.keyring.get());
@@ -468,17 +513,39 @@ void Agent::Impl::OnDrop(absl::string_view source, const wire::PacketCheck::Resu
   events_.push_back(std::move(e));
 }
 
+void Agent::Impl::OnFrame(size_t i, absl::string_view frame, absl::string_view source,
+                          MonoTime at) {
+  wire::PacketCheck::Result r = check_->Check(frame, static_cast<int>(i), &in_hb_);
+  if (!r.ok) {
+    OnDrop(source, r, at);
+    return;
+  }
+  if (r.own) return;
+  membership_->OnHeartbeat(in_hb_, static_cast<int>(i), at, &events_);
+}
+
 void Agent::Impl::ReceiveFrom(size_t i, MonoTime now) {
-  absl::Status s = config_.media[i]->Receive([&](absl::string_view frame, absl::string_view source) {
-    wire::PacketCheck::Result r = check_->Check(frame, static_cast<int>(i), &in_hb_);
-    if (!r.ok) {
-      OnDrop(source, r, now);
-      return;
-    }
-    if (r.own) return;
-    membership_->OnHeartbeat(in_hb_, static_cast<int>(i), now, &events_);
-  });
+  absl::Status s = config_.media[i]->Receive(
+      [&](absl::string_view frame, absl::string_view source) { OnFrame(i, frame, source, now); });
   if (!s.ok()) logger_.Debug(absl::StrCat("receive: ", s.message()));
+}
+
+bool Agent::Impl::ReceiveDated() {
+  bool pending = false;
+  for (size_t i = 0; i < config_.media.size(); ++i) {
+    media::Medium& m = *config_.media[i];
+    if (!m.dates_arrivals() || m.fd() < 0) continue;
+    absl::StatusOr<bool> r =
+        m.ReceiveDated([&](absl::string_view frame, absl::string_view source, MonoTime arrival) {
+          OnFrame(i, frame, source, std::max(arrival, membership_now_));
+        });
+    if (!r.ok()) {
+      logger_.Debug(absl::StrCat("receive: ", r.status().message()));
+    } else {
+      pending = pending || *r;
+    }
+  }
+  return pending;
 }
 
 void Agent::Impl::ReceivePings(MonoTime now) {
@@ -546,7 +613,7 @@ void Agent::Impl::Reload(MonoTime now) {
           logger_.Error(absl::StrCat("cannot reopen the running medium: ", s.message()));
           continue;
         }
-        (void)Watch(config_.media[i]->fd(), i);
+        (void)WatchMedium(*config_.media[i], i);
       }
       return reject(opened.message());
     }
@@ -555,7 +622,7 @@ void Agent::Impl::Reload(MonoTime now) {
   absl::Status s = logger_.Reopen(LogOptionsOf(config->spec));
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   if (new_media) {
-    for (size_t i = 0; i < config->media.size(); ++i) (void)Watch(config->media[i]->fd(), i);
+    for (size_t i = 0; i < config->media.size(); ++i) (void)WatchMedium(*config->media[i], i);
   } else {
     config->media = std::move(config_.media);
   }
@@ -605,6 +672,28 @@ void Agent::Impl::ArmTimer(MonoTime deadline) {
   timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
+int Agent::Impl::Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready) {
+  const absl::Duration left =
+      poll_only ? absl::ZeroDuration() : std::max(deadline - MonotonicNow(), absl::ZeroDuration());
+  const int epoll_fd = left <= kMaxReceiveDelay ? quiet_epoll_fd_ : epoll_fd_;
+  if (timer_fd_ < 0) {
+    timespec timeout = absl::ToTimespec(left);
+    int n = epoll_pwait2(epoll_fd, ready, max_ready,
+                         left == absl::InfiniteDuration() ? nullptr : &timeout, nullptr);
+    // Kernels before 5.11 lack it; some seccomp filters refuse it.
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+    absl::Status s = UseTimerFd();
+    if (!s.ok()) {
+      logger_.Error(s.message());
+      errno = EINVAL;
+      return -1;
+    }
+    logger_.Debug("epoll_pwait2 is not available: the loop waits with a timerfd");
+  }
+  ArmTimer(deadline);
+  return epoll_wait(epoll_fd, ready, max_ready, poll_only ? 0 : -1);
+}
+
 int Agent::Impl::Run() {
   GoRealtime();
   MonoTime now = MonotonicNow();
@@ -620,7 +709,11 @@ int Agent::Impl::Run() {
   epoll_event ready[kMaxEvents];
   bool running = true;
   while (running) {
+    // Every dated frame that arrived so far is read before any deadline is
+    // checked: no death is declared while its heartbeat sits unread.
+    const bool pending = ReceiveDated();
     now = MonotonicNow();
+    membership_now_ = now;
     if (now >= next_send_) {
       SendHeartbeat(now);
       next_send_ += config_.timing.keepalive;
@@ -632,10 +725,14 @@ int Agent::Impl::Run() {
     }
     membership_->Tick(now, &events_);
     connectivity_->Tick(now, &events_);
-    membership_->SetLocalConnectivity(connectivity_->Score(), now, &events_);
+    const uint32_t score = connectivity_->Score();
+    if (local_score_ != score) {
+      membership_->SetLocalConnectivity(score, now, &events_);
+      local_score_ = score;
+    }
     if (now >= next_flush_) Flush(now);
     if (!events_.empty()) {
-      out_hb_.set_connectivity_score(connectivity_->Score());
+      out_hb_.set_connectivity_score(score);
       EmitPending();
       Publish(now);
     } else if (now >= next_publish_) {
@@ -643,8 +740,7 @@ int Agent::Impl::Run() {
     }
     MonoTime deadline = std::min({next_send_, next_ping_, next_publish_, next_flush_,
                                   membership_->NextDeadline(), connectivity_->NextDeadline()});
-    ArmTimer(deadline);
-    int n = epoll_wait(epoll_fd_, ready, kMaxEvents, -1);
+    int n = Wait(deadline, pending, ready, kMaxEvents);
     if (n < 0) {
       if (errno == EINTR) continue;
       logger_.Error(absl::StrCat("epoll_wait: ", strerror(errno)));
@@ -661,9 +757,10 @@ int Agent::Impl::Run() {
         running = HandleSignals(now) && running;
       } else if (tag == kPingTag) {
         ReceivePings(now);
-      } else if (tag < config_.media.size()) {
+      } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
         ReceiveFrom(tag, now);
       }
+      // Media that date their frames are read at the top of the loop.
     }
   }
   Publish(MonotonicNow());

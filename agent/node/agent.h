@@ -1,12 +1,17 @@
 // The running ha-agent: one event loop thread that owns the cluster state.
 //
-// The loop (Run) waits on epoll for the media, the pinger, a timerfd armed at
-// the next deadline (next heartbeat to send, next membership or ping
-// deadline, next status snapshot) and a signalfd (SIGTERM/SIGINT stop,
-// SIGHUP reloads the spec). Every received packet passes the wire check
-// (agent/wire) before Membership sees it; every state change becomes an
-// event that is logged and published to the EventHub, which the gRPC API
-// (agent/service) reads from its own threads.
+// The loop (Run) waits on epoll for the media, the pinger and a signalfd
+// (SIGTERM/SIGINT stop, SIGHUP reloads the spec), until the next deadline
+// (next heartbeat to send, next membership or ping deadline, next status
+// snapshot) given as epoll_pwait2's timeout (a timerfd where the kernel
+// lacks it). Media that date their frames (UDP: kernel receive stamps) are
+// read at every wake, before any deadline is checked, and wake the loop
+// themselves only when it is not due to wake within 10 ms anyway: at
+// keepalive 5 ms the loop wakes once per keepalive. Every received packet
+// passes the wire check (agent/wire) before Membership sees it, at its
+// arrival time; every state change becomes an event that is logged and
+// published to the EventHub, which the gRPC API (agent/service) reads from
+// its own threads.
 //
 // Thread-safety: Create and Run are called from the main thread, which
 // becomes the loop. Nothing else touches the Agent. Signals SIGTERM, SIGINT
