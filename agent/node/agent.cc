@@ -29,6 +29,7 @@
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
+#include "agent/node/release_pages.h"
 #include "agent/node/settings.h"
 #include "agent/ping/pinger.h"
 #include "agent/service/api_server.h"
@@ -58,6 +59,10 @@ constexpr int kRealtimePriority = 10;
 // and are read then with their arrival times. At keepalive 5 ms this halves
 // the wakes (one per keepalive instead of one more per peer's heartbeat).
 constexpr absl::Duration kMaxReceiveDelay = absl::Milliseconds(10);
+// Chores that may run a little late (the status snapshot, the drop-count
+// summary) ride on a wake due anyway within this time instead of waking
+// the loop themselves.
+constexpr absl::Duration kChoreSlack = absl::Milliseconds(10);
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -423,6 +428,16 @@ void Agent::Impl::GoRealtime() {
                               "running unlocked"));
     return;
   }
+  // What start-up alone needed (symbol tables, initialisation code) is
+  // given back first, so that it is not locked for the life of the agent;
+  // the loop faults back, and locks, what it uses.
+  absl::StatusOr<size_t> released = ReleaseCleanFilePages();
+  if (released.ok()) {
+    logger_.Debug(absl::StrCat("released ", *released / 1024,
+                               " KiB of file pages before locking memory"));
+  } else {
+    logger_.Warn(absl::StrCat("locking start-up pages too: ", released.status().message()));
+  }
   if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
     logger_.Warn(absl::StrCat("memory not locked: mlockall: ", strerror(errno),
                               " (locked-memory limit ", limit.rlim_cur / 1024,
@@ -738,8 +753,9 @@ int Agent::Impl::Run() {
     } else if (now >= next_publish_) {
       Publish(now);
     }
-    MonoTime deadline = std::min({next_send_, next_ping_, next_publish_, next_flush_,
-                                  membership_->NextDeadline(), connectivity_->NextDeadline()});
+    MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
+                                  connectivity_->NextDeadline(),
+                                  std::min(next_publish_, next_flush_) + kChoreSlack});
     int n = Wait(deadline, pending, ready, kMaxEvents);
     if (n < 0) {
       if (errno == EINTR) continue;
