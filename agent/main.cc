@@ -1,5 +1,11 @@
 // ha-agent: the cluster agent, one per node. This file only parses the
 // command line and starts the loop; the work is in agent/node/agent.h.
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -38,6 +44,31 @@ Examples:
   hacli status
 )";
 
+// The value of LD_BIND_NOW by which the agent knows it re-executed itself.
+constexpr char kBindNowMark[] = "ha-agent";
+
+// Makes the dynamic linker bind every library function at start-up
+// (LD_BIND_NOW), re-executing the agent once if it was started without.
+// With lazy binding the first call of each function does a symbol lookup
+// through the symbol tables of some seventy libraries: a latency spike on
+// the heartbeat loop the first time it declares a death or reloads, and
+// pages of symbol tables mapped back after the agent released them (see
+// agent/node/release_pages.h). Children (scripts) do not inherit the
+// setting. Nothing is done for a secure-execution (setuid) start, which
+// may not pass LD_BIND_NOW on; if the re-exec fails, binding stays lazy.
+void BindLibrariesNow(char** argv) {
+  const char* bind_now = std::getenv("LD_BIND_NOW");
+  if (bind_now != nullptr && std::strcmp(bind_now, kBindNowMark) == 0) {
+    unsetenv("LD_BIND_NOW");
+    return;
+  }
+  if (bind_now != nullptr && *bind_now != '\0') return;  // bound already
+  if (getauxval(AT_SECURE) != 0) return;
+  setenv("LD_BIND_NOW", kBindNowMark, 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("LD_BIND_NOW");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +98,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.realtime = !no_realtime;
+  BindLibrariesNow(argv);
 
   // Before any thread starts: only the loop's signalfd takes the signals.
   hacluster::agent::BlockSignals();
