@@ -180,7 +180,8 @@ absl::StatusOr<bool> UdpMedium::ReceiveDated(DeliverDated deliver) {
     }
     received += n;
     if (n < kBatch) {
-      // recvmmsg stops early only when nothing is left.
+      // recvmmsg stops early when nothing is left (or at an error after
+      // some datagrams, which the next call reports).
       drained_at_ = before;
       return false;
     }
