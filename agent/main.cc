@@ -55,7 +55,9 @@ constexpr char kBindNowMark[] = "ha-agent";
 // pages of symbol tables mapped back after the agent released them (see
 // agent/node/release_pages.h). Children (scripts) do not inherit the
 // setting. Nothing is done for a secure-execution (setuid) start, which
-// may not pass LD_BIND_NOW on; if the re-exec fails, binding stays lazy.
+// may not pass LD_BIND_NOW on, nor when the dynamic linker was run as the
+// program (/proc/self/exe is then the linker, not the agent); if the
+// re-exec fails, binding stays lazy.
 void BindLibrariesNow(char** argv) {
   const char* bind_now = std::getenv("LD_BIND_NOW");
   if (bind_now != nullptr && std::strcmp(bind_now, kBindNowMark) == 0) {
@@ -64,6 +66,8 @@ void BindLibrariesNow(char** argv) {
   }
   if (bind_now != nullptr && *bind_now != '\0') return;  // bound already
   if (getauxval(AT_SECURE) != 0) return;
+  // No interpreter was loaded by the kernel: ld.so is itself the program.
+  if (getauxval(AT_BASE) == 0) return;
   setenv("LD_BIND_NOW", kBindNowMark, 1);
   execv("/proc/self/exe", argv);
   unsetenv("LD_BIND_NOW");
