@@ -41,12 +41,6 @@ namespace {
 
 namespace v1 = agent::v1;
 
-int64_t MonoNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
@@ -58,10 +52,9 @@ double Percentile(std::vector<double> v, double p) {
 class Bench {
  public:
   Bench() {
-    std::random_device rd;
-    std::mt19937 rng(rd());
-    prefix_ = absl::StrCat("127.", 1 + rng() % 250, ".", 1 + rng() % 250, ".");
-    port_ = 20000 + rng() % 20000;
+    LoopbackSpot spot = RandomLoopbackSpot();
+    prefix_ = spot.prefix;
+    port_ = spot.port;
     dir_.Write("authkey", "benchmark-secret\n", 0600);
   }
 
@@ -123,7 +116,7 @@ class Bench {
                                                            1, absl::ToInt64Microseconds(ka))),
                        absl::Milliseconds(1));
       size_t before = recorder.Events().size();
-      int64_t killed = MonoNs();
+      int64_t killed = MonotonicNs();
       (void)victim->Kill(SIGKILL);
       int64_t declared = 0;
       harness::WaitFor(
@@ -233,10 +226,10 @@ class Bench {
     }
     uint64_t t0 = 0, t1 = 0;
     ReadCpuTicks(a->pid(), &t0);
-    int64_t w0 = MonoNs();
+    int64_t w0 = MonotonicNs();
     harness::WaitFor([] { return false; }, run, absl::Milliseconds(100));
     ReadCpuTicks(a->pid(), &t1);
-    int64_t w1 = MonoNs();
+    int64_t w1 = MonotonicNs();
     double seconds = (w1 - w0) / 1e9;
     c.cpu_percent = 100.0 * (t1 - t0) / sysconf(_SC_CLK_TCK) / seconds;
     c.rss_mb = RssMb(a->pid());

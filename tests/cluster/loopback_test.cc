@@ -28,27 +28,13 @@ namespace {
 namespace v1 = agent::v1;
 using harness::Process;
 
-int64_t MonoNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class LoopbackClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // A loopback /24 of our own, so parallel test runs do not meet.
-    std::random_device rd;
-    std::mt19937 rng(rd());
-    prefix_ = absl::StrCat("127.", 1 + rng() % 250, ".", 1 + rng() % 250, ".");
-    port_ = 20000 + rng() % 20000;
+    LoopbackSpot spot = RandomLoopbackSpot();
+    prefix_ = spot.prefix;
+    port_ = spot.port;
     dir_.Write("authkey", "s3cret-of-the-test-cluster\n", 0600);
   }
 
@@ -125,7 +111,7 @@ TEST_F(LoopbackClusterTest, KilledNodeIsDeclaredDeadInTimeAndComesBackWithTheNex
   ASSERT_TRUE(harness::WaitFor(
       [&] { return AgentClient(Socket("node02")).Status().ok(); }, absl::Seconds(5)));
 
-  int64_t killed_at = MonoNs();
+  int64_t killed_at = MonotonicNs();
   ASSERT_TRUE(agents[2].Kill(SIGKILL).ok());
   ASSERT_TRUE(recorder.WaitFor(v1::EVENT_KIND_NODE_DEAD, "node03", absl::Seconds(10)));
   int64_t declared_at = 0;

@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/core/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/harness/wait.h"
 
@@ -33,6 +36,24 @@ std::string ScratchDir::Write(const std::string& name, const std::string& conten
   }
   chmod(path.c_str(), mode);
   return path;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int64_t MonotonicNs() { return absl::ToInt64Nanoseconds(agent::MonotonicNow()); }
+
+LoopbackSpot RandomLoopbackSpot() {
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  LoopbackSpot spot;
+  spot.prefix = absl::StrCat("127.", 1 + rng() % 250, ".", 1 + rng() % 250, ".");
+  spot.port = 20000 + rng() % 20000;
+  return spot;
 }
 
 namespace {

@@ -40,6 +40,20 @@ class ScratchDir {
   std::string path_;
 };
 
+// The whole file, or "" when it can't be read.
+std::string ReadFile(const std::string& path);
+
+// CLOCK_MONOTONIC in nanoseconds: the scale of Event.monotonic_ns.
+int64_t MonotonicNs();
+
+// A loopback /24 of a run's own ("127.A.B.", add the host byte) and a UDP
+// port, drawn at random so that parallel runs on one machine do not meet.
+struct LoopbackSpot {
+  std::string prefix;
+  int port = 0;
+};
+LoopbackSpot RandomLoopbackSpot();
+
 // Paths of the binaries under test, from the test's runfiles.
 std::string HaAgentPath();
 std::string HacliPath();
