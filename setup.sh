@@ -8,12 +8,15 @@ PACKAGES=(
   # build
   bazel-bootstrap g++ protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libabsl-dev libyaml-cpp-dev libssl-dev libcli11-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libmnl-dev
   # fuzzing
   clang-14 libclang-rt-14-dev
   # tests and demo
   # (namespaces, bridges, links and cuts for the multi-node tests; ping)
   iproute2 procps nftables iputils-ping
+  # (the real OCF agents and Heartbeat resource.d scripts the resource tests
+  # run unchanged: IPaddr2, Dummy, Filesystem, MailTo, resource.d/IPaddr)
+  resource-agents heartbeat
 )
 
 missing=()
@@ -33,4 +36,17 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The heartbeat package is installed for its resource scripts only: its own
+# daemon must not start (it would take port 694). Where no policy-rc.d says
+# otherwise, one that denies every start is in place during the install.
+policy=/usr/sbin/policy-rc.d
+placed=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 0755 "$policy"
+  placed=1
+fi
+status=0
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+if [ -n "$placed" ]; then $SUDO rm -f "$policy"; fi
+exit "$status"

@@ -1,12 +1,16 @@
+// OpenSSL 3 marks its block-level digest functions deprecated in favour of
+// EVP, but EVP has no way to copy a keyed digest state without the heap in
+// OpenSSL 3.0; the plain SHA256_CTX/SHA_CTX/MD5_CTX structs copy for free.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "agent/wire/mac.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include <array>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,31 +34,6 @@ constexpr std::array<uint32_t, 256> MakeCrcTable() {
 }
 
 constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
-
-// OpenSSL's digest name for an HMAC method, or nullptr.
-const char* DigestName(AuthMethod method) {
-  switch (method) {
-    case spec::v1::AUTH_METHOD_UNSPECIFIED:
-    case spec::v1::AUTH_METHOD_SHA256:
-      return "SHA256";
-    case spec::v1::AUTH_METHOD_SHA1:
-      return "SHA1";
-    case spec::v1::AUTH_METHOD_MD5:
-      return "MD5";
-    default:
-      return nullptr;
-  }
-}
-
-// The oldest error OpenSSL queued, and the queue cleared.
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
-  ERR_clear_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
 
 void PutBigEndian32(uint32_t v, uint8_t* out) {
   out[0] = static_cast<uint8_t>(v >> 24);
@@ -87,71 +66,107 @@ size_t MacSize(AuthMethod method) {
   }
 }
 
-void Mac::CtxFree::operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+// HMAC (RFC 2104) over one digest's block-level functions. The states after
+// hashing the key xor ipad and xor opad are kept; a MAC copies them (plain
+// structs) and hashes on, so Compute touches no heap.
+class mac_internal::Hmac {
+ public:
+  virtual ~Hmac() = default;
+  virtual void Compute(absl::string_view data, uint8_t* out) = 0;
+};
 
-Mac::Mac(AuthMethod method, size_t size, EVP_MAC_CTX* ctx)
-    : method_(method), size_(size), ctx_(ctx) {}
+namespace {
+
+// All three digests work on 64-byte blocks.
+constexpr size_t kBlockSize = 64;
+
+template <typename Ctx, int (*Init)(Ctx*), int (*Update)(Ctx*, const void*, size_t),
+          int (*Final)(unsigned char*, Ctx*), size_t kDigestSize>
+class HmacOf final : public mac_internal::Hmac {
+ public:
+  explicit HmacOf(absl::string_view secret) {
+    uint8_t key[kBlockSize] = {};
+    if (secret.size() > kBlockSize) {
+      Ctx ctx;
+      Init(&ctx);
+      Update(&ctx, secret.data(), secret.size());
+      Final(key, &ctx);
+    } else if (!secret.empty()) {
+      std::memcpy(key, secret.data(), secret.size());
+    }
+    uint8_t pad[kBlockSize];
+    for (size_t i = 0; i < kBlockSize; ++i) pad[i] = key[i] ^ 0x36;
+    Init(&inner_);
+    Update(&inner_, pad, kBlockSize);
+    for (size_t i = 0; i < kBlockSize; ++i) pad[i] = key[i] ^ 0x5c;
+    Init(&outer_);
+    Update(&outer_, pad, kBlockSize);
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(pad, sizeof pad);
+  }
+  ~HmacOf() override {
+    OPENSSL_cleanse(&inner_, sizeof inner_);
+    OPENSSL_cleanse(&outer_, sizeof outer_);
+  }
+
+  void Compute(absl::string_view data, uint8_t* out) override {
+    uint8_t inner_hash[kDigestSize];
+    Ctx ctx = inner_;
+    Update(&ctx, data.data(), data.size());
+    Final(inner_hash, &ctx);
+    ctx = outer_;
+    Update(&ctx, inner_hash, kDigestSize);
+    Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+  }
+
+ private:
+  Ctx inner_;
+  Ctx outer_;
+};
+
+using HmacSha256 = HmacOf<SHA256_CTX, SHA256_Init, SHA256_Update, SHA256_Final, 32>;
+using HmacSha1 = HmacOf<SHA_CTX, SHA1_Init, SHA1_Update, SHA1_Final, 20>;
+using HmacMd5 = HmacOf<MD5_CTX, MD5_Init, MD5_Update, MD5_Final, 16>;
+
+}  // namespace
+
+Mac::Mac(AuthMethod method, size_t size, std::unique_ptr<mac_internal::Hmac> hmac)
+    : method_(method), size_(size), hmac_(std::move(hmac)) {}
 Mac::Mac(Mac&&) noexcept = default;
 Mac& Mac::operator=(Mac&&) noexcept = default;
 Mac::~Mac() = default;
 
 absl::StatusOr<Mac> Mac::Create(AuthMethod method, absl::string_view secret) {
-  if (method == spec::v1::AUTH_METHOD_CRC) return Mac(method, 4, nullptr);
-  const char* digest = DigestName(method);
-  if (digest == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown authentication method ", static_cast<int>(method)));
+  switch (method) {
+    case spec::v1::AUTH_METHOD_CRC:
+      return Mac(method, 4, nullptr);
+    case spec::v1::AUTH_METHOD_UNSPECIFIED:
+    case spec::v1::AUTH_METHOD_SHA256:
+      return Mac(method, 32, std::make_unique<HmacSha256>(secret));
+    case spec::v1::AUTH_METHOD_SHA1:
+      return Mac(method, 20, std::make_unique<HmacSha1>(secret));
+    case spec::v1::AUTH_METHOD_MD5:
+      return Mac(method, 16, std::make_unique<HmacMd5>(secret));
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown authentication method ", static_cast<int>(method)));
   }
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (hmac == nullptr) {
-    return absl::UnavailableError(absl::StrCat("OpenSSL offers no HMAC: ", OpenSslError()));
-  }
-  std::unique_ptr<EVP_MAC_CTX, CtxFree> ctx(EVP_MAC_CTX_new(hmac));
-  EVP_MAC_free(hmac);  // the context holds its own reference
-  if (ctx == nullptr) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot create an HMAC-", digest, " context: ", OpenSslError()));
-  }
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
-  static const unsigned char kNoKey = 0;  // OpenSSL wants a pointer even for ""
-  const unsigned char* key = secret.empty()
-                                 ? &kNoKey
-                                 : reinterpret_cast<const unsigned char*>(secret.data());
-  if (EVP_MAC_init(ctx.get(), key, secret.size(), params) != 1) {
-    return absl::UnavailableError(
-        absl::StrCat("OpenSSL cannot compute HMAC-", digest, ": ", OpenSslError()));
-  }
-  size_t size = EVP_MAC_CTX_get_mac_size(ctx.get());
-  if (size != MacSize(method)) {
-    return absl::InternalError(absl::StrCat("OpenSSL's HMAC-", digest, " is ", size,
-                                            " bytes, not ", MacSize(method)));
-  }
-  return Mac(method, size, ctx.release());
 }
 
-absl::Status Mac::Compute(absl::string_view data, uint8_t* out) {
-  if (ctx_ == nullptr) {
+void Mac::Compute(absl::string_view data, uint8_t* out) {
+  if (hmac_ == nullptr) {
     PutBigEndian32(Crc32(data), out);
-    return absl::OkStatus();
+    return;
   }
-  size_t written = 0;
-  // A null key re-initialises the state keyed at creation.
-  if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
-      EVP_MAC_final(ctx_.get(), out, &written, size_) != 1 || written != size_) {
-    return absl::InternalError(absl::StrCat("HMAC computation failed: ", OpenSslError()));
-  }
-  return absl::OkStatus();
+  hmac_->Compute(data, out);
 }
 
 bool Mac::Verify(absl::string_view data, absl::string_view mac) {
   if (mac.size() != size_) return false;
   uint8_t expected[kMaxMacSize];
-  if (!Compute(data, expected).ok()) return false;
-  if (ctx_ == nullptr) {
+  Compute(data, expected);
+  if (hmac_ == nullptr) {
     // Compared as an integer so that a fuzzer's comparison tracing can learn
     // it; a CRC is no secret.
     uint32_t want = (uint32_t{expected[0]} << 24) | (uint32_t{expected[1]} << 16) |

@@ -2,9 +2,10 @@
 // HMAC-SHA1 and HMAC-MD5 with a key's secret (OpenSSL), and CRC32 with no
 // secret (legacy Heartbeat `crc`: detects corruption, not forgery).
 //
-// A Mac is keyed once: OpenSSL's one-shot HMAC() redoes the key schedule and
-// about a dozen allocations for every call, which matters at a keepalive of
-// 5 ms on several media; a keyed Mac re-initialises its state instead.
+// A Mac is keyed once: the inner and outer padded-key digest states are
+// computed at creation, and each MAC starts from copies of them, with no
+// heap allocation (OpenSSL's HMAC() and EVP_MAC re-initialisation allocate
+// on every call, which shows at a keepalive of 5 ms on several media).
 //
 // Thread-safety: a Mac holds running MAC state, so one Mac must not be used
 // by two threads at once. Crc32() is a pure function.
@@ -14,8 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-
-#include <openssl/types.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,11 +34,14 @@ uint32_t Crc32(absl::string_view data);
 // 16 md5, 4 crc; 0 for a value that is no method.
 size_t MacSize(spec::v1::AuthMethod method);
 
+namespace mac_internal {
+class Hmac;  // the keyed digest states of one HMAC method (mac.cc)
+}  // namespace mac_internal
+
 class Mac {
  public:
-  // A Mac of `method` keyed with `secret` (ignored for crc). Fails when
-  // OpenSSL does not offer the digest (e.g. MD5 in FIPS mode) or the method
-  // is unknown; the error names the method.
+  // A Mac of `method` keyed with `secret` (ignored for crc). Fails when the
+  // method is unknown; the error names it.
   static absl::StatusOr<Mac> Create(spec::v1::AuthMethod method, absl::string_view secret);
 
   Mac(Mac&&) noexcept;
@@ -49,23 +51,19 @@ class Mac {
   spec::v1::AuthMethod method() const { return method_; }
   size_t size() const { return size_; }
 
-  // Writes the MAC of `data` to out[0, size()). Fails only when OpenSSL does.
-  absl::Status Compute(absl::string_view data, uint8_t* out);
+  // Writes the MAC of `data` to out[0, size()). Never allocates.
+  void Compute(absl::string_view data, uint8_t* out);
 
   // Whether `mac` is the MAC of `data`. HMACs are compared in constant time
   // (CRYPTO_memcmp); a CRC, which is no secret, is compared as an integer.
   bool Verify(absl::string_view data, absl::string_view mac);
 
  private:
-  struct CtxFree {
-    void operator()(EVP_MAC_CTX* ctx) const;
-  };
-
-  Mac(spec::v1::AuthMethod method, size_t size, EVP_MAC_CTX* ctx);
+  Mac(spec::v1::AuthMethod method, size_t size, std::unique_ptr<mac_internal::Hmac> hmac);
 
   spec::v1::AuthMethod method_;
   size_t size_;
-  std::unique_ptr<EVP_MAC_CTX, CtxFree> ctx_;  // null for crc
+  std::unique_ptr<mac_internal::Hmac> hmac_;  // null for crc
 };
 
 }  // namespace hacluster::wire
