@@ -1,0 +1,138 @@
+// Placement: which node should run each resource group, and what the local
+// node must do about it.
+//
+// Every node computes the same answer from the same view (the spec, which
+// nodes are alive, and what each says in its heartbeats: the groups it
+// claims, its connectivity score, the groups that failed on it, and the
+// operator's placement requests), so no election is needed:
+//
+// Candidates for group G are the alive nodes of this partition that
+//   - are in a partition with quorum: with 3 or more configured nodes, more
+//     than half of them alive; with 1 or 2 nodes, always, except that
+//   - with connectivity configured (ping nodes or groups) only the nodes
+//     with the best score among the alive ones are candidates (ipfail: a
+//     node that lost its ping nodes while its peer did not yields), and
+//     when that best score is 0 while a configured node is not alive (a
+//     partition, or the peer died while this side lost the network too),
+//     nobody here is a candidate: this side cannot tell whether it is the
+//     cut-off one;
+//   - have not failed G (start failure or repeated monitor failures).
+// Among the candidates, G's target is, in this order:
+//   1. the node of the newest operator request for G (standby, takeover,
+//      move), while that node is a candidate;
+//   2. with auto_failback on, the preferred node;
+//   3. a candidate that already holds G (claims it HELD or STARTING); if
+//      several do (a healed partition), the preferred node if it is one of
+//      them, else the first in spec order: the others release at once;
+//   4. the preferred node; else the first candidate in spec order.
+//
+// Release before acquire: the local node starts G only when it is G's
+// target, may acquire (see Decide), and no alive node claims G in any phase;
+// it stops G as soon as it is not the target. So a planned move never has two
+// holders: the new holder starts only after the old one's heartbeat says it
+// let go.
+//
+// Pure logic: no clock, no I/O. Thread-safety: none needed (free functions
+// over values).
+#ifndef HACLUSTER_AGENT_PLACEMENT_PLACEMENT_H_
+#define HACLUSTER_AGENT_PLACEMENT_PLACEMENT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/agent.pb.h"
+#include "proto/cluster_spec.pb.h"
+#include "proto/wire.pb.h"
+
+namespace hacluster::agent {
+
+using ClaimPhase = wire::v1::GroupClaim::Phase;
+
+// What the local node knows of one configured node (itself included).
+struct NodeView {
+  std::string name;
+  bool alive = false;  // UP (the local node always is)
+  uint32_t score = 0;  // connectivity score
+  std::map<std::string, ClaimPhase> claims;  // group -> phase
+  std::set<std::string> failed_groups;
+};
+
+// An operator's request "group on node", newest per group wins.
+struct PlacementRequest {
+  std::string group;
+  std::string node;
+  int64_t stamp_ns = 0;
+  std::string requested_by;
+};
+
+// Whether `a` is newer than `b` (stamp, then requesting node's name).
+bool Newer(const PlacementRequest& a, const PlacementRequest& b);
+
+struct ClusterView {
+  // Groups, nodes (their order breaks ties), auto_failback, connectivity.
+  const spec::v1::ClusterSpec* spec = nullptr;
+  // One per spec node, in spec order.
+  std::vector<NodeView> nodes;
+  // The newest request per group.
+  std::map<std::string, PlacementRequest> requests;
+};
+
+struct Quorum {
+  bool ok = true;
+  std::string reason;  // why not, for status and events
+};
+
+// Whether this partition (the alive nodes of `view`) may run groups.
+Quorum QuorumOf(const ClusterView& view);
+
+// The candidates for `group` in spec order (see the header comment).
+std::vector<std::string> Candidates(const ClusterView& view, const std::string& group);
+
+// The node `group` should run on; nullopt when no node may run it.
+std::optional<std::string> Target(const ClusterView& view, const std::string& group);
+
+// The alive nodes that claim `group`, in spec order, with their phases.
+std::vector<std::pair<std::string, ClaimPhase>> Claimers(const ClusterView& view,
+                                                         const std::string& group);
+
+enum class Action {
+  kNone,
+  kStart,  // the local node is the target and nobody else claims it
+  kStop,   // the local node claims it and is not the target
+  kWait,   // the local node is the target, but another node still claims it
+};
+
+struct Decision {
+  Action action = Action::kNone;
+  std::optional<std::string> target;
+  std::string reason;  // one line for operators: why this action
+};
+
+// What `local` should do about `group`. `may_acquire` is false while the
+// agent must not start groups (within initdead with nodes still unheard, or
+// a dead holder not yet fenced).
+Decision Decide(const ClusterView& view, const std::string& local, const std::string& group,
+                bool may_acquire);
+
+// The requests an operator's standby (`takeover` false) or takeover (true)
+// on node `local` makes: one per group it moves. An error when some group in
+// scope cannot move (no other candidate, or the requested node cannot run
+// it); then nothing is requested. An empty result means nothing to move.
+absl::StatusOr<std::vector<PlacementRequest>> PlanStandbyOrTakeover(
+    const ClusterView& view, const std::string& local, v1::StandbyScope scope, bool takeover,
+    int64_t stamp_ns);
+
+// The request of `hacli move GROUP NODE`; an error naming the group or node
+// when either is unknown or the node is not alive.
+absl::StatusOr<PlacementRequest> PlanMove(const ClusterView& view, const std::string& local,
+                                          const std::string& group, const std::string& node,
+                                          int64_t stamp_ns);
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_PLACEMENT_PLACEMENT_H_
