@@ -1,0 +1,336 @@
+#include "agent/groups/group_runner.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace hacluster::agent {
+namespace {
+
+const char* OpName(v1::ResourceOp op) {
+  switch (op) {
+    case v1::RESOURCE_OP_START:
+      return "start";
+    case v1::RESOURCE_OP_STOP:
+      return "stop";
+    case v1::RESOURCE_OP_MONITOR:
+      return "monitor";
+    default:
+      return "operation";
+  }
+}
+
+}  // namespace
+
+std::string ResourceKind(const spec::v1::Resource& r) {
+  switch (r.kind_case()) {
+    case spec::v1::Resource::kIp:
+      return "ip";
+    case spec::v1::Resource::kLsb:
+      return "lsb";
+    case spec::v1::Resource::kHeartbeat:
+      return "heartbeat";
+    case spec::v1::Resource::kOcf:
+      return "ocf";
+    default:
+      return "unknown";
+  }
+}
+
+std::string ResourceDisplayName(const spec::v1::Resource& r) {
+  if (!r.name().empty()) return r.name();
+  switch (r.kind_case()) {
+    case spec::v1::Resource::kIp:
+      return absl::StrCat("ip ", r.ip().address());
+    case spec::v1::Resource::kLsb:
+      return absl::StrCat("lsb ", r.lsb().name());
+    case spec::v1::Resource::kHeartbeat:
+      return absl::StrCat("heartbeat ", r.heartbeat().name());
+    case spec::v1::Resource::kOcf:
+      return absl::StrCat("ocf ", r.ocf().provider().empty() ? "heartbeat" : r.ocf().provider(),
+                          ":", r.ocf().type());
+    default:
+      return "resource";
+  }
+}
+
+GroupRunner::GroupRunner(spec::v1::ResourceGroup group, GroupRunnerOptions options)
+    : group_(std::move(group)), options_(options), resources_(group_.resources_size()) {}
+
+wire::v1::GroupClaim::Phase GroupRunner::claim() const {
+  switch (state_) {
+    case State::kStarting:
+      return wire::v1::GroupClaim::PHASE_STARTING;
+    case State::kRunning:
+      return wire::v1::GroupClaim::PHASE_HELD;
+    case State::kStopping:
+      return wire::v1::GroupClaim::PHASE_STOPPING;
+    default:
+      return wire::v1::GroupClaim::PHASE_UNSPECIFIED;
+  }
+}
+
+std::string GroupRunner::ResourceName(int i) const {
+  return ResourceDisplayName(group_.resources(i));
+}
+
+v1::Event GroupRunner::MakeEvent(v1::EventKind kind, std::string reason, MonoTime now) const {
+  v1::Event e;
+  e.set_kind(kind);
+  e.set_group(group_.name());
+  e.set_reason(std::move(reason));
+  e.set_monotonic_ns(absl::ToInt64Nanoseconds(now));
+  return e;
+}
+
+void GroupRunner::Launch(int resource, v1::ResourceOp op, std::vector<GroupOp>* ops) {
+  GroupOp o;
+  o.id = next_id_++;
+  o.group = group_.name();
+  o.resource = resource;
+  o.op = op;
+  running_op_ = o.id;
+  running_resource_ = resource;
+  running_kind_ = op;
+  // A resource being started may be partly up whatever the outcome: it
+  // needs a stop from now on.
+  if (op == v1::RESOURCE_OP_START) resources_[resource].running = true;
+  ops->push_back(std::move(o));
+}
+
+void GroupRunner::Start(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
+                        std::vector<v1::Event>* events) {
+  if (state_ != State::kStopped && state_ != State::kFailed) return;
+  state_ = State::kStarting;
+  goal_ = Goal::kRun;
+  next_start_ = 0;
+  restart_from_ = -1;
+  monitor_failures_ = 0;
+  stop_failures_ = 0;
+  fail_reason_.clear();
+  events->push_back(MakeEvent(v1::EVENT_KIND_GROUP_STARTING,
+                              absl::StrCat("starting group ", group_.name(), ": ", reason), now));
+  Continue(now, ops, events);
+}
+
+void GroupRunner::Stop(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
+                       std::vector<v1::Event>* events) {
+  if (state_ == State::kStopped || state_ == State::kFailed) return;
+  if (state_ == State::kStopping) {
+    // A restart becomes a plain stop; a failing group still ends failed.
+    restart_from_ = -1;
+    down_to_ = 0;
+    if (goal_ != Goal::kFail) goal_ = Goal::kStop;
+    return;
+  }
+  events->push_back(MakeEvent(v1::EVENT_KIND_GROUP_STOPPING,
+                              absl::StrCat("stopping group ", group_.name(), ": ", reason), now));
+  goal_ = Goal::kStop;
+  if (state_ == State::kStarting && busy()) return;  // after the running start
+  StopFrom(0, now, ops, events);
+}
+
+void GroupRunner::StopFrom(int down_to, MonoTime now, std::vector<GroupOp>* ops,
+                           std::vector<v1::Event>* events) {
+  state_ = State::kStopping;
+  down_to_ = down_to;
+  for (Resource& r : resources_) r.next_monitor = absl::InfiniteDuration();
+  Continue(now, ops, events);
+}
+
+void GroupRunner::Continue(MonoTime now, std::vector<GroupOp>* ops,
+                           std::vector<v1::Event>* events) {
+  if (busy()) return;
+  if (state_ == State::kStarting) {
+    if (goal_ == Goal::kStop || goal_ == Goal::kFail) {
+      StopFrom(0, now, ops, events);
+      return;
+    }
+    if (next_start_ < static_cast<int>(resources_.size())) {
+      Launch(next_start_, v1::RESOURCE_OP_START, ops);
+      return;
+    }
+    state_ = State::kRunning;
+    goal_ = Goal::kNone;
+    ScheduleMonitors(now);
+    events->push_back(MakeEvent(v1::EVENT_KIND_GROUP_RUNNING,
+                                absl::StrCat("group ", group_.name(), " running"), now));
+    return;
+  }
+  if (state_ != State::kStopping) return;
+  if (retry_stop_at_ != absl::InfiniteDuration()) return;  // waiting to retry
+  for (int i = static_cast<int>(resources_.size()) - 1; i >= down_to_; --i) {
+    if (resources_[i].running) {
+      Launch(i, v1::RESOURCE_OP_STOP, ops);
+      return;
+    }
+  }
+  if (restart_from_ >= 0) {
+    next_start_ = restart_from_;
+    restart_from_ = -1;
+    down_to_ = 0;
+    state_ = State::kStarting;
+    goal_ = Goal::kRun;
+    Continue(now, ops, events);
+    return;
+  }
+  if (goal_ == Goal::kFail) {
+    state_ = State::kFailed;
+    events->push_back(MakeEvent(
+        v1::EVENT_KIND_GROUP_FAILED,
+        absl::StrCat("group ", group_.name(), " failed here and is left to another node: ",
+                     fail_reason_),
+        now));
+  } else {
+    state_ = State::kStopped;
+    events->push_back(MakeEvent(v1::EVENT_KIND_GROUP_STOPPED,
+                                absl::StrCat("group ", group_.name(), " stopped"), now));
+  }
+  goal_ = Goal::kNone;
+  down_to_ = 0;
+}
+
+void GroupRunner::ScheduleMonitors(MonoTime now) {
+  for (int i = 0; i < static_cast<int>(resources_.size()); ++i) {
+    const auto& spec = group_.resources(i);
+    resources_[i].next_monitor =
+        spec.has_monitor_interval()
+            ? now + absl::Seconds(spec.monitor_interval().seconds()) +
+                  absl::Nanoseconds(spec.monitor_interval().nanos())
+            : absl::InfiniteDuration();
+  }
+}
+
+void GroupRunner::OnResult(const GroupOpResult& result, MonoTime now, std::vector<GroupOp>* ops,
+                           std::vector<v1::Event>* events) {
+  if (result.id == 0 || result.id != running_op_) return;
+  running_op_ = 0;
+  const int i = running_resource_;
+  const v1::ResourceOp op = running_kind_;
+  Resource& r = resources_[i];
+  r.last_op = op;
+  r.last_ok = result.ok;
+  r.last_message = result.message;
+  r.last_time = now;
+  r.has_run = true;
+
+  v1::Event e = MakeEvent(
+      v1::EVENT_KIND_RESOURCE_OP,
+      absl::StrCat(OpName(op), " of ", ResourceName(i), " (group ", group_.name(), "): ",
+                   result.ok ? "ok" : "failed", result.message.empty() ? "" : ": ", result.message),
+      now);
+  e.set_resource(ResourceName(i));
+  e.set_op(op);
+  e.set_ok(result.ok);
+  events->push_back(std::move(e));
+
+  switch (op) {
+    case v1::RESOURCE_OP_START:
+      if (result.ok) {
+        ++next_start_;
+      } else if (goal_ != Goal::kFail) {
+        goal_ = Goal::kFail;
+        fail_reason_ = absl::StrCat("start of ", ResourceName(i), " failed: ", result.message);
+      }
+      break;
+    case v1::RESOURCE_OP_STOP:
+      if (result.ok) {
+        r.running = false;
+        stop_failures_ = 0;
+      } else {
+        ++stop_failures_;
+        retry_stop_at_ = now + options_.stop_retry;
+        events->push_back(MakeEvent(
+            v1::EVENT_KIND_STOP_FAILED,
+            absl::StrCat("stop of ", ResourceName(i), " (group ", group_.name(), ") failed (",
+                         stop_failures_, stop_failures_ == 1 ? " time" : " times",
+                         "): ", result.message, "; the group stays claimed here and the stop is "
+                         "retried in ", absl::FormatDuration(options_.stop_retry)),
+            now));
+        events->back().set_resource(ResourceName(i));
+        return;
+      }
+      break;
+    case v1::RESOURCE_OP_MONITOR:
+      if (state_ != State::kRunning) break;  // a stop is under way anyway
+      if (result.ok) {
+        const auto& iv = group_.resources(i).monitor_interval();
+        r.next_monitor = now + absl::Seconds(iv.seconds()) + absl::Nanoseconds(iv.nanos());
+        break;
+      }
+      ++monitor_failures_;
+      if (monitor_failures_ >= options_.max_monitor_failures) {
+        goal_ = Goal::kFail;
+        fail_reason_ = absl::StrCat(monitor_failures_, " monitor failures (the last of ",
+                                    ResourceName(i), ": ", result.message, ")");
+        events->push_back(MakeEvent(
+            v1::EVENT_KIND_GROUP_STOPPING,
+            absl::StrCat("stopping group ", group_.name(), ": ", fail_reason_), now));
+        StopFrom(0, now, ops, events);
+      } else {
+        restart_from_ = i;
+        goal_ = Goal::kRun;
+        events->push_back(MakeEvent(
+            v1::EVENT_KIND_GROUP_STOPPING,
+            absl::StrCat("restarting ", ResourceName(i), " of group ", group_.name(),
+                         " after monitor failure ", monitor_failures_, " of ",
+                         options_.max_monitor_failures, ": ", result.message),
+            now));
+        StopFrom(i, now, ops, events);
+      }
+      return;
+    default:
+      break;
+  }
+  Continue(now, ops, events);
+}
+
+void GroupRunner::Tick(MonoTime now, std::vector<GroupOp>* ops, std::vector<v1::Event>* events) {
+  if (busy()) return;
+  if (state_ == State::kStopping && retry_stop_at_ <= now) {
+    retry_stop_at_ = absl::InfiniteDuration();
+    Continue(now, ops, events);
+    return;
+  }
+  if (state_ != State::kRunning) return;
+  for (int i = 0; i < static_cast<int>(resources_.size()); ++i) {
+    if (resources_[i].next_monitor <= now) {
+      resources_[i].next_monitor = absl::InfiniteDuration();  // until the result
+      Launch(i, v1::RESOURCE_OP_MONITOR, ops);
+      return;
+    }
+  }
+}
+
+MonoTime GroupRunner::NextDeadline() const {
+  if (busy()) return absl::InfiniteDuration();
+  MonoTime next = state_ == State::kStopping ? retry_stop_at_ : absl::InfiniteDuration();
+  if (state_ == State::kRunning) {
+    for (const Resource& r : resources_) next = std::min(next, r.next_monitor);
+  }
+  return next;
+}
+
+void GroupRunner::FillResources(const std::function<absl::Time(MonoTime)>& wall,
+                                v1::GroupStatus* status) const {
+  for (int i = 0; i < static_cast<int>(resources_.size()); ++i) {
+    const Resource& r = resources_[i];
+    v1::ResourceStatus* s = status->add_resources();
+    s->set_name(ResourceName(i));
+    s->set_kind(ResourceKind(group_.resources(i)));
+    s->set_running(r.running && !(i == running_resource_ && busy() &&
+                                  running_kind_ == v1::RESOURCE_OP_START));
+    s->set_last_op(r.last_op);
+    s->set_last_ok(r.last_ok);
+    s->set_last_message(r.last_message);
+    if (r.has_run) {
+      *s->mutable_last_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(wall(r.last_time)));
+    }
+    s->set_monitor_failures(static_cast<uint32_t>(monitor_failures_));
+  }
+}
+
+}  // namespace hacluster::agent
