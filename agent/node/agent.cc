@@ -198,6 +198,7 @@ class Agent::Impl {
   std::unique_ptr<Connectivity> connectivity_;
   std::unique_ptr<ping::Pinger> pinger_;
   EventHub hub_;
+  Operations ops_;
   std::unique_ptr<ApiServer> api_;
 
   // Two epoll sets over the same fds, but for the media that date their
@@ -388,7 +389,7 @@ absl::Status Agent::Impl::Init() {
   out_hb_.set_config_version(config_.spec.config_version());
 
   Publish(start_);
-  auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_);
+  auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_, ops_);
   if (!api.ok()) return api.status();
   api_ = *std::move(api);
 
