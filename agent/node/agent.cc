@@ -34,6 +34,7 @@
 #include "agent/ping/pinger.h"
 #include "agent/service/api_server.h"
 #include "agent/service/event_hub.h"
+#include "agent/service/operations.h"
 #include "agent/state/state_dir.h"
 #include "agent/wire/codec.h"
 #include "agent/wire/drop_log.h"
@@ -175,6 +176,10 @@ class Agent::Impl {
   void OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
                MonoTime at);
   void ReceivePings(MonoTime now);
+  // Answers every submitted standby/takeover/move: this agent does not run
+  // resource groups yet, so each is refused with that reason at once
+  // instead of being left to time out.
+  void RefuseOperations();
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
   void Reload(MonoTime now);
@@ -233,6 +238,7 @@ class Agent::Impl {
 constexpr uint64_t kTimerTag = 1u << 20;
 constexpr uint64_t kSignalTag = kTimerTag + 1;
 constexpr uint64_t kPingTag = kTimerTag + 2;
+constexpr uint64_t kOperationsTag = kTimerTag + 3;
 
 Agent::Impl::~Impl() {
   if (api_ != nullptr) api_->Shutdown();
@@ -371,6 +377,7 @@ absl::Status Agent::Impl::Init() {
     if (!s.ok()) return s;
   }
   if (pinger_ != nullptr && !(s = Watch(pinger_->fd(), kPingTag)).ok()) return s;
+  if (!(s = Watch(ops_.fd(), kOperationsTag)).ok()) return s;
   if (!(s = Watch(signal_fd_, kSignalTag)).ok()) return s;
 
   start_ = MonotonicNow();
@@ -568,6 +575,17 @@ void Agent::Impl::ReceivePings(MonoTime now) {
   absl::Status s = pinger_->Receive(
       [&](absl::string_view host) { connectivity_->OnReply(host, now, &events_); });
   if (!s.ok()) logger_.Debug(absl::StrCat("ping receive: ", s.message()));
+}
+
+void Agent::Impl::RefuseOperations() {
+  for (const OperationRequest& r : ops_.Take()) {
+    v1::OperationResponse answer;
+    answer.set_state(v1::OPERATION_STATE_FAILED);
+    answer.set_message(
+        "refused: this ha-agent does not run resource groups yet (placement and resources "
+        "are not yet part of its loop)");
+    ops_.Update(r.id, std::move(answer));
+  }
 }
 
 void Agent::Impl::Flush(MonoTime now) {
@@ -772,6 +790,8 @@ int Agent::Impl::Run() {
         armed_ = absl::InfiniteDuration();
       } else if (tag == kSignalTag) {
         running = HandleSignals(now) && running;
+      } else if (tag == kOperationsTag) {
+        RefuseOperations();
       } else if (tag == kPingTag) {
         ReceivePings(now);
       } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
