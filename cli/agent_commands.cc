@@ -1,7 +1,10 @@
 #include "cli/agent_commands.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -23,31 +26,6 @@ using google::protobuf::util::TimeUtil;
 
 constexpr int kOk = 0;
 constexpr int kFailed = 1;
-
-std::unique_ptr<v1::Agent::Stub> Connect(const std::string& socket) {
-  return v1::Agent::NewStub(
-      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
-}
-
-std::string Unreachable(const std::string& socket, const grpc::Status& s) {
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::StrCat("hacli: cannot reach the agent at ", socket, ": ", s.error_message(),
-                        "\nIs ha-agent running? Use --socket PATH or HACLI_SOCKET for another "
-                        "socket (the spec's api.unix_socket, default STATE_DIR/agent.sock).\n");
-  }
-  return absl::StrCat("hacli: the agent at ", socket, " answered: ", s.error_message(), "\n");
-}
-
-std::string Json(const google::protobuf::Message& m, bool pretty) {
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = pretty;
-  opts.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
-  if (!pretty) return out;
-  return absl::StrCat(absl::StripTrailingAsciiWhitespace(out));
-}
 
 // Lower-case enum value name without its prefix, '_' -> '-'.
 std::string ShortName(const std::string& full, absl::string_view prefix) {
@@ -73,7 +51,74 @@ std::string Wall(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", at, absl::LocalTimeZone());
 }
 
+// Lines of a table: each column as wide as its widest cell plus two spaces,
+// no trailing blanks.
+std::vector<std::string> AlignColumns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::vector<std::string> lines;
+  lines.reserve(rows.size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      absl::StrAppend(&line, r[i]);
+      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 2, ' ');
+    }
+    lines.push_back(std::string(absl::StripTrailingAsciiWhitespace(line)));
+  }
+  return lines;
+}
+
+// "  ip 192.0.2.50: start ok", "  lsb apache2: monitor failed: exit 7, 2
+// monitor failures".
+std::string ResourceLine(const v1::ResourceStatus& r) {
+  std::string out = absl::StrCat("  ", r.kind(), r.kind().empty() || r.name().empty() ? "" : " ",
+                                 r.name(), ": ");
+  if (r.last_op() == v1::RESOURCE_OP_UNSPECIFIED) {
+    absl::StrAppend(&out, "not run on this node");
+  } else {
+    absl::StrAppend(&out, ResourceOpName(r.last_op()), r.last_ok() ? " ok" : " failed");
+    if (!r.last_ok() && !r.last_message().empty()) absl::StrAppend(&out, ": ", r.last_message());
+  }
+  if (r.monitor_failures() > 0) {
+    absl::StrAppend(&out, ", ", r.monitor_failures(), " monitor failure",
+                    r.monitor_failures() == 1 ? "" : "s");
+  }
+  return out;
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
 }  // namespace
+
+std::unique_ptr<v1::Agent::Stub> ConnectAgent(const std::string& socket) {
+  return v1::Agent::NewStub(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+}
+
+std::string AgentCallError(const std::string& socket, const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::StrCat("hacli: cannot reach the agent at ", socket, ": ", s.error_message(),
+                        "\nIs ha-agent running? Use --socket PATH or HACLI_SOCKET for another "
+                        "socket (the spec's api.unix_socket, default STATE_DIR/agent.sock).\n");
+  }
+  return absl::StrCat("hacli: the agent at ", socket, " answered: ", s.error_message(), "\n");
+}
+
+std::string ApiJson(const google::protobuf::Message& m, bool pretty, bool with_defaults) {
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = pretty;
+  opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = with_defaults;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  if (!pretty) return out;
+  return absl::StrCat(absl::StripTrailingAsciiWhitespace(out));
+}
 
 std::string ResolveSocket(const std::string& flag) {
   if (!flag.empty()) return flag;
@@ -90,6 +135,12 @@ std::string LinkStateName(v1::LinkState s) {
 }
 std::string EventKindName(v1::EventKind k) {
   return ShortName(v1::EventKind_Name(k), "EVENT_KIND_");
+}
+std::string GroupStateName(v1::GroupState s) {
+  return ShortName(v1::GroupState_Name(s), "GROUP_STATE_");
+}
+std::string ResourceOpName(v1::ResourceOp op) {
+  return ShortName(v1::ResourceOp_Name(op), "RESOURCE_OP_");
 }
 
 std::string FormatStatusText(const v1::GetStatusResponse& st) {
@@ -114,17 +165,32 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
                     absl::StrCat(n.connectivity_score()),
                     n.config_version() == 0 ? "-" : absl::StrCat(n.config_version())});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      absl::StrAppend(&line, r[i]);
-      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 2, ' ');
+  for (const std::string& line : AlignColumns(rows)) absl::StrAppend(&out, line, "\n");
+  if (st.groups_size() > 0) {
+    std::vector<std::vector<std::string>> grows;
+    grows.push_back({"GROUP", "HOLDER", "STATE", "TARGET", "PREFERRED", "ADDRESSES"});
+    for (const v1::GroupStatus& g : st.groups()) {
+      grows.push_back({g.name(), OrDash(g.holder()), GroupStateName(g.state()), OrDash(g.target()),
+                       OrDash(g.preferred_node()),
+                       g.addresses().empty() ? "-" : absl::StrJoin(g.addresses(), ",")});
     }
-    absl::StrAppend(&out, absl::StripTrailingAsciiWhitespace(line), "\n");
+    std::vector<std::string> lines = AlignColumns(grows);
+    absl::StrAppend(&out, "\n", lines[0], "\n");
+    for (int i = 0; i < st.groups_size(); ++i) {
+      const v1::GroupStatus& g = st.groups(i);
+      absl::StrAppend(&out, lines[i + 1], "\n");
+      for (const v1::ResourceStatus& r : g.resources()) {
+        absl::StrAppend(&out, ResourceLine(r), "\n");
+      }
+      if (g.failed_on_size() > 0) {
+        absl::StrAppend(&out, "  failed on: ", absl::StrJoin(g.failed_on(), ", "), "\n");
+      }
+    }
+  }
+  if (!st.has_quorum()) {
+    absl::StrAppend(&out, "\nno quorum",
+                    st.quorum_reason().empty() ? "" : absl::StrCat(": ", st.quorum_reason()),
+                    " (this partition runs no groups)\n");
   }
   if (st.ping_targets_size() > 0) {
     absl::StrAppend(&out, "\nconnectivity score ", st.connectivity_score(), ":");
@@ -148,6 +214,9 @@ std::string FormatEventText(const v1::Event& e) {
   std::string out = absl::StrCat(Wall(e.time()), " #", e.id(), " ", EventKindName(e.kind()));
   if (!e.node().empty()) absl::StrAppend(&out, " node=", e.node());
   if (!e.link().empty()) absl::StrAppend(&out, " link=", e.link());
+  if (!e.group().empty()) absl::StrAppend(&out, " group=", e.group());
+  if (!e.resource().empty()) absl::StrAppend(&out, " resource=", e.resource());
+  if (e.operation_id() != 0) absl::StrAppend(&out, " operation=", e.operation_id());
   if (!e.reason().empty()) absl::StrAppend(&out, ": ", e.reason());
   return out;
 }
@@ -158,13 +227,13 @@ int RunStatus(const StatusArgs& args, std::ostream& out, std::ostream& err) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::ToInt64Milliseconds(args.timeout)));
   v1::GetStatusResponse status;
-  grpc::Status s = Connect(socket)->GetStatus(&ctx, v1::GetStatusRequest(), &status);
+  grpc::Status s = ConnectAgent(socket)->GetStatus(&ctx, v1::GetStatusRequest(), &status);
   if (!s.ok()) {
-    err << Unreachable(socket, s);
+    err << AgentCallError(socket, s);
     return kFailed;
   }
   if (args.format == OutputFormat::kJson) {
-    out << Json(status, /*pretty=*/true) << "\n";
+    out << ApiJson(status, /*pretty=*/true) << "\n";
   } else {
     out << FormatStatusText(status);
   }
@@ -177,13 +246,13 @@ int RunWatch(const WatchArgs& args, std::ostream& out, std::ostream& err) {
   v1::WatchEventsRequest req;
   req.set_after_id(args.after_id);
   req.set_only_new(args.only_new);
-  auto stub = Connect(socket);
+  auto stub = ConnectAgent(socket);
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->WatchEvents(&ctx, req);
   v1::Event e;
   uint64_t seen = 0;
   while (reader->Read(&e)) {
     if (args.format == OutputFormat::kJson) {
-      out << Json(e, /*pretty=*/false) << "\n";
+      out << ApiJson(e, /*pretty=*/false) << "\n";
     } else {
       out << FormatEventText(e) << "\n";
     }
@@ -195,7 +264,7 @@ int RunWatch(const WatchArgs& args, std::ostream& out, std::ostream& err) {
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) {
-    err << Unreachable(socket, s);
+    err << AgentCallError(socket, s);
     return kFailed;
   }
   err << "hacli: the agent at " << socket << " ended the event stream (it is stopping)\n";

@@ -1,13 +1,18 @@
 #include "cli/agent_commands.h"
 
+#include <poll.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "agent/service/api_server.h"
+#include "agent/service/operations.h"
+#include "cli/control_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -70,6 +75,53 @@ TEST(AgentCommandsTest, EventTextHasIdKindNodeLinkAndReason) {
       << line;
 }
 
+TEST(AgentCommandsTest, GroupEventTextHasGroupResourceAndOperation) {
+  v1::Event e;
+  e.set_id(40);
+  e.set_kind(v1::EVENT_KIND_RESOURCE_OP);
+  e.set_node("node01");
+  e.set_group("web");
+  e.set_resource("apache2");
+  e.set_reason("start ok");
+  std::string line = FormatEventText(e);
+  EXPECT_TRUE(
+      absl::StrContains(line, " #40 resource-op node=node01 group=web resource=apache2: start ok"))
+      << line;
+  v1::Event op;
+  op.set_id(41);
+  op.set_kind(v1::EVENT_KIND_OPERATION);
+  op.set_operation_id(7);
+  op.set_reason("move web to node02 requested");
+  EXPECT_TRUE(absl::StrContains(FormatEventText(op),
+                                " #41 operation operation=7: move web to node02 requested"))
+      << FormatEventText(op);
+}
+
+TEST(AgentCommandsTest, StateAndOpNamesAreShortAndLowerCase) {
+  EXPECT_EQ(GroupStateName(v1::GROUP_STATE_RUNNING), "running");
+  EXPECT_EQ(GroupStateName(v1::GROUP_STATE_BLOCKED), "blocked");
+  EXPECT_EQ(ResourceOpName(v1::RESOURCE_OP_MONITOR), "monitor");
+}
+
+TEST(AgentCommandsTest, StatusWithoutGroupsHasNoGroupTable) {
+  v1::GetStatusResponse st = SampleStatus();
+  st.set_has_quorum(true);
+  std::string text = FormatStatusText(st);
+  EXPECT_FALSE(absl::StrContains(text, "GROUP")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "quorum")) << text;
+}
+
+TEST(AgentCommandsTest, ResourceNeverRunHereSaysSo) {
+  v1::GetStatusResponse st = SampleStatus();
+  auto* g = st.add_groups();
+  g->set_name("db");
+  auto* r = g->add_resources();
+  r->set_kind("ocf");
+  r->set_name("heartbeat:mysql");
+  std::string text = FormatStatusText(st);
+  EXPECT_TRUE(absl::StrContains(text, "\n  ocf heartbeat:mysql: not run on this node\n")) << text;
+}
+
 TEST(AgentCommandsTest, SocketFlagBeatsEnvironmentBeatsDefault) {
   unsetenv("HACLI_SOCKET");
   EXPECT_EQ(ResolveSocket(""), kDefaultAgentSocket);
@@ -90,12 +142,13 @@ class AgentCommandsServerTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
   std::string socket_;
+  agent::Operations ops_;
 };
 
 TEST_F(AgentCommandsServerTest, StatusJsonIsTheApiMessage) {
   agent::EventHub hub;
   hub.PublishStatus(SampleStatus(), agent::MonotonicNow());
-  auto api = agent::ApiServer::Start(socket_, hub);
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   StatusArgs args;
   args.socket = socket_;
@@ -125,7 +178,7 @@ TEST_F(AgentCommandsServerTest, WatchPrintsOneJsonObjectPerEventAndStopsAtCount)
     e.set_node("node02");
     hub.Emit(e);
   }
-  auto api = agent::ApiServer::Start(socket_, hub);
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   WatchArgs args;
   args.socket = socket_;
@@ -146,7 +199,7 @@ TEST_F(AgentCommandsServerTest, WatchPrintsOneJsonObjectPerEventAndStopsAtCount)
 
 TEST_F(AgentCommandsServerTest, WatchEndsWithStatusOneWhenTheAgentStops) {
   agent::EventHub hub;
-  auto api = agent::ApiServer::Start(socket_, hub);
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   WatchArgs args;
   args.socket = socket_;
@@ -160,6 +213,108 @@ TEST_F(AgentCommandsServerTest, WatchEndsWithStatusOneWhenTheAgentStops) {
   int rc = RunWatch(args, out, err);
   stopper.join();
   EXPECT_EQ(rc, 1);
+}
+
+// The control commands against the agent's real service: what hacli sends
+// is what the service hands to the loop, and the loop's answer is what
+// hacli prints.
+
+// The loop's side: waits (on the eventfd, up to 10 s) for one request.
+std::vector<agent::OperationRequest> TakeSubmitted(agent::Operations& ops) {
+  pollfd p{ops.fd(), POLLIN, 0};
+  if (poll(&p, 1, 10000) != 1) return {};
+  return ops.Take();
+}
+
+TEST_F(AgentCommandsServerTest, MoveReachesTheLoopAndPrintsItsAnswer) {
+  agent::EventHub hub;
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
+  ASSERT_TRUE(api.ok()) << api.status();
+  MoveArgs args;
+  args.socket = socket_;
+  args.group = "web";
+  args.node = "node02";
+  std::ostringstream out, err;
+  int rc = -1;
+  std::thread client([&] { rc = RunMove(args, out, err); });
+  std::vector<agent::OperationRequest> got = TakeSubmitted(ops_);
+  if (got.size() != 1) {
+    ops_.Close();  // wakes the waiting call
+    client.join();
+    FAIL() << "the loop got " << got.size() << " requests; hacli said: " << err.str();
+  }
+  EXPECT_EQ(got[0].kind, agent::OperationRequest::Kind::kMove);
+  EXPECT_EQ(got[0].group, "web");
+  EXPECT_EQ(got[0].node, "node02");
+  v1::OperationResponse done;
+  done.set_state(v1::OPERATION_STATE_DONE);
+  v1::GroupStatus* g = done.add_groups();
+  g->set_name("web");
+  g->set_holder("node02");
+  g->set_target("node02");
+  g->set_state(v1::GROUP_STATE_RUNNING);
+  ops_.Update(got[0].id, done);
+  client.join();
+  EXPECT_EQ(rc, 0) << err.str();
+  EXPECT_EQ(out.str(), absl::StrCat("done: web on node02 (operation ", got[0].id, ")\n"));
+}
+
+TEST_F(AgentCommandsServerTest, NoWaitStandbyThenOperationShowsItPendingThenFailed) {
+  agent::EventHub hub;
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
+  ASSERT_TRUE(api.ok()) << api.status();
+  ScopeArgs standby;
+  standby.socket = socket_;
+  standby.scope = "foreign";
+  standby.no_wait = true;
+  std::ostringstream out, err;
+  ASSERT_EQ(RunStandby(standby, out, err), 0) << err.str();
+  std::vector<agent::OperationRequest> got = ops_.Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, agent::OperationRequest::Kind::kStandby);
+  EXPECT_EQ(got[0].scope, v1::STANDBY_SCOPE_FOREIGN);
+  EXPECT_EQ(out.str(), absl::StrCat("operation ", got[0].id, " pending\n"));
+
+  OperationArgs follow;
+  follow.socket = socket_;
+  follow.operation_id = got[0].id;
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunOperation(follow, out2, err2), 0) << err2.str();
+  EXPECT_EQ(out2.str(), absl::StrCat("operation ", got[0].id, " pending\n"));
+
+  v1::OperationResponse failed;
+  failed.set_state(v1::OPERATION_STATE_FAILED);
+  failed.set_message("no other node can take web: node02 is dead");
+  ops_.Update(got[0].id, failed);
+  std::ostringstream out3, err3;
+  EXPECT_EQ(RunOperation(follow, out3, err3), 1);
+  EXPECT_EQ(out3.str(), absl::StrCat("failed: no other node can take web: node02 is dead",
+                                     " (operation ", got[0].id, ")\n"));
+}
+
+TEST_F(AgentCommandsServerTest, WhereAnswersFromTheStatusAndUnknownTargetsExitOne) {
+  agent::EventHub hub;
+  v1::GetStatusResponse st = SampleStatus();
+  v1::GroupStatus* g = st.add_groups();
+  g->set_name("web");
+  g->set_holder("node01");
+  g->set_state(v1::GROUP_STATE_RUNNING);
+  g->add_addresses("192.0.2.50");
+  hub.PublishStatus(st, agent::MonotonicNow());
+  auto api = agent::ApiServer::Start(socket_, hub, ops_);
+  ASSERT_TRUE(api.ok()) << api.status();
+  WhereArgs args;
+  args.socket = socket_;
+  args.target = "192.0.2.50";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunWhere(args, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), "node01\n");
+  args.target = "10.9.9.9";
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunWhere(args, out2, err2), 1);
+  EXPECT_EQ(out2.str(), "");
+  EXPECT_TRUE(absl::StrContains(err2.str(), "hacli: ")) << err2.str();
+  EXPECT_TRUE(absl::StrContains(err2.str(), "10.9.9.9")) << err2.str();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/agent_commands.h"
 #include "cli/commands.h"
+#include "cli/control_commands.h"
 
 namespace {
 
@@ -41,8 +42,12 @@ constexpr char kStatusHelp[] = R"(
 Show what the local agent believes about the cluster: every node with its
 state (up, dead, unknown), generation, when it was last heard, the state of
 each heartbeat link, its connectivity score (ping nodes reached) and the
-config version it runs. -o json prints the GetStatus answer of the agent API
-(proto/agent.proto) for scripts.
+config version it runs; then every resource group with its holder (- when
+none), state, the node placement wants it on, its preferred node and its
+virtual IPs, each of its resources with the last operation run on this node
+(e.g. "ip 192.0.2.50: start ok"), and the nodes it failed on; and a line
+when this partition has no quorum. -o json prints the GetStatus answer of
+the agent API (proto/agent.proto) for scripts.
 Exit status: 0 answered, 1 the agent could not be reached, 2 usage.
 
 Examples:
@@ -64,15 +69,122 @@ Examples:
   hacli watch --after 812
 )";
 
+constexpr char kStandbyHelp[] = R"help(
+Give this node's resource groups away, like Heartbeat's hb_standby. SCOPE:
+  all       every group this node holds (the default)
+  local     the groups whose preferred node is this one
+  foreign   the groups preferred elsewhere
+  failback  those same groups, back to their preferred node where it can
+            take them
+Each group stops here before another node starts it (never two holders).
+The agent waits until every group has moved or --timeout passes (default
+30s; e.g. 500ms, 2m); after a timeout the move goes on. One line tells the
+outcome, e.g. "done: web on node02 (operation 7)"; -o json prints the
+agent's OperationResponse. --no-wait returns at once with "operation N
+pending"; follow it with 'hacli operation N'.
+Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
+the agent could not be reached or refused, 2 usage.
+
+Examples:
+  hacli standby                    # as hb_standby (all)
+  hacli standby foreign --timeout 2m
+  hacli --socket /run/ha/agent.sock standby --no-wait -o json | jq .operation_id
+)help";
+
+constexpr char kTakeoverHelp[] = R"help(
+Take resource groups over to this node, like Heartbeat's hb_takeover. SCOPE:
+  all       every group (the default)
+  local     the groups whose preferred node is this one
+  failback  the same as local
+  foreign   the groups preferred elsewhere
+The current holder stops each group before this node starts it (never two
+holders). The agent waits until every group has moved or --timeout passes
+(default 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line
+tells the outcome, e.g. "done: web on node01 (operation 8)"; -o json prints
+the agent's OperationResponse. --no-wait returns at once with "operation N
+pending"; follow it with 'hacli operation N'.
+Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
+the agent could not be reached or refused, 2 usage.
+
+Examples:
+  hacli takeover                   # as hb_takeover (all)
+  hacli takeover local --timeout 1m
+  hacli takeover foreign --no-wait
+)help";
+
+constexpr char kMoveHelp[] = R"help(
+Move one resource group to one node: its holder stops it, then NODE starts
+it. Heartbeat had no such command (one ran hb_standby on the holder). A
+move is also how an operator sends a group back to a node it failed on
+(listed as "failed on" in 'hacli status'). The agent waits until the group
+runs on NODE or --timeout passes (default 30s; e.g. 500ms, 2m); after a
+timeout the move goes on. One line tells the outcome, e.g.
+  done: web on node02 (operation 7)
+  timed out after 30s: web still moving (operation 7)
+  failed: no other node can take web: node02 is dead (operation 7)
+-o json prints the agent's OperationResponse; --no-wait returns at once with
+"operation N pending"; follow it with 'hacli operation N'.
+Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
+the agent could not be reached or refused, 2 usage.
+
+Examples:
+  hacli move web node02
+  hacli move db node01 --timeout 2m -o json
+)help";
+
+constexpr char kOperationHelp[] = R"help(
+Show an operation that standby, takeover or move started (the id they
+print, e.g. with --no-wait): at once by default, or after waiting up to
+--timeout (e.g. 30s, 500ms, 2m) for it to finish. The same one line as those
+commands; -o json prints the agent's OperationResponse.
+Exit status: 0 done, or still pending when asked without --timeout; 1 failed,
+timed out (still moving when --timeout passed), unknown operation, or the
+agent could not be reached; 2 usage.
+
+Examples:
+  hacli operation 7
+  hacli operation 7 --timeout 1m || echo "not there yet"
+)help";
+
+constexpr char kWhereHelp[] = R"help(
+Print the node that holds a virtual IP or a resource group (running or
+starting it), alone on a line, or "none" when no node holds it: what a
+billing or management GUI asks. -o json prints the agent's WhereResponse
+(target, group, holder, state; holder "" when none).
+Exit status: 0 answered (a node or none), 1 the agent knows no such IP or
+group, or could not be reached, 2 usage.
+
+Examples:
+  hacli where 192.0.2.50
+  [ "$(hacli where web)" = "$(hostname)" ] && echo "web runs here"
+  hacli where web -o json | jq -r .state
+)help";
+
+// The options the write commands share.
+void AddWaitOptions(CLI::App* cmd, std::string& timeout, bool& no_wait, std::string& output) {
+  cmd->add_option("--timeout", timeout,
+                  "How long to wait for the groups to move (default 30s; e.g. 500ms, 2m)")
+      ->type_name("DURATION");
+  cmd->add_flag("--no-wait", no_wait, "Return at once with the operation id");
+  cmd->add_option("-o,--output", output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
+hacluster::cli::OutputFormat Format(const std::string& output) {
+  return output == "json" ? hacluster::cli::OutputFormat::kJson
+                          : hacluster::cli::OutputFormat::kText;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "hacli: manage a high-availability cluster of ha-agent nodes.\n"
       "Subcommands: status (the cluster as the local agent sees it), watch "
-      "(follow its events),\nmigrate (legacy /etc/ha.d <-> YAML spec), validate (check "
-      "a spec).\nRun 'hacli SUBCOMMAND --help' for each one's options and "
-      "examples.",
+      "(follow its events),\nstandby, takeover, move (move resource groups), operation "
+      "(follow one), where (who holds\nan IP or group), migrate (legacy /etc/ha.d <-> YAML "
+      "spec), validate (check a spec).\nRun 'hacli SUBCOMMAND --help' for each one's "
+      "options and examples.",
       "hacli"};
   app.require_subcommand(1);
 
@@ -127,6 +239,59 @@ int main(int argc, char** argv) {
   watch->add_flag("--new", wargs.only_new, "Only events from now on (skip the held ones)");
   watch->add_option("--count", wargs.count, "Stop after this many events")->type_name("N");
 
+  hacluster::cli::ScopeArgs standby_args;
+  std::string standby_output = "text";
+  CLI::App* standby =
+      app.add_subcommand("standby", "Give this node's groups away (hb_standby)");
+  standby->footer(kStandbyHelp);
+  standby->add_option("SCOPE", standby_args.scope, "all (default), local, foreign or failback");
+  AddWaitOptions(standby, standby_args.timeout, standby_args.no_wait, standby_output);
+
+  hacluster::cli::ScopeArgs takeover_args;
+  std::string takeover_output = "text";
+  CLI::App* takeover =
+      app.add_subcommand("takeover", "Take groups over to this node (hb_takeover)");
+  takeover->footer(kTakeoverHelp);
+  takeover->add_option("SCOPE", takeover_args.scope, "all (default), local, foreign or failback");
+  AddWaitOptions(takeover, takeover_args.timeout, takeover_args.no_wait, takeover_output);
+
+  hacluster::cli::MoveArgs move_args;
+  std::string move_output = "text";
+  CLI::App* move = app.add_subcommand("move", "Move one group to one node");
+  move->footer(kMoveHelp);
+  move->add_option("GROUP", move_args.group, "The resource group")
+      ->type_name("NAME")
+      ->required();
+  move->add_option("NODE", move_args.node, "The node to run it on")
+      ->type_name("NAME")
+      ->required();
+  AddWaitOptions(move, move_args.timeout, move_args.no_wait, move_output);
+
+  hacluster::cli::OperationArgs operation_args;
+  std::string operation_output = "text";
+  CLI::App* operation =
+      app.add_subcommand("operation", "Show (or wait for) a standby, takeover or move");
+  operation->footer(kOperationHelp);
+  operation->add_option("ID", operation_args.operation_id, "The operation id")
+      ->type_name("N")
+      ->required();
+  operation->add_option("--timeout", operation_args.timeout,
+                        "Wait up to this long for it to finish (default: answer at once; "
+                        "e.g. 30s, 500ms, 2m)")
+      ->type_name("DURATION");
+  operation->add_option("-o,--output", operation_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  hacluster::cli::WhereArgs where_args;
+  std::string where_output = "text";
+  CLI::App* where = app.add_subcommand("where", "Print the node holding a virtual IP or group");
+  where->footer(kWhereHelp);
+  where->add_option("TARGET", where_args.target, "A virtual IP address or a group name")
+      ->type_name("IP|GROUP")
+      ->required();
+  where->add_option("-o,--output", where_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -147,6 +312,31 @@ int main(int argc, char** argv) {
     wargs.socket = socket;
     if (watch_output == "json") wargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunWatch(wargs, std::cout, std::cerr);
+  }
+  if (standby->parsed()) {
+    standby_args.socket = socket;
+    standby_args.format = Format(standby_output);
+    return hacluster::cli::RunStandby(standby_args, std::cout, std::cerr);
+  }
+  if (takeover->parsed()) {
+    takeover_args.socket = socket;
+    takeover_args.format = Format(takeover_output);
+    return hacluster::cli::RunTakeover(takeover_args, std::cout, std::cerr);
+  }
+  if (move->parsed()) {
+    move_args.socket = socket;
+    move_args.format = Format(move_output);
+    return hacluster::cli::RunMove(move_args, std::cout, std::cerr);
+  }
+  if (operation->parsed()) {
+    operation_args.socket = socket;
+    operation_args.format = Format(operation_output);
+    return hacluster::cli::RunOperation(operation_args, std::cout, std::cerr);
+  }
+  if (where->parsed()) {
+    where_args.socket = socket;
+    where_args.format = Format(where_output);
+    return hacluster::cli::RunWhere(where_args, std::cout, std::cerr);
   }
   if (migrate->parsed()) return hacluster::cli::RunMigrate(margs, std::cout, std::cerr);
   if (validate->parsed()) return hacluster::cli::RunValidate(validate_file, std::cout, std::cerr);
