@@ -30,6 +30,7 @@
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
 #include "agent/node/release_pages.h"
+#include "agent/placement/placement.h"
 #include "agent/node/settings.h"
 #include "agent/ping/pinger.h"
 #include "agent/service/api_server.h"
@@ -495,6 +496,29 @@ void Agent::Impl::Publish(MonoTime now) {
       if (sn.name() != n.name()) continue;
       n.mutable_addresses()->CopyFrom(sn.addresses());
       n.mutable_labels()->insert(sn.labels().begin(), sn.labels().end());
+    }
+  }
+  // Groups: none runs yet (the loop does not run resource groups), so each
+  // is shown stopped with no holder; quorum as placement computes it.
+  ClusterView view;
+  view.spec = &config_.spec;
+  for (const auto& n : st.nodes()) {
+    NodeView nv;
+    nv.name = n.name();
+    nv.alive = n.state() == v1::NODE_STATE_UP;
+    nv.score = n.connectivity_score();
+    view.nodes.push_back(std::move(nv));
+  }
+  Quorum quorum = QuorumOf(view);
+  st.set_has_quorum(quorum.ok);
+  st.set_quorum_reason(quorum.reason);
+  for (const auto& g : config_.spec.groups()) {
+    v1::GroupStatus* gs = st.add_groups();
+    gs->set_name(g.name());
+    gs->set_preferred_node(g.preferred_node());
+    gs->set_state(v1::GROUP_STATE_STOPPED);
+    for (const auto& r : g.resources()) {
+      if (r.has_ip()) gs->add_addresses(r.ip().address());
     }
   }
   hub_.PublishStatus(std::move(st), now);
