@@ -1,5 +1,6 @@
 #include "agent/service/api_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -170,7 +171,9 @@ TEST(ApiServerTest, StandbyWaitsForTheLoopsAnswerAndNoWaitReturnsTheId) {
         done.set_message("done: web on node02");
         ops.Update(r.id, done);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // Wake on the next submission (bounded, so `stop` is seen).
+      pollfd p{ops.fd(), POLLIN, 0};
+      poll(&p, 1, 5);
     }
   });
   auto stub = Connect(path);
