@@ -1,0 +1,603 @@
+#include "agent/groups/controller.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace hacluster::agent {
+namespace {
+
+bool SameRequest(const PlacementRequest& a, const PlacementRequest& b) {
+  return a.group == b.group && a.node == b.node && a.stamp_ns == b.stamp_ns &&
+         a.requested_by == b.requested_by;
+}
+
+bool Holds(ClaimPhase p) {
+  return p == wire::v1::GroupClaim::PHASE_HELD || p == wire::v1::GroupClaim::PHASE_STARTING;
+}
+
+const NodeView* FindNode(const ClusterView& view, const std::string& name) {
+  for (const NodeView& n : view.nodes) {
+    if (n.name == name) return &n;
+  }
+  return nullptr;
+}
+
+std::string Describe(const OperationRequest& r) {
+  auto scope = [&] {
+    switch (r.scope) {
+      case v1::STANDBY_SCOPE_FOREIGN:
+        return " foreign";
+      case v1::STANDBY_SCOPE_LOCAL:
+        return " local";
+      case v1::STANDBY_SCOPE_FAILBACK:
+        return " failback";
+      default:
+        return " all";
+    }
+  };
+  switch (r.kind) {
+    case OperationRequest::Kind::kStandby:
+      return absl::StrCat("standby", scope());
+    case OperationRequest::Kind::kTakeover:
+      return absl::StrCat("takeover", scope());
+    case OperationRequest::Kind::kMove:
+      return absl::StrCat("move ", r.group, " to ", r.node);
+  }
+  return "operation";
+}
+
+}  // namespace
+
+GroupController::GroupController(const spec::v1::ClusterSpec& spec, std::string local,
+                                 ControllerOptions options)
+    : spec_(spec), local_(std::move(local)), options_(options) {
+  for (const auto& g : spec_.groups()) {
+    runners_[g.name()] = std::make_unique<GroupRunner>(g, options_.runner);
+  }
+}
+
+absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec) {
+  std::map<std::string, const spec::v1::ResourceGroup*> old_groups;
+  for (const auto& g : spec_.groups()) old_groups[g.name()] = &g;
+  std::set<std::string> kept;
+  std::vector<std::string> problems;
+  for (const auto& g : spec.groups()) {
+    auto old = old_groups.find(g.name());
+    if (old == old_groups.end()) continue;
+    if (old->second->SerializeAsString() == g.SerializeAsString()) {
+      kept.insert(g.name());
+    }
+  }
+  std::set<std::string> in_new;
+  for (const auto& g : spec.groups()) in_new.insert(g.name());
+  for (const auto& [name, runner] : runners_) {
+    if (kept.count(name) > 0) continue;
+    const GroupRunner::State s = runner->state();
+    if (s != GroupRunner::State::kStopped && s != GroupRunner::State::kFailed) {
+      problems.push_back(absl::StrCat("group ", name, " is active here and the new spec ",
+                                      in_new.count(name) > 0 ? "changes" : "removes",
+                                      " it (move it away or stop it first)"));
+    }
+  }
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  std::map<std::string, std::unique_ptr<GroupRunner>> runners;
+  for (const auto& g : spec.groups()) {
+    if (kept.count(g.name()) > 0) {
+      runners[g.name()] = std::move(runners_[g.name()]);
+    } else {
+      runners[g.name()] = std::make_unique<GroupRunner>(g, options_.runner);
+      failed_here_.erase(g.name());
+    }
+  }
+  runners_ = std::move(runners);
+  spec_ = spec;
+  for (auto it = requests_.begin(); it != requests_.end();) {
+    it = runners_.count(it->first) > 0 ? std::next(it) : requests_.erase(it);
+  }
+  for (auto it = failed_here_.begin(); it != failed_here_.end();) {
+    it = runners_.count(*it) > 0 ? std::next(it) : failed_here_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+const spec::v1::ResourceGroup* GroupController::Group(const std::string& name) const {
+  for (const auto& g : spec_.groups()) {
+    if (g.name() == name) return &g;
+  }
+  return nullptr;
+}
+
+const GroupRunner* GroupController::Runner(const std::string& name) const {
+  auto it = runners_.find(name);
+  return it == runners_.end() ? nullptr : it->second.get();
+}
+
+v1::Event GroupController::MakeEvent(v1::EventKind kind, const std::string& group,
+                                     std::string reason, MonoTime now) const {
+  v1::Event e;
+  e.set_kind(kind);
+  e.set_group(group);
+  e.set_node(local_);
+  e.set_reason(std::move(reason));
+  e.set_monotonic_ns(absl::ToInt64Nanoseconds(now));
+  return e;
+}
+
+void GroupController::Record(const PlacementRequest& r) {
+  requests_[r.group] = r;
+  // An operator asking for the group here clears its failure here.
+  if (r.node == local_) failed_here_.erase(r.group);
+}
+
+bool GroupController::Fenced(const std::string& group) const {
+  for (const auto& [node, f] : fences_) {
+    if (f.groups.count(group) > 0) return true;
+  }
+  return false;
+}
+
+ClusterView GroupController::LastView() const {
+  ClusterView view;
+  view.spec = &spec_;
+  for (const KnownNode& k : known_) {
+    NodeView n;
+    n.name = k.name;
+    n.alive = k.alive;
+    n.score = k.score;
+    if (k.name == local_) {
+      for (const auto& [name, runner] : runners_) {
+        if (runner->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) {
+          n.claims[name] = runner->claim();
+        }
+      }
+      n.failed_groups = failed_here_;
+    } else {
+      n.claims = k.claims;
+      n.failed_groups = k.failed_groups;
+    }
+    view.nodes.push_back(std::move(n));
+  }
+  view.requests = requests_;
+  return view;
+}
+
+void GroupController::Drive(
+    const std::string& group, MonoTime now, ControllerOutput* out,
+    const std::function<void(GroupRunner&, std::vector<GroupOp>*, std::vector<v1::Event>*)>& fn) {
+  auto it = runners_.find(group);
+  if (it == runners_.end()) return;
+  GroupRunner& r = *it->second;
+  const bool was_failed = r.failed();
+  const ClaimPhase before = r.claim();
+  fn(r, &out->ops, &out->events);
+  if (!was_failed && r.failed()) failed_here_.insert(group);
+  if (r.claim() != before) out->claims_changed = true;
+}
+
+std::string GroupController::StartReason(const ClusterView& view, const std::string& group,
+                                         const Decision& d) const {
+  auto req = requests_.find(group);
+  if (req != requests_.end() && req->second.node == local_) {
+    return absl::StrCat("operator request from ", req->second.requested_by);
+  }
+  auto last = last_holder_.find(group);
+  if (last != last_holder_.end() && last->second != local_) {
+    const NodeView* n = FindNode(view, last->second);
+    if (n != nullptr && !n->alive) {
+      return absl::StrCat("its holder ", last->second, " is dead");
+    }
+    const spec::v1::ResourceGroup* g = Group(group);
+    if (g != nullptr && g->preferred_node() == local_ &&
+        spec_.auto_failback() != spec::v1::AUTO_FAILBACK_OFF) {
+      return absl::StrCat("failback to its preferred node (", last->second, " released it)");
+    }
+    return absl::StrCat(last->second, " released it; ", d.reason);
+  }
+  return d.reason;
+}
+
+void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_acquire,
+                               MonoTime now, ControllerOutput* out) {
+  hold_acquire_ = hold_acquire;
+  known_.clear();
+  for (const NodeInput& in : nodes) {
+    KnownNode k;
+    k.name = in.name;
+    k.alive = in.name == local_ || in.alive;
+    k.score = in.score;
+    if (in.name != local_ && in.heartbeat != nullptr) {
+      for (const auto& c : in.heartbeat->groups()) {
+        if (c.phase() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) k.claims[c.name()] = c.phase();
+      }
+      k.failed_groups.insert(in.heartbeat->failed_groups().begin(),
+                             in.heartbeat->failed_groups().end());
+      for (const auto& p : in.heartbeat->placements()) {
+        k.requests.push_back({p.group(), p.node(), p.stamp_ns(), p.requested_by()});
+      }
+    }
+    known_.push_back(std::move(k));
+  }
+  // Adopt the newer requests of live peers (for live nodes only: a request
+  // for a dead node was dropped on purpose).
+  for (const KnownNode& k : known_) {
+    if (!k.alive || k.name == local_) continue;
+    for (const PlacementRequest& r : k.requests) {
+      if (runners_.count(r.group) == 0) continue;
+      bool node_alive = false;
+      for (const KnownNode& n : known_) node_alive = node_alive || (n.name == r.node && n.alive);
+      if (!node_alive) continue;
+      auto cur = requests_.find(r.group);
+      if (cur == requests_.end() || Newer(r, cur->second)) Record(r);
+    }
+  }
+
+  waiting_.clear();
+  ClusterView view = LastView();
+  for (const auto& g : spec_.groups()) {
+    const std::string& name = g.name();
+    const bool may_acquire = !hold_acquire && !Fenced(name);
+    Decision d = Decide(view, local_, name, may_acquire);
+    switch (d.action) {
+      case Action::kStart: {
+        std::string reason = StartReason(view, name, d);
+        Drive(name, now, out, [&](GroupRunner& r, auto* ops, auto* events) {
+          r.Start(reason, now, ops, events);
+        });
+        break;
+      }
+      case Action::kStop:
+        Drive(name, now, out, [&](GroupRunner& r, auto* ops, auto* events) {
+          r.Stop(d.reason, now, ops, events);
+        });
+        break;
+      case Action::kWait:
+        waiting_.insert(name);
+        break;
+      case Action::kNone:
+        break;
+    }
+  }
+
+  view = LastView();
+  for (const auto& g : spec_.groups()) {
+    const std::string& name = g.name();
+    std::vector<std::string> holders;
+    for (const auto& [node, phase] : Claimers(view, name)) {
+      if (Holds(phase)) holders.push_back(node);
+    }
+    const bool local_holds =
+        std::find(holders.begin(), holders.end(), local_) != holders.end();
+    if (holders.size() >= 2 && split_.count(name) == 0) {
+      split_.insert(name);
+      std::optional<std::string> keeper = Target(view, name);
+      out->events.push_back(MakeEvent(
+          v1::EVENT_KIND_SPLIT_BRAIN, name,
+          absl::StrCat("split brain resolved: group ", name, " is held by ",
+                       absl::StrJoin(holders, " and "), " (a healed partition); ",
+                       keeper.has_value() ? absl::StrCat(*keeper, " keeps it")
+                                          : std::string("no node may keep it"),
+                       ", the others release it now"),
+          now));
+      if (local_holds && keeper == local_) out->reannounce.push_back(name);
+    } else if (holders.size() < 2 && split_.count(name) > 0) {
+      split_.erase(name);
+      // The other holder has let go: tell the segment again where it is.
+      if (local_holds) out->reannounce.push_back(name);
+    }
+    for (const std::string& h : holders) {
+      const NodeView* n = FindNode(view, h);
+      if (n != nullptr && n->claims.at(name) == wire::v1::GroupClaim::PHASE_HELD) {
+        last_holder_[name] = h;
+        break;
+      }
+    }
+  }
+  Progress(view, now, out);
+}
+
+void GroupController::OnResult(const std::string& group, const GroupOpResult& result,
+                               MonoTime now, ControllerOutput* out) {
+  Drive(group, now, out, [&](GroupRunner& r, auto* ops, auto* events) {
+    r.OnResult(result, now, ops, events);
+  });
+}
+
+void GroupController::Tick(MonoTime now, ControllerOutput* out) {
+  for (const auto& g : spec_.groups()) {
+    const GroupRunner* r = Runner(g.name());
+    if (r == nullptr || r->NextDeadline() > now) continue;
+    Drive(g.name(), now, out,
+          [&](GroupRunner& run, auto* ops, auto* events) { run.Tick(now, ops, events); });
+  }
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    if (now - it->started < options_.operation_limit) {
+      ++it;
+      continue;
+    }
+    v1::OperationResponse resp;
+    resp.set_operation_id(it->id);
+    resp.set_state(v1::OPERATION_STATE_FAILED);
+    resp.set_message(absl::StrCat(it->what, ": not finished after ",
+                                  absl::FormatDuration(options_.operation_limit),
+                                  "; given up (the groups stay where placement puts them)"));
+    out->answers.emplace_back(it->id, std::move(resp));
+    it = tracked_.erase(it);
+  }
+}
+
+MonoTime GroupController::NextDeadline() const {
+  MonoTime next = absl::InfiniteDuration();
+  for (const auto& [name, r] : runners_) next = std::min(next, r->NextDeadline());
+  for (const auto& [node, f] : fences_) {
+    if (!f.running) next = std::min(next, f.next_try);
+  }
+  for (const Tracked& t : tracked_) next = std::min(next, t.started + options_.operation_limit);
+  return next;
+}
+
+void GroupController::Submit(const OperationRequest& request, int64_t stamp_ns, MonoTime now,
+                             ControllerOutput* out) {
+  const std::string what = Describe(request);
+  v1::OperationResponse resp;
+  resp.set_operation_id(request.id);
+  const ClusterView view = LastView();
+  absl::StatusOr<std::vector<PlacementRequest>> plan;
+  if (request.kind == OperationRequest::Kind::kMove) {
+    absl::StatusOr<PlacementRequest> one =
+        PlanMove(view, local_, request.group, request.node, stamp_ns);
+    if (one.ok()) {
+      plan = std::vector<PlacementRequest>{*one};
+    } else {
+      plan = one.status();
+    }
+  } else {
+    plan = PlanStandbyOrTakeover(view, local_, request.scope,
+                                 request.kind == OperationRequest::Kind::kTakeover, stamp_ns);
+  }
+  v1::Event e = MakeEvent(v1::EVENT_KIND_OPERATION, "", "", now);
+  e.set_operation_id(request.id);
+  if (!plan.ok()) {
+    resp.set_state(v1::OPERATION_STATE_FAILED);
+    resp.set_message(absl::StrCat(what, " refused: ", plan.status().message()));
+  } else if (plan->empty()) {
+    resp.set_state(v1::OPERATION_STATE_DONE);
+    resp.set_message(absl::StrCat(what, ": nothing to move"));
+  } else {
+    std::vector<std::string> moves;
+    Tracked t;
+    t.id = request.id;
+    t.what = what;
+    t.started = now;
+    for (const PlacementRequest& r : *plan) {
+      Record(r);
+      moves.push_back(absl::StrCat(r.group, " to ", r.node));
+      t.requests.push_back(r);
+    }
+    resp.set_state(v1::OPERATION_STATE_PENDING);
+    resp.set_message(absl::StrCat(what, ": moving ", absl::StrJoin(moves, ", ")));
+    tracked_.push_back(std::move(t));
+    // The requests go out in the next heartbeat: send it now.
+    out->claims_changed = true;
+  }
+  const ClusterView after = LastView();
+  for (const PlacementRequest& r : plan.ok() ? *plan : std::vector<PlacementRequest>{}) {
+    FillGroup(after, r.group, resp.add_groups());
+  }
+  e.set_reason(absl::StrCat("operation ", request.id, ": ", resp.message()));
+  out->events.push_back(std::move(e));
+  out->answers.emplace_back(request.id, std::move(resp));
+}
+
+void GroupController::Progress(const ClusterView& view, MonoTime now, ControllerOutput* out) {
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    std::string failure;
+    bool done = true;
+    for (const PlacementRequest& r : it->requests) {
+      auto cur = requests_.find(r.group);
+      if (cur == requests_.end()) {
+        failure = absl::StrCat(r.node, " died before it took ", r.group);
+        break;
+      }
+      if (!SameRequest(cur->second, r)) {
+        failure = absl::StrCat(r.group, ": superseded by a newer request (", cur->second.group,
+                               " to ", cur->second.node, " from ", cur->second.requested_by, ")");
+        break;
+      }
+      const NodeView* n = FindNode(view, r.node);
+      if (n == nullptr || !n->alive) {
+        failure = absl::StrCat(r.node, " is not alive");
+        break;
+      }
+      bool failed = false;
+      if (r.node == local_) {
+        failed = failed_here_.count(r.group) > 0;
+      } else {
+        for (const KnownNode& k : known_) {
+          if (k.name != r.node || k.failed_groups.count(r.group) == 0) continue;
+          for (const PlacementRequest& seen : k.requests) failed = failed || SameRequest(seen, r);
+        }
+      }
+      if (failed) {
+        failure = absl::StrCat(r.group, " failed on ", r.node, " (see its events)");
+        break;
+      }
+      std::vector<std::pair<std::string, ClaimPhase>> claimers = Claimers(view, r.group);
+      done = done && claimers.size() == 1 && claimers[0].first == r.node &&
+             claimers[0].second == wire::v1::GroupClaim::PHASE_HELD;
+    }
+    if (failure.empty() && !done) {
+      ++it;
+      continue;
+    }
+    v1::OperationResponse resp;
+    resp.set_operation_id(it->id);
+    const std::string took = absl::FormatDuration(absl::Trunc(now - it->started,
+                                                              absl::Microseconds(100)));
+    if (!failure.empty()) {
+      resp.set_state(v1::OPERATION_STATE_FAILED);
+      resp.set_message(absl::StrCat(it->what, " failed after ", took, ": ", failure));
+    } else {
+      std::vector<std::string> where;
+      for (const PlacementRequest& r : it->requests) {
+        where.push_back(absl::StrCat(r.group, " on ", r.node));
+      }
+      resp.set_state(v1::OPERATION_STATE_DONE);
+      resp.set_message(absl::StrCat(it->what, ": done in ", took, ": ", absl::StrJoin(where, ", ")));
+    }
+    for (const PlacementRequest& r : it->requests) FillGroup(view, r.group, resp.add_groups());
+    v1::Event e = MakeEvent(v1::EVENT_KIND_OPERATION, "", absl::StrCat("operation ", it->id, ": ",
+                                                                      resp.message()),
+                            now);
+    e.set_operation_id(it->id);
+    e.set_ok(resp.state() == v1::OPERATION_STATE_DONE);
+    out->events.push_back(std::move(e));
+    out->answers.emplace_back(it->id, std::move(resp));
+    it = tracked_.erase(it);
+  }
+}
+
+void GroupController::OnNodeDead(const std::string& node, const wire::v1::Heartbeat* last,
+                                 MonoTime now, ControllerOutput* out) {
+  for (auto it = requests_.begin(); it != requests_.end();) {
+    it = it->second.node == node ? requests_.erase(it) : std::next(it);
+  }
+  if (spec_.fencing().command().empty() || last == nullptr) return;
+  Fence f;
+  for (const auto& c : last->groups()) {
+    if (c.phase() != wire::v1::GroupClaim::PHASE_UNSPECIFIED && runners_.count(c.name()) > 0) {
+      f.groups.insert(c.name());
+    }
+  }
+  if (f.groups.empty()) return;
+  f.next_try = now;
+  const std::string groups = absl::StrJoin(f.groups, ", ");
+  fences_[node] = std::move(f);
+  v1::Event e = MakeEvent(
+      v1::EVENT_KIND_FENCING, "",
+      absl::StrCat(node, " died holding ", groups, ": fencing it before they are taken over"),
+      now);
+  e.set_node(node);
+  out->events.push_back(std::move(e));
+}
+
+void GroupController::OnNodeUp(const std::string& node) { fences_.erase(node); }
+
+std::vector<std::string> GroupController::FencesToRun(MonoTime now) {
+  std::vector<std::string> out;
+  for (auto& [node, f] : fences_) {
+    if (f.running || f.next_try > now) continue;
+    f.running = true;
+    out.push_back(node);
+  }
+  return out;
+}
+
+void GroupController::OnFenceResult(const std::string& node, bool ok,
+                                    const std::string& message, MonoTime now,
+                                    ControllerOutput* out) {
+  auto it = fences_.find(node);
+  if (it == fences_.end()) return;  // it came back meanwhile
+  v1::Event e = MakeEvent(v1::EVENT_KIND_FENCING, "", "", now);
+  e.set_node(node);
+  e.set_ok(ok);
+  if (ok) {
+    e.set_reason(absl::StrCat("fenced ", node, " (", message, "); its groups may be taken over"));
+    fences_.erase(it);
+  } else {
+    it->second.running = false;
+    it->second.next_try = now + options_.fence_retry;
+    e.set_reason(absl::StrCat("fencing ", node, " failed (", message, "); retrying in ",
+                              absl::FormatDuration(options_.fence_retry), ", ",
+                              absl::StrJoin(it->second.groups, ", "), " stay down until then"));
+  }
+  out->events.push_back(std::move(e));
+}
+
+void GroupController::FillHeartbeat(wire::v1::Heartbeat* hb) const {
+  hb->clear_groups();
+  for (const auto& g : spec_.groups()) {
+    const GroupRunner* r = Runner(g.name());
+    if (r == nullptr || r->claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) continue;
+    wire::v1::GroupClaim* c = hb->add_groups();
+    c->set_name(g.name());
+    c->set_phase(r->claim());
+  }
+  hb->clear_failed_groups();
+  for (const std::string& f : failed_here_) hb->add_failed_groups(f);
+  hb->clear_placements();
+  for (const auto& [group, r] : requests_) {
+    wire::v1::Placement* p = hb->add_placements();
+    p->set_group(r.group);
+    p->set_node(r.node);
+    p->set_stamp_ns(r.stamp_ns);
+    p->set_requested_by(r.requested_by);
+  }
+}
+
+void GroupController::FillGroup(const ClusterView& view, const std::string& group,
+                                v1::GroupStatus* gs) const {
+  const spec::v1::ResourceGroup* g = Group(group);
+  gs->set_name(group);
+  if (g == nullptr) return;
+  gs->set_preferred_node(g->preferred_node());
+  for (const auto& r : g->resources()) {
+    if (r.has_ip()) gs->add_addresses(r.ip().address());
+  }
+  std::optional<std::string> target = Target(view, group);
+  gs->set_target(target.value_or(""));
+  std::vector<std::pair<std::string, ClaimPhase>> claimers = Claimers(view, group);
+  // The holder: a node running it, else one starting or stopping it.
+  const std::pair<std::string, ClaimPhase>* holder = nullptr;
+  for (const auto& c : claimers) {
+    if (c.second == wire::v1::GroupClaim::PHASE_HELD) {
+      holder = &c;
+      break;
+    }
+  }
+  if (holder == nullptr && !claimers.empty()) holder = &claimers.front();
+  v1::GroupState state = v1::GROUP_STATE_STOPPED;
+  if (holder != nullptr) {
+    gs->set_holder(holder->first);
+    switch (holder->second) {
+      case wire::v1::GroupClaim::PHASE_HELD:
+        state = v1::GROUP_STATE_RUNNING;
+        break;
+      case wire::v1::GroupClaim::PHASE_STARTING:
+        state = v1::GROUP_STATE_STARTING;
+        break;
+      default:
+        state = v1::GROUP_STATE_STOPPING;
+        break;
+    }
+  }
+  const GroupRunner* r = Runner(group);
+  if (r != nullptr && r->blocked()) {
+    state = v1::GROUP_STATE_BLOCKED;
+    gs->set_holder(local_);
+  }
+  gs->set_state(state);
+  for (const NodeView& n : view.nodes) {
+    if (n.failed_groups.count(group) > 0) gs->add_failed_on(n.name);
+  }
+}
+
+void GroupController::FillStatus(const std::function<absl::Time(MonoTime)>& wall,
+                                 v1::GetStatusResponse* status) const {
+  const ClusterView view = LastView();
+  Quorum q = QuorumOf(view);
+  status->set_has_quorum(q.ok);
+  status->set_quorum_reason(q.reason);
+  for (const auto& g : spec_.groups()) {
+    v1::GroupStatus* gs = status->add_groups();
+    FillGroup(view, g.name(), gs);
+    const GroupRunner* r = Runner(g.name());
+    if (r != nullptr) r->FillResources(wall, gs);
+  }
+}
+
+bool GroupController::Urgent() const { return !waiting_.empty() || !tracked_.empty(); }
+
+}  // namespace hacluster::agent

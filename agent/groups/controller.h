@@ -1,0 +1,201 @@
+// GroupController: every resource group of the spec on the local node, and
+// the cluster-wide bookkeeping that decides them.
+//
+// It owns one GroupRunner per group and, at each Evaluate, builds the
+// placement view (agent/placement) from what membership knows of every node
+// (alive, connectivity score, last heartbeat: claims, failed groups,
+// operator requests) plus its own runners, and acts on each group's
+// decision: start it, stop it, or wait for another node to release it.
+// Release before acquire follows from placement's Decide; this class adds:
+//
+// - Operator requests (standby, takeover, move): planned here against the
+//   current view, kept newest per group, adopted from peers' heartbeats, and
+//   put into the local heartbeat so that every node applies them. A request
+//   for a node that dies is dropped (the group then stays where failover put
+//   it). An operation is DONE when each of its groups is held by the node
+//   asked for and claimed by no other alive node; FAILED when one is
+//   superseded by a newer request, its node dies, or the group fails there.
+// - Local failures: a group that failed here (start failure, repeated
+//   monitor failures) is listed in the heartbeat's failed_groups, so no node
+//   picks this one for it, until an operator's request names this node.
+// - Initdead: nothing is acquired while membership is within initdead with
+//   configured nodes still unheard (the caller says so).
+// - Fencing (spec.fencing.command): when a node dies while claiming groups,
+//   those groups are not acquired until the fencing command has succeeded
+//   for it (retried every `fence_retry`); FencesToRun hands the commands out.
+// - Split brain: when a healed partition shows two holders of a group, a
+//   SPLIT_BRAIN event says who keeps it (placement's rule) and the keeper's
+//   addresses are announced again (Reannounce), also once the other let go.
+//
+// Every decision, operation result and transition becomes an agent.v1.Event
+// with a one-line reason (peer dead, operator request, failback, split-brain
+// resolution, quorum lost...).
+//
+// Pure logic: no clock, no I/O (operations and fencing are run by the
+// caller, which feeds results back). Thread-safety: not synchronised; the
+// agent's loop owns it.
+#ifndef HACLUSTER_AGENT_GROUPS_CONTROLLER_H_
+#define HACLUSTER_AGENT_GROUPS_CONTROLLER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/core/clock.h"
+#include "agent/groups/group_runner.h"
+#include "agent/placement/placement.h"
+#include "agent/service/operations.h"
+#include "proto/agent.pb.h"
+#include "proto/cluster_spec.pb.h"
+#include "proto/wire.pb.h"
+
+namespace hacluster::agent {
+
+// What membership knows of one configured node.
+struct NodeInput {
+  std::string name;
+  bool alive = false;
+  uint32_t score = 0;
+  // Its newest heartbeat (claims, failed groups, requests); null for the
+  // local node and for nodes never heard.
+  const wire::v1::Heartbeat* heartbeat = nullptr;
+};
+
+// What one call asks the caller to do, appended to by every method.
+struct ControllerOutput {
+  std::vector<GroupOp> ops;                // resource operations to run
+  std::vector<v1::Event> events;           // to log and publish
+  std::vector<std::pair<uint64_t, v1::OperationResponse>> answers;  // operation updates
+  std::vector<std::string> reannounce;     // groups whose addresses to announce again
+  bool claims_changed = false;             // send a heartbeat now
+};
+
+struct ControllerOptions {
+  GroupRunnerOptions runner;
+  absl::Duration fence_retry = absl::Seconds(5);
+  // An operation not finished after this long fails.
+  absl::Duration operation_limit = absl::Hours(1);
+};
+
+class GroupController {
+ public:
+  // Keeps a copy of `spec`.
+  GroupController(const spec::v1::ClusterSpec& spec, std::string local,
+                  ControllerOptions options = {});
+
+  // A new spec (SIGHUP). Groups whose definition is unchanged keep their
+  // runner and state; new groups start stopped. InvalidArgument (and nothing
+  // changes) when a group that is not stopped here was removed or changed:
+  // it must be moved away or stopped first.
+  absl::Status Reconfigure(const spec::v1::ClusterSpec& spec);
+
+  // One decision pass over every group. `nodes`: every spec node in spec
+  // order (the local one included). `hold_acquire`: initdead with nodes
+  // unheard.
+  void Evaluate(const std::vector<NodeInput>& nodes, bool hold_acquire, MonoTime now,
+                ControllerOutput* out);
+
+  // The result of a GroupOp handed out earlier.
+  void OnResult(const std::string& group, const GroupOpResult& result, MonoTime now,
+                ControllerOutput* out);
+  // Monitors and stop retries that are due.
+  void Tick(MonoTime now, ControllerOutput* out);
+  // When Tick next has something to do (InfiniteDuration: nothing).
+  MonoTime NextDeadline() const;
+
+  // An operator's standby/takeover/move, planned against the view of the
+  // last Evaluate. Answers it (FAILED at once when it cannot be done, DONE
+  // when there is nothing to move, else PENDING with what moves) through
+  // out->answers; `stamp_ns` (wall clock) orders requests cluster-wide.
+  void Submit(const OperationRequest& request, int64_t stamp_ns, MonoTime now,
+              ControllerOutput* out);
+
+  // A node died / came up (membership events); `last` is its last
+  // heartbeat, if any.
+  void OnNodeDead(const std::string& node, const wire::v1::Heartbeat* last, MonoTime now,
+                  ControllerOutput* out);
+  void OnNodeUp(const std::string& node);
+
+  // Fencing commands due now: the nodes to fence (marked running).
+  std::vector<std::string> FencesToRun(MonoTime now);
+  void OnFenceResult(const std::string& node, bool ok, const std::string& message, MonoTime now,
+                     ControllerOutput* out);
+
+  // Claims, failed groups and requests for the local heartbeat.
+  void FillHeartbeat(wire::v1::Heartbeat* hb) const;
+  // Groups, quorum, for GetStatus (as of the last Evaluate).
+  void FillStatus(const std::function<absl::Time(MonoTime)>& wall,
+                  v1::GetStatusResponse* status) const;
+
+  // True while a group waits for another node to release it, or an
+  // operation is pending: the caller then reads heartbeats without delay.
+  bool Urgent() const;
+  // The spec of group `name` (null when unknown).
+  const spec::v1::ResourceGroup* Group(const std::string& name) const;
+  // The local runner of `name` (null when unknown).
+  const GroupRunner* Runner(const std::string& name) const;
+
+ private:
+  struct Tracked {
+    uint64_t id = 0;
+    std::string what;  // "standby", "move g1 to node02"...
+    std::vector<PlacementRequest> requests;
+    MonoTime started;
+  };
+  struct Fence {
+    std::set<std::string> groups;
+    bool running = false;
+    MonoTime next_try;
+  };
+
+  ClusterView LastView() const;
+  void Record(const PlacementRequest& r);
+  bool Fenced(const std::string& group) const;
+  std::string StartReason(const ClusterView& view, const std::string& group,
+                          const Decision& d) const;
+  void Progress(const ClusterView& view, MonoTime now, ControllerOutput* out);
+  void FillGroup(const ClusterView& view, const std::string& group, v1::GroupStatus* gs) const;
+  // Runs `fn` on runner `group`, then notes failure and claim changes.
+  void Drive(const std::string& group, MonoTime now, ControllerOutput* out,
+             const std::function<void(GroupRunner&, std::vector<GroupOp>*,
+                                      std::vector<v1::Event>*)>& fn);
+  v1::Event MakeEvent(v1::EventKind kind, const std::string& group, std::string reason,
+                      MonoTime now) const;
+
+  spec::v1::ClusterSpec spec_;
+  std::string local_;
+  ControllerOptions options_;
+  std::map<std::string, std::unique_ptr<GroupRunner>> runners_;
+  // Groups that failed here and were not asked back by an operator since.
+  std::set<std::string> failed_here_;
+  std::map<std::string, PlacementRequest> requests_;
+  std::vector<Tracked> tracked_;
+  std::map<std::string, Fence> fences_;
+  // The inputs of the last Evaluate (heartbeat pointers not kept).
+  struct KnownNode {
+    std::string name;
+    bool alive = false;
+    uint32_t score = 0;
+    std::map<std::string, ClaimPhase> claims;
+    std::set<std::string> failed_groups;
+    std::vector<PlacementRequest> requests;  // as its heartbeat carries them
+  };
+  std::vector<KnownNode> known_;
+  bool hold_acquire_ = false;
+  // Per group: the alive node that held it at the last Evaluate, and
+  // whether two nodes held it.
+  std::map<std::string, std::string> last_holder_;
+  std::set<std::string> split_;
+  std::set<std::string> waiting_;
+};
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_GROUPS_CONTROLLER_H_

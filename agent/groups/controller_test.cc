@@ -1,0 +1,433 @@
+#include "agent/groups/controller.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "agent/core/clock.h"
+#include "gtest/gtest.h"
+
+namespace hacluster::agent {
+namespace {
+
+using State = GroupRunner::State;
+
+// node01 and node02 (or more), one group "web" (an ip and an lsb resource,
+// the lsb one monitored every 1s) preferred on node01.
+spec::v1::ClusterSpec Spec(int nodes = 2, bool failback = false, bool fencing = false) {
+  spec::v1::ClusterSpec s;
+  s.set_cluster_name("c");
+  for (int i = 1; i <= nodes; ++i) s.add_nodes()->set_name("node0" + std::to_string(i));
+  s.set_auto_failback(failback ? spec::v1::AUTO_FAILBACK_ON : spec::v1::AUTO_FAILBACK_OFF);
+  auto* g = s.add_groups();
+  g->set_name("web");
+  g->set_preferred_node("node01");
+  g->add_resources()->mutable_ip()->set_address("192.0.2.50");
+  auto* lsb = g->add_resources();
+  lsb->mutable_lsb()->set_name("apache2");
+  lsb->mutable_monitor_interval()->set_seconds(1);
+  if (fencing) {
+    s.mutable_fencing()->add_command("/bin/fence");
+    s.mutable_fencing()->add_command("{node}");
+  }
+  return s;
+}
+
+// Several controllers that hear each other's heartbeats, with operations
+// completed by the test.
+class Sim {
+ public:
+  explicit Sim(const spec::v1::ClusterSpec& spec) : spec_(spec) {
+    for (const auto& n : spec.nodes()) {
+      nodes_[n.name()].controller = std::make_unique<GroupController>(spec, n.name());
+      nodes_[n.name()].alive = true;
+      order_.push_back(n.name());
+    }
+  }
+
+  GroupController& c(const std::string& n) { return *nodes_[n].controller; }
+  ControllerOutput& out(const std::string& n) { return nodes_[n].out; }
+
+  // Each alive node sends its heartbeat; every alive node evaluates.
+  void Round(bool hold = false) {
+    for (auto& [name, n] : nodes_) {
+      if (!n.alive) continue;
+      n.heartbeat.Clear();
+      n.heartbeat.set_node(name);
+      n.controller->FillHeartbeat(&n.heartbeat);
+    }
+    for (const std::string& name : order_) {
+      Node& n = nodes_[name];
+      if (!n.alive) continue;
+      std::vector<NodeInput> in;
+      for (const std::string& other : order_) {
+        NodeInput i;
+        i.name = other;
+        i.alive = nodes_[other].alive && !Cut(name, other);
+        i.score = nodes_[other].score;
+        i.heartbeat = other == name || !i.alive ? nullptr : &nodes_[other].heartbeat;
+        in.push_back(i);
+      }
+      n.controller->Evaluate(in, hold, now_, &n.out);
+    }
+  }
+
+  // Completes every pending op of every node with `ok`, repeatedly, until
+  // none is left (bounded), with a round of heartbeats after each step.
+  void Settle(int rounds = 20) {
+    for (int i = 0; i < rounds; ++i) {
+      Round();
+      bool any = false;
+      for (const std::string& name : order_) {
+        Node& n = nodes_[name];
+        std::vector<GroupOp> ops;
+        ops.swap(n.out.ops);
+        for (const GroupOp& op : ops) {
+          any = true;
+          ran_[name].push_back(op);
+          bool ok = fail_.count({name, op.op}) == 0;
+          n.controller->OnResult(op.group, {op.id, ok, ok ? "ok" : "exit status 1"}, now_,
+                                 &n.out);
+        }
+      }
+      now_ += absl::Milliseconds(10);
+      if (!any && i > 2) break;
+    }
+  }
+
+  void Kill(const std::string& n) { nodes_[n].alive = false; }
+  // The node's agent starts again, with nothing running.
+  void Revive(const std::string& n) {
+    nodes_[n].alive = true;
+    nodes_[n].controller = std::make_unique<GroupController>(spec_, n);
+    nodes_[n].out = ControllerOutput();
+  }
+  void SetScore(const std::string& n, uint32_t s) { nodes_[n].score = s; }
+  void CutBetween(const std::string& a, const std::string& b) { cuts_.insert({a, b}); }
+  void Heal() { cuts_.clear(); }
+  void FailOn(const std::string& n, v1::ResourceOp op) { fail_.insert({n, op}); }
+  void ClearFailures() { fail_.clear(); }
+  const wire::v1::Heartbeat& heartbeat(const std::string& n) { return nodes_[n].heartbeat; }
+  MonoTime now() const { return now_; }
+  void Advance(absl::Duration d) { now_ += d; }
+  std::vector<GroupOp>& ran(const std::string& n) { return ran_[n]; }
+
+  // The nodes whose runner of "web" claims it (starting, held or stopping).
+  std::vector<std::string> Claimers() {
+    std::vector<std::string> out;
+    for (const std::string& name : order_) {
+      if (nodes_[name].alive &&
+          c(name).Runner("web")->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) {
+        out.push_back(name);
+      }
+    }
+    return out;
+  }
+  std::string Holder() {
+    std::string h;
+    for (const std::string& name : order_) {
+      if (nodes_[name].alive && c(name).Runner("web")->state() == State::kRunning) {
+        h += (h.empty() ? "" : ",") + name;
+      }
+    }
+    return h;
+  }
+
+  bool HasEvent(const std::string& n, v1::EventKind kind, const std::string& text) {
+    for (const v1::Event& e : nodes_[n].out.events) {
+      if (e.kind() == kind && absl::StrContains(e.reason(), text)) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct Node {
+    std::unique_ptr<GroupController> controller;
+    bool alive = false;
+    uint32_t score = 0;
+    wire::v1::Heartbeat heartbeat;
+    ControllerOutput out;
+  };
+  bool Cut(const std::string& a, const std::string& b) const {
+    return cuts_.count({a, b}) > 0 || cuts_.count({b, a}) > 0;
+  }
+  spec::v1::ClusterSpec spec_;
+  std::map<std::string, Node> nodes_;
+  std::vector<std::string> order_;
+  std::set<std::pair<std::string, std::string>> cuts_;
+  std::set<std::pair<std::string, v1::ResourceOp>> fail_;
+  std::map<std::string, std::vector<GroupOp>> ran_;
+  MonoTime now_ = absl::Seconds(100);
+};
+
+TEST(GroupControllerTest, GroupStartsOnItsPreferredNodeOnly) {
+  Sim sim(Spec());
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  EXPECT_TRUE(sim.ran("node02").empty());
+  // The heartbeat carries the claim.
+  ASSERT_EQ(sim.heartbeat("node01").groups_size(), 1);
+  EXPECT_EQ(sim.heartbeat("node01").groups(0).phase(), wire::v1::GroupClaim::PHASE_HELD);
+}
+
+TEST(GroupControllerTest, NothingIsAcquiredWhileHeld) {
+  Sim sim(Spec());
+  sim.Round(/*hold=*/true);
+  EXPECT_TRUE(sim.out("node01").ops.empty());
+  EXPECT_TRUE(sim.c("node01").Urgent());  // waiting
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+}
+
+TEST(GroupControllerTest, PeerDeathMovesTheGroupWithThatReason) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.Kill("node01");
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+  EXPECT_TRUE(sim.HasEvent("node02", v1::EVENT_KIND_GROUP_STARTING, "its holder node01 is dead"));
+  // Failback off: node01 back does not take it.
+  sim.Revive("node01");
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+}
+
+TEST(GroupControllerTest, FailbackOnReturnsItOnlyAfterTheOtherReleased) {
+  Sim sim(Spec(2, /*failback=*/true));
+  sim.Settle();
+  sim.Kill("node01");
+  sim.Settle();
+  sim.Revive("node01");
+  for (int i = 0; i < 20; ++i) {
+    sim.Settle(1);
+    EXPECT_LE(sim.Claimers().size(), 1u) << "round " << i;
+  }
+  EXPECT_EQ(sim.Holder(), "node01");
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STARTING, "failback"));
+}
+
+TEST(GroupControllerTest, StandbyMovesTheGroupAndTheOperationEndsDone) {
+  Sim sim(Spec());
+  sim.Settle();
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  auto& answers = sim.out("node01").answers;
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].second.state(), v1::OPERATION_STATE_PENDING);
+  EXPECT_EQ(answers[0].second.message(), "standby all: moving web to node02");
+  EXPECT_TRUE(sim.out("node01").claims_changed);
+  for (int i = 0; i < 20; ++i) {
+    sim.Settle(1);
+    EXPECT_LE(sim.Claimers().size(), 1u) << "round " << i;
+  }
+  EXPECT_EQ(sim.Holder(), "node02");
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[1].first, 7u);
+  EXPECT_EQ(answers[1].second.state(), v1::OPERATION_STATE_DONE);
+  EXPECT_TRUE(absl::StrContains(answers[1].second.message(), "web on node02"));
+  ASSERT_EQ(answers[1].second.groups_size(), 1);
+  EXPECT_EQ(answers[1].second.groups(0).holder(), "node02");
+  EXPECT_FALSE(sim.c("node01").Urgent());
+  // The request was adopted by node02 and is carried by both.
+  EXPECT_EQ(sim.heartbeat("node02").placements_size(), 1);
+  EXPECT_TRUE(sim.HasEvent("node02", v1::EVENT_KIND_GROUP_STARTING, "operator request from node01"));
+}
+
+TEST(GroupControllerTest, TakeoverAndMoveAndNothingToDo) {
+  Sim sim(Spec(3));
+  sim.Settle();
+  OperationRequest t;
+  t.id = 1;
+  t.kind = OperationRequest::Kind::kTakeover;
+  sim.c("node03").Submit(t, 1000, sim.now(), &sim.out("node03"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node03");
+  EXPECT_EQ(sim.out("node03").answers.back().second.state(), v1::OPERATION_STATE_DONE);
+
+  OperationRequest m;
+  m.id = 2;
+  m.kind = OperationRequest::Kind::kMove;
+  m.group = "web";
+  m.node = "node02";
+  sim.c("node01").Submit(m, 2000, sim.now(), &sim.out("node01"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+  EXPECT_EQ(sim.out("node01").answers.back().second.state(), v1::OPERATION_STATE_DONE);
+
+  OperationRequest again = t;
+  again.id = 3;
+  sim.c("node02").Submit(again, 3000, sim.now(), &sim.out("node02"));
+  EXPECT_EQ(sim.out("node02").answers.back().second.state(), v1::OPERATION_STATE_DONE);
+  EXPECT_EQ(sim.out("node02").answers.back().second.message(), "takeover all: nothing to move");
+
+  OperationRequest bad = m;
+  bad.id = 4;
+  bad.node = "node09";
+  sim.c("node01").Submit(bad, 4000, sim.now(), &sim.out("node01"));
+  EXPECT_EQ(sim.out("node01").answers.back().second.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_EQ(sim.out("node01").answers.back().second.message(),
+            "move web to node09 refused: no node named node09 in the spec");
+}
+
+TEST(GroupControllerTest, NewerRequestSupersedesAPendingOperation) {
+  Sim sim(Spec(3));
+  sim.Settle();
+  OperationRequest m;
+  m.id = 1;
+  m.kind = OperationRequest::Kind::kMove;
+  m.group = "web";
+  m.node = "node02";
+  sim.c("node01").Submit(m, 1000, sim.now(), &sim.out("node01"));
+  OperationRequest m2 = m;
+  m2.id = 2;
+  m2.node = "node03";
+  sim.c("node01").Submit(m2, 2000, sim.now(), &sim.out("node01"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node03");
+  std::map<uint64_t, v1::OperationState> last;
+  for (const auto& [id, resp] : sim.out("node01").answers) last[id] = resp.state();
+  EXPECT_EQ(last[1], v1::OPERATION_STATE_FAILED);
+  EXPECT_EQ(last[2], v1::OPERATION_STATE_DONE);
+}
+
+TEST(GroupControllerTest, StartFailureLeavesTheGroupToThePeerUntilMovedBack) {
+  Sim sim(Spec());
+  sim.FailOn("node01", v1::RESOURCE_OP_START);
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+  ASSERT_EQ(sim.heartbeat("node01").failed_groups_size(), 1);
+  v1::GetStatusResponse st;
+  sim.c("node02").FillStatus([](MonoTime t) { return absl::UnixEpoch() + t; }, &st);
+  ASSERT_EQ(st.groups_size(), 1);
+  EXPECT_EQ(st.groups(0).holder(), "node02");
+  EXPECT_EQ(st.groups(0).state(), v1::GROUP_STATE_RUNNING);
+  ASSERT_EQ(st.groups(0).failed_on_size(), 1);
+  EXPECT_EQ(st.groups(0).failed_on(0), "node01");
+  // A move back clears the failure there.
+  sim.ClearFailures();
+  OperationRequest m;
+  m.id = 1;
+  m.kind = OperationRequest::Kind::kMove;
+  m.group = "web";
+  m.node = "node01";
+  sim.c("node02").Submit(m, 1000, sim.now(), &sim.out("node02"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  EXPECT_EQ(sim.heartbeat("node01").failed_groups_size(), 0);
+  EXPECT_EQ(sim.out("node02").answers.back().second.state(), v1::OPERATION_STATE_DONE);
+}
+
+TEST(GroupControllerTest, MoveToANodeWhereTheGroupFailsEndsFailed) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.FailOn("node02", v1::RESOURCE_OP_START);
+  OperationRequest m;
+  m.id = 5;
+  m.kind = OperationRequest::Kind::kMove;
+  m.group = "web";
+  m.node = "node02";
+  sim.c("node01").Submit(m, 1000, sim.now(), &sim.out("node01"));
+  sim.Settle();
+  const auto& last = sim.out("node01").answers.back().second;
+  EXPECT_EQ(last.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_TRUE(absl::StrContains(last.message(), "web failed on node02")) << last.message();
+}
+
+TEST(GroupControllerTest, DeadHolderIsFencedBeforeItsGroupsAreTaken) {
+  Sim sim(Spec(2, false, /*fencing=*/true));
+  sim.Settle();
+  const wire::v1::Heartbeat last = sim.heartbeat("node01");
+  sim.Kill("node01");
+  sim.c("node02").OnNodeDead("node01", &last, sim.now(), &sim.out("node02"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "");
+  EXPECT_TRUE(sim.HasEvent("node02", v1::EVENT_KIND_FENCING, "node01 died holding web"));
+  std::vector<std::string> fence = sim.c("node02").FencesToRun(sim.now());
+  ASSERT_EQ(fence, std::vector<std::string>{"node01"});
+  EXPECT_TRUE(sim.c("node02").FencesToRun(sim.now()).empty());  // running
+  sim.c("node02").OnFenceResult("node01", false, "exit status 1", sim.now(), &sim.out("node02"));
+  EXPECT_EQ(sim.c("node02").NextDeadline(), sim.now() + absl::Seconds(5));
+  EXPECT_TRUE(sim.c("node02").FencesToRun(sim.now() + absl::Seconds(4)).empty());
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "");
+  sim.Advance(absl::Seconds(5));
+  ASSERT_EQ(sim.c("node02").FencesToRun(sim.now()).size(), 1u);
+  sim.c("node02").OnFenceResult("node01", true, "exit status 0", sim.now(), &sim.out("node02"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+}
+
+TEST(GroupControllerTest, HealedPartitionKeepsOneHolderAndReannounces) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.CutBetween("node01", "node02");
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01,node02");  // two nodes, no ping: both run it
+  sim.Heal();
+  sim.Round();
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "node01 keeps it"));
+  EXPECT_EQ(sim.out("node01").reannounce, std::vector<std::string>{"web"});
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  // Announced again once node02 let go.
+  EXPECT_EQ(sim.out("node01").reannounce, (std::vector<std::string>{"web", "web"}));
+}
+
+TEST(GroupControllerTest, PingScoreDecidesWhichSideRuns) {
+  auto spec = Spec();
+  spec.mutable_connectivity()->add_ping_nodes("192.0.2.1");
+  Sim sim(spec);
+  sim.SetScore("node01", 1);
+  sim.SetScore("node02", 1);
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  // node01 loses its ping node: it yields to node02.
+  sim.SetScore("node01", 0);
+  for (int i = 0; i < 20; ++i) {
+    sim.Settle(1);
+    EXPECT_LE(sim.Claimers().size(), 1u);
+  }
+  EXPECT_EQ(sim.Holder(), "node02");
+  // Cut: node01 (score 0, peer unheard) runs nothing; node02 keeps it.
+  sim.CutBetween("node01", "node02");
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+}
+
+TEST(GroupControllerTest, MonitorsRunOnTickAndThirdFailureFailsOver) {
+  Sim sim(Spec());
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01");
+  EXPECT_LT(sim.c("node01").NextDeadline(), absl::InfiniteDuration());
+  sim.FailOn("node01", v1::RESOURCE_OP_MONITOR);
+  for (int i = 0; i < 10 && sim.Holder() != "node02"; ++i) {
+    sim.Advance(absl::Seconds(1));
+    ControllerOutput& o = sim.out("node01");
+    sim.c("node01").Tick(sim.now(), &o);
+    sim.Settle();
+  }
+  EXPECT_EQ(sim.Holder(), "node02");
+  EXPECT_EQ(sim.heartbeat("node01").failed_groups_size(), 1);
+}
+
+TEST(GroupControllerTest, ReconfigureRefusesToChangeAnActiveGroup) {
+  auto spec = Spec();
+  Sim sim(spec);
+  sim.Settle();
+  auto changed = spec;
+  changed.mutable_groups(0)->mutable_resources(0)->mutable_ip()->set_address("192.0.2.51");
+  absl::Status s = sim.c("node01").Reconfigure(changed);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "group web is active here and the new spec changes"));
+  // The stopped node accepts it; an identical spec keeps the running group.
+  EXPECT_TRUE(sim.c("node02").Reconfigure(changed).ok());
+  EXPECT_TRUE(sim.c("node01").Reconfigure(spec).ok());
+  EXPECT_EQ(sim.c("node01").Runner("web")->state(), State::kRunning);
+}
+
+}  // namespace
+}  // namespace hacluster::agent
