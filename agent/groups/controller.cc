@@ -147,6 +147,7 @@ ClusterView GroupController::LastView() const {
     n.name = k.name;
     n.alive = k.alive;
     n.score = k.score;
+    n.leaving = k.leaving;
     if (k.name == local_) {
       for (const auto& [name, runner] : runners_) {
         if (runner->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) {
@@ -208,6 +209,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     k.name = in.name;
     k.alive = in.name == local_ || in.alive;
     k.score = in.score;
+    k.leaving = in.name == local_ ? leaving_ : in.heartbeat != nullptr && in.heartbeat->standby();
     if (in.name != local_ && in.heartbeat != nullptr) {
       for (const auto& c : in.heartbeat->groups()) {
         if (c.phase() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) k.claims[c.name()] = c.phase();
@@ -516,7 +518,15 @@ void GroupController::OnFenceResult(const std::string& node, bool ok,
   out->events.push_back(std::move(e));
 }
 
+bool GroupController::Idle() const {
+  for (const auto& [name, r] : runners_) {
+    if (r->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) return false;
+  }
+  return true;
+}
+
 void GroupController::FillHeartbeat(wire::v1::Heartbeat* hb) const {
+  hb->set_standby(leaving_);
   hb->clear_groups();
   for (const auto& g : spec_.groups()) {
     const GroupRunner* r = Runner(g.name());

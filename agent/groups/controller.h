@@ -128,6 +128,14 @@ class GroupController {
   void OnFenceResult(const std::string& node, bool ok, const std::string& message, MonoTime now,
                      ControllerOutput* out);
 
+  // The agent is shutting down: from the next Evaluate on, the local node is
+  // no candidate for any group, so it stops what it runs (others take over
+  // once it has let go). Its heartbeat says standby.
+  void Leave() { leaving_ = true; }
+  bool leaving() const { return leaving_; }
+  // No local group claimed (all stopped or failed).
+  bool Idle() const;
+
   // Claims, failed groups and requests for the local heartbeat.
   void FillHeartbeat(wire::v1::Heartbeat* hb) const;
   // Groups, quorum, for GetStatus (as of the last Evaluate).
@@ -183,12 +191,14 @@ class GroupController {
     std::string name;
     bool alive = false;
     uint32_t score = 0;
+    bool leaving = false;
     std::map<std::string, ClaimPhase> claims;
     std::set<std::string> failed_groups;
     std::vector<PlacementRequest> requests;  // as its heartbeat carries them
   };
   std::vector<KnownNode> known_;
   bool hold_acquire_ = false;
+  bool leaving_ = false;
   // Per group: the alive node that held it at the last Evaluate, and
   // whether two nodes held it.
   std::map<std::string, std::string> last_holder_;

@@ -414,6 +414,20 @@ TEST(GroupControllerTest, MonitorsRunOnTickAndThirdFailureFailsOver) {
   EXPECT_EQ(sim.heartbeat("node01").failed_groups_size(), 1);
 }
 
+TEST(GroupControllerTest, LeavingNodeReleasesAndThePeerTakesOverAfterwards) {
+  Sim sim(Spec(2, /*failback=*/true));
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01");
+  sim.c("node01").Leave();
+  for (int i = 0; i < 20; ++i) {
+    sim.Settle(1);
+    EXPECT_LE(sim.Claimers().size(), 1u) << "round " << i;
+  }
+  EXPECT_TRUE(sim.c("node01").Idle());
+  EXPECT_TRUE(sim.heartbeat("node01").standby());
+  EXPECT_EQ(sim.Holder(), "node02");
+}
+
 TEST(GroupControllerTest, ReconfigureRefusesToChangeAnActiveGroup) {
   auto spec = Spec();
   Sim sim(spec);

@@ -43,11 +43,11 @@ std::vector<std::string> CandidatesOf(const ClusterView& view, const std::string
   if (!QuorumOf(view).ok) return out;
   uint32_t best = 0;
   for (const NodeView& n : view.nodes) {
-    if (n.alive) best = std::max(best, n.score);
+    if (n.alive && !n.leaving) best = std::max(best, n.score);
   }
   const bool ping = ConnectivityConfigured(*view.spec);
   for (const NodeView& n : view.nodes) {
-    if (!n.alive) continue;
+    if (!n.alive || n.leaving) continue;
     if (ping && n.score < best) continue;
     if (n.name != ignore_failed_on && n.failed_groups.count(group) > 0) continue;
     out.push_back(n.name);

@@ -57,6 +57,9 @@ using ClaimPhase = wire::v1::GroupClaim::Phase;
 struct NodeView {
   std::string name;
   bool alive = false;  // UP (the local node always is)
+  // Shutting down: it releases what it holds and is no candidate for
+  // anything (its heartbeats say standby), but its claims still count.
+  bool leaving = false;
   uint32_t score = 0;  // connectivity score
   std::map<std::string, ClaimPhase> claims;  // group -> phase
   std::set<std::string> failed_groups;
