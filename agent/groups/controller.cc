@@ -59,7 +59,7 @@ GroupController::GroupController(const spec::v1::ClusterSpec& spec, std::string 
   }
 }
 
-absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec) {
+absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec, bool apply) {
   std::map<std::string, const spec::v1::ResourceGroup*> old_groups;
   for (const auto& g : spec_.groups()) old_groups[g.name()] = &g;
   std::set<std::string> kept;
@@ -83,6 +83,7 @@ absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec) {
     }
   }
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  if (!apply) return absl::OkStatus();
   std::map<std::string, std::unique_ptr<GroupRunner>> runners;
   for (const auto& g : spec.groups()) {
     if (kept.count(g.name()) > 0) {

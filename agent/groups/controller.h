@@ -94,7 +94,8 @@ class GroupController {
   // runner and state; new groups start stopped. InvalidArgument (and nothing
   // changes) when a group that is not stopped here was removed or changed:
   // it must be moved away or stopped first.
-  absl::Status Reconfigure(const spec::v1::ClusterSpec& spec);
+  // With `apply` false it only checks.
+  absl::Status Reconfigure(const spec::v1::ClusterSpec& spec, bool apply = true);
 
   // One decision pass over every group. `nodes`: every spec node in spec
   // order (the local one included). `hold_acquire`: initdead with nodes

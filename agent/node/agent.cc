@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -25,11 +28,14 @@
 #include "agent/config/diagnostics.h"
 #include "agent/config/yaml_codec.h"
 #include "agent/core/clock.h"
+#include "agent/exec/runner.h"
+#include "agent/groups/controller.h"
 #include "agent/log/logger.h"
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
 #include "agent/node/release_pages.h"
+#include "agent/node/resource_work.h"
 #include "agent/placement/placement.h"
 #include "agent/node/settings.h"
 #include "agent/ping/pinger.h"
@@ -41,6 +47,8 @@
 #include "agent/wire/drop_log.h"
 #include "agent/wire/keyring.h"
 #include "agent/wire/packet_check.h"
+#include "agent/vip/announce.h"
+#include "agent/vip/netlink_address.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace hacluster::agent {
@@ -65,6 +73,40 @@ constexpr absl::Duration kMaxReceiveDelay = absl::Milliseconds(10);
 // summary) ride on a wake due anyway within this time instead of waking
 // the loop themselves.
 constexpr absl::Duration kChoreSlack = absl::Milliseconds(10);
+// A virtual IP is announced this many times in all, this far apart (as
+// Heartbeat's send_arp: 5 times, 200 ms apart); the first goes out with the
+// start itself.
+constexpr int kAnnouncements = 5;
+constexpr absl::Duration kAnnounceEvery = absl::Milliseconds(200);
+// A shutdown waits at most this long for the groups to stop.
+constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
+
+// Whether two heartbeats say the same about groups (claims, failures,
+// requests, standby): when a peer's changes, placement is computed again.
+bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b) {
+  if (a.standby() != b.standby() || a.groups_size() != b.groups_size() ||
+      a.failed_groups_size() != b.failed_groups_size() ||
+      a.placements_size() != b.placements_size()) {
+    return false;
+  }
+  for (int i = 0; i < a.groups_size(); ++i) {
+    if (a.groups(i).name() != b.groups(i).name() || a.groups(i).phase() != b.groups(i).phase()) {
+      return false;
+    }
+  }
+  for (int i = 0; i < a.failed_groups_size(); ++i) {
+    if (a.failed_groups(i) != b.failed_groups(i)) return false;
+  }
+  for (int i = 0; i < a.placements_size(); ++i) {
+    const auto& x = a.placements(i);
+    const auto& y = b.placements(i);
+    if (x.group() != y.group() || x.node() != y.node() || x.stamp_ns() != y.stamp_ns() ||
+        x.requested_by() != y.requested_by()) {
+      return false;
+    }
+  }
+  return true;
+}
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -160,7 +202,8 @@ class Agent::Impl {
   absl::Status WatchMedium(const media::Medium& medium, size_t index);
   void Unwatch(int fd);
   void GoRealtime();
-  // Waits for the fds until `deadline` (not at all when `poll_only`);
+  // Waits for the fds until `deadline` (not at all when `poll_only`); reads
+  // dated frames without delay while groups_->Urgent();
   // epoll_wait's result.
   int Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready);
   // A timerfd instead of epoll_pwait2's timeout, for kernels without it.
@@ -177,10 +220,23 @@ class Agent::Impl {
   void OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
                MonoTime at);
   void ReceivePings(MonoTime now);
-  // Answers every submitted standby/takeover/move: this agent does not run
-  // resource groups yet, so each is refused with that reason at once
-  // instead of being left to time out.
-  void RefuseOperations();
+  // Resource groups: a decision pass when something changed, due monitors,
+  // retries and fencing, then what the controller asks for.
+  void RunGroups(MonoTime now);
+  // Membership events (deaths, arrivals, connectivity) in events_: the
+  // controller learns of them and placement is computed again.
+  void NoteMembershipEvents(MonoTime now);
+  // Hands the controller's output on: operations to the executor, events,
+  // operation answers, announcements, an early heartbeat on claim changes.
+  void Apply(ControllerOutput& out, MonoTime now);
+  // Operator requests submitted through the API.
+  void TakeOperations(MonoTime now);
+  // Work finished on executor threads.
+  void TakeCompletedWork(MonoTime now);
+  void Submit(uint64_t id, std::function<void()> fn);
+  void ScheduleAnnouncements(const std::string& group, MonoTime now, bool first_sent);
+  void SendAnnouncements(MonoTime now);
+  MonoTime NextAnnouncement() const;
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
   void Reload(MonoTime now);
@@ -206,6 +262,35 @@ class Agent::Impl {
   EventHub hub_;
   Operations ops_;
   std::unique_ptr<ApiServer> api_;
+
+  // Resource groups.
+  std::unique_ptr<GroupController> groups_;
+  std::unique_ptr<exec::OpExecutor> executor_;
+  exec::ScriptPaths script_paths_;
+  bool groups_dirty_ = true;
+  // Work on executor threads, by executor id.
+  struct Work {
+    std::string group;     // resource op: the group; fencing: empty
+    std::string node;      // fencing: the node
+    uint64_t op_id = 0;    // resource op: the GroupOp's id
+    int resource = -1;
+    v1::ResourceOp op = v1::RESOURCE_OP_UNSPECIFIED;
+    std::shared_ptr<WorkResult> result = std::make_shared<WorkResult>();
+  };
+  std::map<uint64_t, Work> work_;
+  uint64_t next_work_id_ = 1;
+  // Where each started ip resource went: (group, resource index).
+  std::map<std::pair<std::string, int>, vip::Placement> vip_places_;
+  struct Announcement {
+    std::string interface;
+    std::string address;
+    int left = 0;
+    MonoTime next;
+  };
+  std::vector<Announcement> announcements_;
+  // Shutting down: the groups are being released.
+  bool leaving_ = false;
+  MonoTime leave_by_ = absl::InfiniteDuration();
 
   // Two epoll sets over the same fds, but for the media that date their
   // frames, which only the loud one has: the loop waits on the quiet one
@@ -240,6 +325,7 @@ constexpr uint64_t kTimerTag = 1u << 20;
 constexpr uint64_t kSignalTag = kTimerTag + 1;
 constexpr uint64_t kPingTag = kTimerTag + 2;
 constexpr uint64_t kOperationsTag = kTimerTag + 3;
+constexpr uint64_t kExecutorTag = kTimerTag + 4;
 
 Agent::Impl::~Impl() {
   if (api_ != nullptr) api_->Shutdown();
@@ -379,6 +465,10 @@ absl::Status Agent::Impl::Init() {
   }
   if (pinger_ != nullptr && !(s = Watch(pinger_->fd(), kPingTag)).ok()) return s;
   if (!(s = Watch(ops_.fd(), kOperationsTag)).ok()) return s;
+  auto executor = exec::OpExecutor::Create();
+  if (!executor.ok()) return executor.status();
+  executor_ = *std::move(executor);
+  if (!(s = Watch(executor_->fd(), kExecutorTag)).ok()) return s;
   if (!(s = Watch(signal_fd_, kSignalTag)).ok()) return s;
 
   start_ = MonotonicNow();
@@ -390,6 +480,7 @@ absl::Status Agent::Impl::Init() {
   membership_ = std::make_unique<Membership>(MembershipConfigOf(config_), generation_, start_);
   connectivity_ = std::make_unique<Connectivity>(ConnectivityConfigOf(config_), start_);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
+  groups_ = std::make_unique<GroupController>(config_.spec, local_node_);
 
   out_hb_.set_cluster_name(config_.spec.cluster_name());
   out_hb_.set_node(local_node_);
@@ -498,29 +589,8 @@ void Agent::Impl::Publish(MonoTime now) {
       n.mutable_labels()->insert(sn.labels().begin(), sn.labels().end());
     }
   }
-  // Groups: none runs yet (the loop does not run resource groups), so each
-  // is shown stopped with no holder; quorum as placement computes it.
-  ClusterView view;
-  view.spec = &config_.spec;
-  for (const auto& n : st.nodes()) {
-    NodeView nv;
-    nv.name = n.name();
-    nv.alive = n.state() == v1::NODE_STATE_UP;
-    nv.score = n.connectivity_score();
-    view.nodes.push_back(std::move(nv));
-  }
-  Quorum quorum = QuorumOf(view);
-  st.set_has_quorum(quorum.ok);
-  st.set_quorum_reason(quorum.reason);
-  for (const auto& g : config_.spec.groups()) {
-    v1::GroupStatus* gs = st.add_groups();
-    gs->set_name(g.name());
-    gs->set_preferred_node(g.preferred_node());
-    gs->set_state(v1::GROUP_STATE_STOPPED);
-    for (const auto& r : g.resources()) {
-      if (r.has_ip()) gs->add_addresses(r.ip().address());
-    }
-  }
+  // Groups and quorum as of the last decision pass.
+  groups_->FillStatus(WallTimeOf, &st);
   hub_.PublishStatus(std::move(st), now);
   next_publish_ = now + kPublishEvery;
 }
@@ -568,6 +638,10 @@ void Agent::Impl::OnFrame(size_t i, absl::string_view frame, absl::string_view s
     return;
   }
   if (r.own) return;
+  if (!groups_dirty_) {
+    const wire::v1::Heartbeat* prev = membership_->LastHeartbeat(in_hb_.node());
+    if (prev == nullptr || !SameGroupState(*prev, in_hb_)) groups_dirty_ = true;
+  }
   membership_->OnHeartbeat(in_hb_, static_cast<int>(i), at, &events_);
 }
 
@@ -601,15 +675,223 @@ void Agent::Impl::ReceivePings(MonoTime now) {
   if (!s.ok()) logger_.Debug(absl::StrCat("ping receive: ", s.message()));
 }
 
-void Agent::Impl::RefuseOperations() {
-  for (const OperationRequest& r : ops_.Take()) {
-    v1::OperationResponse answer;
-    answer.set_state(v1::OPERATION_STATE_FAILED);
-    answer.set_message(
-        "refused: this ha-agent does not run resource groups yet (placement and resources "
-        "are not yet part of its loop)");
-    ops_.Update(r.id, std::move(answer));
+void Agent::Impl::Submit(uint64_t id, std::function<void()> fn) {
+  absl::Status s = executor_->Submit(id, std::move(fn));
+  if (s.ok()) return;
+  // No thread: the work fails at once rather than hang the group.
+  logger_.Error(absl::StrCat("cannot run resource work: ", s.message()));
+  auto it = work_.find(id);
+  if (it != work_.end()) it->second.result->message = std::string(s.message());
+  ControllerOutput out;
+  Work w = std::move(it->second);
+  work_.erase(it);
+  MonoTime now = MonotonicNow();
+  if (w.group.empty()) {
+    groups_->OnFenceResult(w.node, false, w.result->message, now, &out);
+  } else {
+    groups_->OnResult(w.group, {w.op_id, false, w.result->message}, now, &out);
   }
+  Apply(out, now);
+}
+
+void Agent::Impl::Apply(ControllerOutput& out, MonoTime now) {
+  for (GroupOp& op : out.ops) {
+    const spec::v1::ResourceGroup* g = groups_->Group(op.group);
+    if (g == nullptr || op.resource < 0 || op.resource >= g->resources_size()) continue;
+    const uint64_t id = next_work_id_++;
+    Work w;
+    w.group = op.group;
+    w.op_id = op.id;
+    w.resource = op.resource;
+    w.op = op.op;
+    std::optional<vip::Placement> place;
+    auto vp = vip_places_.find({op.group, op.resource});
+    if (vp != vip_places_.end()) place = vp->second;
+    std::shared_ptr<WorkResult> result = w.result;
+    spec::v1::Resource resource = g->resources(op.resource);
+    exec::ScriptPaths paths = script_paths_;
+    v1::ResourceOp kind = op.op;
+    work_.emplace(id, std::move(w));
+    Submit(id, [result, resource, kind, place, paths] {
+      *result = RunResourceOp(resource, kind, place, paths);
+    });
+  }
+  out.ops.clear();
+  for (const std::string& group : out.reannounce) ScheduleAnnouncements(group, now, false);
+  out.reannounce.clear();
+  for (auto& [id, answer] : out.answers) {
+    answer.set_operation_id(id);
+    ops_.Update(id, std::move(answer));
+  }
+  out.answers.clear();
+  for (v1::Event& e : out.events) events_.push_back(std::move(e));
+  out.events.clear();
+  if (out.claims_changed) {
+    groups_->FillHeartbeat(&out_hb_);
+    // Peers learn of a release or a request now, not a keepalive later.
+    SendHeartbeat(now);
+    groups_dirty_ = true;
+  }
+  out.claims_changed = false;
+}
+
+void Agent::Impl::TakeOperations(MonoTime now) {
+  ControllerOutput out;
+  for (const OperationRequest& r : ops_.Take()) {
+    if (leaving_) {
+      v1::OperationResponse answer;
+      answer.set_state(v1::OPERATION_STATE_FAILED);
+      answer.set_message("refused: this ha-agent is shutting down");
+      ops_.Update(r.id, std::move(answer));
+      continue;
+    }
+    groups_->Submit(r, absl::ToUnixNanos(absl::Now()), now, &out);
+  }
+  Apply(out, now);
+  groups_dirty_ = true;
+}
+
+void Agent::Impl::TakeCompletedWork(MonoTime now) {
+  ControllerOutput out;
+  for (uint64_t id : executor_->TakeCompleted()) {
+    auto it = work_.find(id);
+    if (it == work_.end()) continue;
+    Work w = std::move(it->second);
+    work_.erase(it);
+    const WorkResult& r = *w.result;
+    if (w.group.empty()) {
+      groups_->OnFenceResult(w.node, r.ok, r.message, now, &out);
+      continue;
+    }
+    if (r.placement.has_value()) vip_places_[{w.group, w.resource}] = *r.placement;
+    if (w.op == v1::RESOURCE_OP_STOP && r.ok) vip_places_.erase({w.group, w.resource});
+    if (r.announce && r.placement.has_value()) {
+      const spec::v1::ResourceGroup* g = groups_->Group(w.group);
+      if (g != nullptr) {
+        Announcement a;
+        a.interface = r.placement->interface;
+        a.address = g->resources(w.resource).ip().address();
+        a.left = kAnnouncements - 1;
+        a.next = now + kAnnounceEvery;
+        announcements_.push_back(std::move(a));
+      }
+    }
+    groups_->OnResult(w.group, {w.op_id, r.ok, r.message}, now, &out);
+  }
+  Apply(out, now);
+  groups_dirty_ = true;
+}
+
+void Agent::Impl::ScheduleAnnouncements(const std::string& group, MonoTime now,
+                                        bool first_sent) {
+  const spec::v1::ResourceGroup* g = groups_->Group(group);
+  if (g == nullptr) return;
+  for (int i = 0; i < g->resources_size(); ++i) {
+    auto vp = vip_places_.find({group, i});
+    if (vp == vip_places_.end()) continue;
+    Announcement a;
+    a.interface = vp->second.interface;
+    a.address = g->resources(i).ip().address();
+    a.left = first_sent ? kAnnouncements - 1 : kAnnouncements;
+    a.next = first_sent ? now + kAnnounceEvery : now;
+    announcements_.push_back(std::move(a));
+  }
+}
+
+MonoTime Agent::Impl::NextAnnouncement() const {
+  MonoTime next = absl::InfiniteDuration();
+  for (const Announcement& a : announcements_) next = std::min(next, a.next);
+  return next;
+}
+
+void Agent::Impl::SendAnnouncements(MonoTime now) {
+  for (auto it = announcements_.begin(); it != announcements_.end();) {
+    if (it->next > now) {
+      ++it;
+      continue;
+    }
+    // Only an address still here is announced: a group stopped meanwhile
+    // must not draw traffic back.
+    absl::StatusOr<bool> here = vip::HasAddress(it->address);
+    if (!here.ok() || !*here) {
+      it = announcements_.erase(it);
+      continue;
+    }
+    absl::Status s = vip::Announce(it->interface, it->address);
+    if (!s.ok()) logger_.Warn(absl::StrCat("announcing ", it->address, ": ", s.message()));
+    if (--it->left <= 0) {
+      it = announcements_.erase(it);
+    } else {
+      it->next = now + kAnnounceEvery;
+      ++it;
+    }
+  }
+}
+
+void Agent::Impl::NoteMembershipEvents(MonoTime now) {
+  ControllerOutput out;
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const v1::Event& e = events_[i];
+    switch (e.kind()) {
+      case v1::EVENT_KIND_NODE_DEAD:
+        groups_->OnNodeDead(e.node(), membership_->LastHeartbeat(e.node()), now, &out);
+        groups_dirty_ = true;
+        break;
+      case v1::EVENT_KIND_NODE_UP:
+      case v1::EVENT_KIND_NODE_RESTARTED:
+        groups_->OnNodeUp(e.node());
+        groups_dirty_ = true;
+        break;
+      case v1::EVENT_KIND_CONNECTIVITY_CHANGED:
+      case v1::EVENT_KIND_PING_DEAD:
+      case v1::EVENT_KIND_PING_UP:
+        groups_dirty_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+  Apply(out, now);
+}
+
+void Agent::Impl::RunGroups(MonoTime now) {
+  ControllerOutput out;
+  for (const std::string& node : groups_->FencesToRun(now)) {
+    const uint64_t id = next_work_id_++;
+    Work w;
+    w.node = node;
+    std::shared_ptr<WorkResult> result = w.result;
+    spec::v1::Fencing fencing = config_.spec.fencing();
+    work_.emplace(id, std::move(w));
+    logger_.Info(absl::StrCat("fencing ", node, ": running ",
+                              absl::StrJoin(fencing.command(), " ")));
+    Submit(id, [result, fencing, node] { *result = RunFence(fencing, node); });
+  }
+  if (groups_->NextDeadline() <= now) groups_->Tick(now, &out);
+  if (groups_dirty_) {
+    groups_dirty_ = false;
+    std::vector<NodeInput> nodes;
+    nodes.reserve(config_.spec.nodes_size());
+    for (const auto& n : config_.spec.nodes()) {
+      NodeInput in;
+      in.name = n.name();
+      in.alive = n.name() == local_node_ || membership_->StateOf(n.name()) == v1::NODE_STATE_UP;
+      in.score = n.name() == local_node_ ? connectivity_->Score()
+                 : membership_->LastHeartbeat(n.name()) != nullptr
+                     ? membership_->LastHeartbeat(n.name())->connectivity_score()
+                     : 0;
+      in.heartbeat = in.alive ? membership_->LastHeartbeat(n.name()) : nullptr;
+      nodes.push_back(std::move(in));
+    }
+    bool all_heard = true;
+    for (const NodeInput& n : nodes) all_heard = all_heard && n.alive;
+    const bool hold = leaving_ || (membership_->InInitdead(now) && !all_heard);
+    groups_->Evaluate(nodes, hold, now, &out);
+    // The heartbeat always says what the controller now knows (adopted
+    // requests included).
+    groups_->FillHeartbeat(&out_hb_);
+  }
+  Apply(out, now);
 }
 
 void Agent::Impl::Flush(MonoTime now) {
@@ -641,6 +923,8 @@ void Agent::Impl::Reload(MonoTime now) {
   }
   std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
   std::string new_socket = ApiSocketPath(*spec, options_.state_dir);
+  absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
+  if (!groups_ok.ok()) return reject(groups_ok.message());
   auto config = BuildConfig(*std::move(spec), &config_);
   if (!config.ok()) return reject(config.status().message());
   if (PingTargets(config->spec).size() > 0 && pinger_ == nullptr) {
@@ -689,6 +973,8 @@ void Agent::Impl::Reload(MonoTime now) {
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
   membership_->Reconfigure(MembershipConfigOf(config_), now);
+  (void)groups_->Reconfigure(config_.spec);  // checked above
+  groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   out_hb_.set_config_version(config_.spec.config_version());
@@ -710,9 +996,23 @@ bool Agent::Impl::HandleSignals(MonoTime now) {
   while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
     if (info.ssi_signo == SIGHUP) {
       Reload(now);
+    } else if (!leaving_ && !groups_->Idle()) {
+      // Release the groups first, so that a peer takes them over at once
+      // instead of after deadtime.
+      leaving_ = true;
+      leave_by_ = now + kLeaveLimit;
+      groups_->Leave();
+      groups_dirty_ = true;
+      Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
+           absl::StrCat("ha-agent stopping on ", strsignal(info.ssi_signo),
+                        ": stopping its groups first (the same signal again stops at once)"),
+           now);
     } else {
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
-           absl::StrCat("ha-agent stopping on ", strsignal(info.ssi_signo)), now);
+           absl::StrCat("ha-agent stopping on ", strsignal(info.ssi_signo),
+                        leaving_ && !groups_->Idle() ? " without waiting for its groups to stop"
+                                                     : ""),
+           now);
       keep_going = false;
     }
   }
@@ -733,7 +1033,9 @@ void Agent::Impl::ArmTimer(MonoTime deadline) {
 int Agent::Impl::Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready) {
   const absl::Duration left =
       poll_only ? absl::ZeroDuration() : std::max(deadline - MonotonicNow(), absl::ZeroDuration());
-  const int epoll_fd = left <= kMaxReceiveDelay ? quiet_epoll_fd_ : epoll_fd_;
+  // While a group waits for a release (or an operation is under way) every
+  // heartbeat is read as it comes.
+  const int epoll_fd = left <= kMaxReceiveDelay && !groups_->Urgent() ? quiet_epoll_fd_ : epoll_fd_;
   if (timer_fd_ < 0) {
     timespec timeout = absl::ToTimespec(left);
     int n = epoll_pwait2(epoll_fd, ready, max_ready,
@@ -787,6 +1089,17 @@ int Agent::Impl::Run() {
     if (local_score_ != score) {
       membership_->SetLocalConnectivity(score, now, &events_);
       local_score_ = score;
+      out_hb_.set_connectivity_score(score);
+    }
+    if (!events_.empty()) NoteMembershipEvents(now);
+    if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
+    if (NextAnnouncement() <= now) SendAnnouncements(now);
+    if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
+      if (!groups_->Idle()) {
+        logger_.Error("groups still active after the shutdown limit; stopping anyway");
+      }
+      running = false;
+      continue;
     }
     if (now >= next_flush_) Flush(now);
     if (!events_.empty()) {
@@ -797,8 +1110,10 @@ int Agent::Impl::Run() {
       Publish(now);
     }
     MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
-                                  connectivity_->NextDeadline(),
+                                  connectivity_->NextDeadline(), groups_->NextDeadline(),
+                                  NextAnnouncement(), leave_by_,
                                   std::min(next_publish_, next_flush_) + kChoreSlack});
+    if (groups_dirty_) deadline = now;
     int n = Wait(deadline, pending, ready, kMaxEvents);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -815,7 +1130,9 @@ int Agent::Impl::Run() {
       } else if (tag == kSignalTag) {
         running = HandleSignals(now) && running;
       } else if (tag == kOperationsTag) {
-        RefuseOperations();
+        TakeOperations(now);
+      } else if (tag == kExecutorTag) {
+        TakeCompletedWork(now);
       } else if (tag == kPingTag) {
         ReceivePings(now);
       } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
