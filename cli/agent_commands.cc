@@ -75,8 +75,12 @@ std::vector<std::string> AlignColumns(const std::vector<std::vector<std::string>
 // "  ip 192.0.2.50: start ok", "  lsb apache2: monitor failed: exit 7, 2
 // monitor failures".
 std::string ResourceLine(const v1::ResourceStatus& r) {
-  std::string out = absl::StrCat("  ", r.kind(), r.kind().empty() || r.name().empty() ? "" : " ",
-                                 r.name(), ": ");
+  // Names derived from the kind already start with it ("ip 192.0.2.50").
+  const bool kind_in_name = !r.kind().empty() && absl::StartsWith(r.name(), r.kind() + " ");
+  std::string out =
+      kind_in_name ? absl::StrCat("  ", r.name(), ": ")
+                   : absl::StrCat("  ", r.kind(), r.kind().empty() || r.name().empty() ? "" : " ",
+                                  r.name(), ": ");
   if (r.last_op() == v1::RESOURCE_OP_UNSPECIFIED) {
     absl::StrAppend(&out, "not run on this node");
   } else {

@@ -253,7 +253,8 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       }
       case Action::kStop:
         Drive(name, now, out, [&](GroupRunner& r, auto* ops, auto* events) {
-          r.Stop(d.reason, now, ops, events);
+          r.Stop(leaving_ ? std::string("this ha-agent is shutting down") : d.reason, now, ops,
+                 events);
         });
         break;
       case Action::kWait:

@@ -267,6 +267,9 @@ class Agent::Impl {
   std::unique_ptr<GroupController> groups_;
   std::unique_ptr<exec::OpExecutor> executor_;
   exec::ScriptPaths script_paths_;
+  // Shared with the work threads; null when no packet socket could be
+  // opened (then each announcement opens its own).
+  std::shared_ptr<const vip::Announcer> announcer_;
   bool groups_dirty_ = true;
   // Work on executor threads, by executor id.
   struct Work {
@@ -469,6 +472,13 @@ absl::Status Agent::Impl::Init() {
   if (!executor.ok()) return executor.status();
   executor_ = *std::move(executor);
   if (!(s = Watch(executor_->fd(), kExecutorTag)).ok()) return s;
+  auto announcer = vip::Announcer::Open();
+  if (announcer.ok()) {
+    announcer_ = std::make_shared<const vip::Announcer>(*std::move(announcer));
+  } else if (config_.spec.groups_size() > 0) {
+    logger_.Warn(absl::StrCat(announcer.status().message(),
+                              "; each announcement will open its own"));
+  }
   if (!(s = Watch(signal_fd_, kSignalTag)).ok()) return s;
 
   start_ = MonotonicNow();
@@ -712,8 +722,13 @@ void Agent::Impl::Apply(ControllerOutput& out, MonoTime now) {
     exec::ScriptPaths paths = script_paths_;
     v1::ResourceOp kind = op.op;
     work_.emplace(id, std::move(w));
-    Submit(id, [result, resource, kind, place, paths] {
-      *result = RunResourceOp(resource, kind, place, paths);
+    Submit(id, [result, resource, kind, place, paths, announcer = announcer_] {
+      const MonoTime begin = MonotonicNow();
+      *result = RunResourceOp(resource, kind, place, paths, announcer.get());
+      absl::StrAppend(&result->message, " (",
+                      absl::FormatDuration(absl::Trunc(MonotonicNow() - begin,
+                                                       absl::Microseconds(10))),
+                      ")");
     });
   }
   out.ops.clear();
@@ -817,7 +832,8 @@ void Agent::Impl::SendAnnouncements(MonoTime now) {
       it = announcements_.erase(it);
       continue;
     }
-    absl::Status s = vip::Announce(it->interface, it->address);
+    absl::Status s = announcer_ != nullptr ? announcer_->Announce(it->interface, it->address)
+                                           : vip::Announce(it->interface, it->address);
     if (!s.ok()) logger_.Warn(absl::StrCat("announcing ", it->address, ": ", s.message()));
     if (--it->left <= 0) {
       it = announcements_.erase(it);

@@ -29,7 +29,7 @@ WorkResult Fail(std::string message) {
 }
 
 WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
-                const std::optional<vip::Placement>& known) {
+                const std::optional<vip::Placement>& known, const vip::Announcer* announcer) {
   WorkResult w;
   switch (op) {
     case v1::RESOURCE_OP_START: {
@@ -40,7 +40,8 @@ WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
       w.ok = true;
       w.placement = *p;
       w.announce = true;
-      s = vip::Announce(p->interface, ip.address());
+      s = announcer != nullptr ? announcer->Announce(p->interface, ip.address())
+                               : vip::Announce(p->interface, ip.address());
       w.message = absl::StrCat("added ", ip.address(), "/", p->prefix_length, " on ",
                                p->interface,
                                s.ok() ? ", announced" : absl::StrCat("; announcing: ", s.message()));
@@ -89,8 +90,8 @@ WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
 
 WorkResult RunResourceOp(const spec::v1::Resource& r, v1::ResourceOp op,
                          const std::optional<vip::Placement>& placement,
-                         const exec::ScriptPaths& paths) {
-  if (r.has_ip()) return IpOp(r.ip(), op, placement);
+                         const exec::ScriptPaths& paths, const vip::Announcer* announcer) {
+  if (r.has_ip()) return IpOp(r.ip(), op, placement, announcer);
   const exec::Op eop = ExecOp(op);
   absl::StatusOr<exec::Command> c = exec::CommandFor(r, eop, paths);
   if (!c.ok()) return Fail(std::string(c.status().message()));

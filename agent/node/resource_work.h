@@ -21,6 +21,7 @@
 #include <string>
 
 #include "agent/exec/command.h"
+#include "agent/vip/announce.h"
 #include "agent/vip/netlink_address.h"
 #include "proto/agent.pb.h"
 #include "proto/cluster_spec.pb.h"
@@ -37,10 +38,12 @@ struct WorkResult {
 };
 
 // Runs `op` on resource `r`. `placement`: where an ip resource was added by
-// an earlier start of this agent, if known.
+// an earlier start of this agent, if known. `announcer`: the agent's open
+// packet socket (null: one is opened for the call, whose close costs about
+// 10 ms).
 WorkResult RunResourceOp(const spec::v1::Resource& r, v1::ResourceOp op,
                          const std::optional<vip::Placement>& placement,
-                         const exec::ScriptPaths& paths);
+                         const exec::ScriptPaths& paths, const vip::Announcer* announcer);
 
 // Runs the fencing command for `node`.
 WorkResult RunFence(const spec::v1::Fencing& fencing, const std::string& node);

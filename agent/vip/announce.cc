@@ -53,12 +53,15 @@ void PutU16(uint8_t* at, uint16_t value) {
 
 // An AF_PACKET socket for writing whole frames on one interface.
 struct Link {
-  UniqueFd fd;
+  UniqueFd owned;  // when the socket was opened for this call
+  int fd = -1;
   int ifindex = 0;
   Mac mac{};
 };
 
-absl::StatusOr<Link> OpenLink(const std::string& interface, absl::string_view what) {
+// Opens a packet socket, or uses `shared_fd` when it is one (>= 0).
+absl::StatusOr<Link> OpenLink(const std::string& interface, absl::string_view what,
+                              int shared_fd) {
   if (interface.empty() || interface.size() >= IFNAMSIZ) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": '", interface,
                                                    "' cannot be an interface name (1 to ",
@@ -66,8 +69,13 @@ absl::StatusOr<Link> OpenLink(const std::string& interface, absl::string_view wh
   }
   Link link;
   // Protocol 0: the socket only sends, nothing is queued for it to read.
-  link.fd.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-  if (!link.fd.valid()) {
+  if (shared_fd >= 0) {
+    link.fd = shared_fd;
+  } else {
+    link.owned.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    link.fd = link.owned.get();
+  }
+  if (link.fd < 0) {
     const int err = errno;
     return absl::Status(absl::ErrnoToStatusCode(err),
                         absl::StrCat(what, ": cannot open a packet socket: ", std::strerror(err),
@@ -75,7 +83,7 @@ absl::StatusOr<Link> OpenLink(const std::string& interface, absl::string_view wh
   }
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, interface.c_str(), interface.size());
-  if (::ioctl(link.fd.get(), SIOCGIFINDEX, &ifr) != 0) {
+  if (::ioctl(link.fd, SIOCGIFINDEX, &ifr) != 0) {
     const int err = errno;
     if (err == ENODEV) {
       return absl::NotFoundError(absl::StrCat(what, ": there is no interface ", interface));
@@ -83,7 +91,7 @@ absl::StatusOr<Link> OpenLink(const std::string& interface, absl::string_view wh
     return absl::ErrnoToStatus(err, absl::StrCat(what, ": cannot find interface ", interface));
   }
   link.ifindex = ifr.ifr_ifindex;
-  if (::ioctl(link.fd.get(), SIOCGIFHWADDR, &ifr) != 0) {
+  if (::ioctl(link.fd, SIOCGIFHWADDR, &ifr) != 0) {
     return absl::ErrnoToStatus(errno,
                                absl::StrCat(what, ": cannot read the MAC address of ", interface));
   }
@@ -107,7 +115,7 @@ absl::Status SendFrame(const Link& link, const Mac& destination, uint16_t ethert
   ssize_t sent;
   do {
     sent =
-        ::sendto(link.fd.get(), frame, size, 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+        ::sendto(link.fd, frame, size, 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) return absl::ErrnoToStatus(errno, absl::StrCat(what, ": cannot send"));
   if (static_cast<size_t>(sent) != size) {
@@ -143,9 +151,8 @@ uint16_t Icmpv6Checksum(const uint8_t* source, const uint8_t* destination, const
   return static_cast<uint16_t>(~sum);
 }
 
-}  // namespace
-
-absl::Status SendGratuitousArp(const std::string& interface, const std::string& ipv4) {
+absl::Status SendGratuitousArpOn(int shared_fd, const std::string& interface,
+                                 const std::string& ipv4) {
   absl::StatusOr<IpBytes> ip = ParseIp(ipv4);
   if (!ip.ok()) return ip.status();
   if (ip->family != AF_INET || ip->IsMulticast() || ip->IsUnspecified() ||
@@ -154,7 +161,7 @@ absl::Status SendGratuitousArp(const std::string& interface, const std::string& 
         absl::StrCat("gratuitous ARP: ", ipv4, " is not a unicast IPv4 address"));
   }
   const std::string what = absl::StrCat("gratuitous ARP for ", ipv4, " on ", interface);
-  absl::StatusOr<Link> link = OpenLink(interface, what);
+  absl::StatusOr<Link> link = OpenLink(interface, what, shared_fd);
   if (!link.ok()) return link.status();
 
   for (const uint16_t op : {kArpRequest, kArpReply}) {
@@ -180,7 +187,8 @@ absl::Status SendGratuitousArp(const std::string& interface, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status SendUnsolicitedNeighbourAdvert(const std::string& interface, const std::string& ipv6) {
+absl::Status SendUnsolicitedNeighbourAdvertOn(int shared_fd, const std::string& interface,
+                                              const std::string& ipv6) {
   absl::StatusOr<IpBytes> ip = ParseIp(ipv6);
   if (!ip.ok()) return ip.status();
   if (ip->family != AF_INET6 || ip->IsMulticast() || ip->IsUnspecified()) {
@@ -188,7 +196,7 @@ absl::Status SendUnsolicitedNeighbourAdvert(const std::string& interface, const 
         absl::StrCat("neighbour advertisement: ", ipv6, " is not a unicast IPv6 address"));
   }
   const std::string what = absl::StrCat("neighbour advertisement for ", ipv6, " on ", interface);
-  absl::StatusOr<Link> link = OpenLink(interface, what);
+  absl::StatusOr<Link> link = OpenLink(interface, what, shared_fd);
   if (!link.ok()) return link.status();
 
   uint8_t frame[kEthHeaderSize + kIpv6HeaderSize + kNaSize] = {};
@@ -211,11 +219,44 @@ absl::Status SendUnsolicitedNeighbourAdvert(const std::string& interface, const 
   return SendFrame(*link, kAllNodesMac, ETH_P_IPV6, frame, sizeof(frame), what);
 }
 
-absl::Status Announce(const std::string& interface, const std::string& address) {
+absl::Status AnnounceOn(int shared_fd, const std::string& interface,
+                        const std::string& address) {
   absl::StatusOr<IpBytes> ip = ParseIp(address);
   if (!ip.ok()) return ip.status();
-  return ip->family == AF_INET ? SendGratuitousArp(interface, address)
-                               : SendUnsolicitedNeighbourAdvert(interface, address);
+  return ip->family == AF_INET ? SendGratuitousArpOn(shared_fd, interface, address)
+                               : SendUnsolicitedNeighbourAdvertOn(shared_fd, interface, address);
+}
+
+}  // namespace
+
+absl::Status SendGratuitousArp(const std::string& interface, const std::string& ipv4) {
+  return SendGratuitousArpOn(-1, interface, ipv4);
+}
+
+absl::Status SendUnsolicitedNeighbourAdvert(const std::string& interface, const std::string& ipv6) {
+  return SendUnsolicitedNeighbourAdvertOn(-1, interface, ipv6);
+}
+
+absl::Status Announce(const std::string& interface, const std::string& address) {
+  return AnnounceOn(-1, interface, address);
+}
+
+absl::StatusOr<Announcer> Announcer::Open() {
+  UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    const int err = errno;
+    return absl::Status(absl::ErrnoToStatusCode(err),
+                        absl::StrCat("cannot open a packet socket for announcements: ",
+                                     std::strerror(err),
+                                     err == EPERM ? " (needs CAP_NET_RAW)" : ""));
+  }
+  Announcer a;
+  a.fd_ = std::move(fd);
+  return a;
+}
+
+absl::Status Announcer::Announce(const std::string& interface, const std::string& address) const {
+  return AnnounceOn(fd_.get(), interface, address);
 }
 
 }  // namespace hacluster::vip

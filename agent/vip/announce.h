@@ -30,6 +30,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/media/unique_fd.h"
 
 namespace hacluster::vip {
 
@@ -44,6 +46,22 @@ absl::Status SendUnsolicitedNeighbourAdvert(const std::string& interface, const 
 // SendGratuitousArp or SendUnsolicitedNeighbourAdvert by the family of
 // `address`.
 absl::Status Announce(const std::string& interface, const std::string& address);
+
+// A packet socket kept open for announcing: closing a packet socket waits
+// for an RCU grace period (about 10 ms here), which a takeover must not
+// pay. The socket sends only (protocol 0: nothing is queued for it).
+// Thread-safe: Announce may be called from several threads at once.
+class Announcer {
+ public:
+  // Opens the socket in the calling thread's network namespace.
+  static absl::StatusOr<Announcer> Open();
+  // As the free Announce(), on this socket.
+  absl::Status Announce(const std::string& interface, const std::string& address) const;
+
+ private:
+  Announcer() = default;
+  media::UniqueFd fd_;
+};
 
 }  // namespace hacluster::vip
 
