@@ -25,10 +25,25 @@ heartbeats after warntime, death after deadtime, nobody dead before initdead.
 It answers hacli on its API socket (spec api.unix_socket, default
 STATE_DIR/agent.sock, mode 0660).
 
+It runs the spec's resource groups: each on one node at a time (placement
+from the heartbeats: operator requests, auto_failback, the current holder,
+the preferred node), started in order and stopped in reverse, a node
+starting a group only once no live node claims it. Resources: native
+virtual IPs (netlink; gratuitous ARP / unsolicited neighbour advertisement
+5 times, 200 ms apart), LSB scripts (/etc/init.d), Heartbeat scripts
+(/etc/ha.d/resource.d, with '::' arguments) and OCF agents
+(/usr/lib/ocf/resource.d), each operation with its timeout in its own
+process group. A dead holder's groups move to a peer (after the spec's
+fencing command succeeds, when it has one); with 3 or more nodes only a
+majority runs groups, with 2 the ping-node score decides. 'hacli standby',
+'takeover' and 'move' move groups; 'hacli where' tells who holds one.
+
 Every start increments the node's generation, kept in STATE_DIR/generation,
 so peers notice a restart. The state directory is locked: one agent each.
 
-Signals: SIGTERM or SIGINT stop the agent cleanly. SIGHUP re-reads the spec;
+Signals: SIGTERM or SIGINT stop the agent cleanly: it first stops its
+groups (peers take them over at once), then exits; a second one exits
+without waiting. SIGHUP re-reads the spec;
 an invalid spec is refused (logged, and shown by 'hacli watch') and the
 running one is kept.
 
