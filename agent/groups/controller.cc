@@ -610,6 +610,8 @@ void GroupController::FillStatus(const std::function<absl::Time(MonoTime)>& wall
   }
 }
 
-bool GroupController::Urgent() const { return !waiting_.empty() || !tracked_.empty(); }
+bool GroupController::Urgent() const {
+  return !waiting_.empty() || !tracked_.empty() || !split_.empty();
+}
 
 }  // namespace hacluster::agent

@@ -143,8 +143,9 @@ class GroupController {
   void FillStatus(const std::function<absl::Time(MonoTime)>& wall,
                   v1::GetStatusResponse* status) const;
 
-  // True while a group waits for another node to release it, or an
-  // operation is pending: the caller then reads heartbeats without delay.
+  // True while a group waits for another node to release it, two nodes hold
+  // one, or an operation is pending: the caller then reads heartbeats
+  // without delay.
   bool Urgent() const;
   // The spec of group `name` (null when unknown).
   const spec::v1::ResourceGroup* Group(const std::string& name) const;
