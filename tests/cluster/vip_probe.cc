@@ -349,17 +349,22 @@ void VipProbe::Loop() {
   running_ = false;
 }
 
-absl::Duration LongestGap(const std::vector<ProbeAnswer>& answers, MonoTime from, MonoTime to) {
-  if (to <= from) return absl::ZeroDuration();
-  absl::Duration longest = absl::ZeroDuration();
+ProbeGap LongestGapIn(const std::vector<ProbeAnswer>& answers, MonoTime from, MonoTime to) {
+  if (to <= from) return ProbeGap{from, from};
+  ProbeGap longest{from, from};
   MonoTime last = from;
   for (const ProbeAnswer& a : answers) {
     if (a.received < from) continue;
     if (a.received > to) break;
-    longest = std::max(longest, a.received - last);
+    if (a.received - last > longest.length()) longest = ProbeGap{last, a.received};
     last = a.received;
   }
-  return std::max(longest, to - last);
+  if (to - last > longest.length()) longest = ProbeGap{last, to};
+  return longest;
+}
+
+absl::Duration LongestGap(const std::vector<ProbeAnswer>& answers, MonoTime from, MonoTime to) {
+  return LongestGapIn(answers, from, to).length();
 }
 
 std::optional<ProbeAnswer> FirstAnswerAfter(const std::vector<ProbeAnswer>& answers,
@@ -470,15 +475,19 @@ bool VipHolderSampler::WaitForRoundAfter(MonoTime t, absl::Duration deadline) co
 std::string VipHolderSampler::Describe() const {
   absl::MutexLock lock(&mu_);
   std::string s = absl::StrCat("sampler of ", options_.address, ": ", rounds_.load(), " rounds, ",
-                               overlap_rounds_.load(), " with two holders or more\n");
+                               overlap_rounds_.load(), " proving two holders or more, ",
+                               ambiguous_rounds_.load(), " ambiguous\n");
   const MonoTime origin = changes_.empty() ? MonoTime() : changes_.front().at;
   for (const HolderChange& c : changes_) {
     absl::StrAppend(&s, "  +", absl::FormatDuration(c.at - origin), " ", c.host,
                     c.holds ? " holds it\n" : " released it\n");
   }
-  for (const HolderOverlap& o : overlaps_) {
-    absl::StrAppend(&s, "  +", absl::FormatDuration(o.at - origin), " TWO HOLDERS: ",
-                    absl::StrJoin(o.holders, ", "), "\n");
+  for (size_t i = 0; i < overlaps_.size() && i < 3; ++i) {
+    absl::StrAppend(&s, "  +", absl::FormatDuration(overlaps_[i].at - origin), " TWO HOLDERS: ",
+                    absl::StrJoin(overlaps_[i].holders, ", "), "\n");
+  }
+  if (overlap_rounds_.load() > 3) {
+    absl::StrAppend(&s, "  ... ", overlap_rounds_.load() - 3, " more rounds with two holders\n");
   }
   if (!status_.ok()) absl::StrAppend(&s, "  stopped: ", status_.ToString(), "\n");
   return s;
@@ -534,8 +543,25 @@ void VipHolderSampler::Loop() {
         }
       }
       if (holders_.size() >= 2) {
-        ++overlap_rounds_;
-        if (overlaps_.size() < 64) overlaps_.push_back(HolderOverlap{begin, holders_});
+        // The hosts whose current stretch intersects another's.
+        std::vector<std::string> together;
+        for (const std::string& a : holders_) {
+          const auto& sa = held_[a].back();
+          for (const std::string& b : holders_) {
+            if (a == b) continue;
+            const auto& sb = held_[b].back();
+            if (std::max(sa.first, sb.first) <= std::min(sa.second, sb.second)) {
+              together.push_back(a);
+              break;
+            }
+          }
+        }
+        if (together.size() >= 2) {
+          ++overlap_rounds_;
+          if (overlaps_.size() < 64) overlaps_.push_back(HolderOverlap{begin, together});
+        } else {
+          ++ambiguous_rounds_;
+        }
       }
       last_round_start_ = begin;
       ++rounds_;

@@ -11,9 +11,20 @@
 //
 // - VipHolderSampler lists the address on several hosts' namespaces (an
 //   rtnetlink address dump per host, one host after the other, round after
-//   round, as fast as it can) and records every round that found the
-//   address on two hosts at once, every change of each host's holding, and
-//   the last time each host was seen holding it.
+//   round, as fast as it can) and records every round that shows two hosts
+//   holding the address at one instant, every change of each host's
+//   holding, and when each host was seen holding it.
+//
+//   The listings of one round happen one after the other, and the sampling
+//   thread may be preempted between them: a round that finds node01 holding
+//   at t1 and node02 holding at t2 > t1 does not prove both held at once
+//   (node01 may have let go in between). Each host's holding is therefore
+//   kept as stretches [first listing found holding, last listing found
+//   holding] with no listing in between finding it released; two hosts
+//   certainly held the address together when their stretches intersect. A
+//   round counts as an overlap when the stretches of two hosts it found
+//   holding intersect; a round that found two holders without that proof
+//   counts as ambiguous (the next rounds settle it).
 //
 // Sockets are opened inside a namespace by a short-lived thread that enters
 // it (setns), and keep that namespace for their life; the threads that use
@@ -133,10 +144,20 @@ class VipProbe {
   std::thread thread_;
 };
 
+// A stretch of time without answers.
+struct ProbeGap {
+  MonoTime from;
+  MonoTime to;
+  absl::Duration length() const { return to - from; }
+};
+
 // The longest stretch of [from, to] in which no answer was received: the
 // largest difference between consecutive receive times, counting `from` and
-// `to` as the ends. `to - from` when no answer falls inside. `answers` in
-// the order received.
+// `to` as the ends (the earliest such stretch when several are as long).
+// All of [from, to] when no answer falls inside; empty when to <= from.
+// `answers` in the order received.
+ProbeGap LongestGapIn(const std::vector<ProbeAnswer>& answers, MonoTime from, MonoTime to);
+// Its length.
 absl::Duration LongestGap(const std::vector<ProbeAnswer>& answers, MonoTime from, MonoTime to);
 
 // The first answer received strictly after `after`, from `node` when not
@@ -165,10 +186,10 @@ struct VipSamplerOptions {
   uint64_t max_rounds = 20000000;
 };
 
-// A round that found the address on two hosts or more.
+// A round that proved two hosts or more held the address at one instant.
 struct HolderOverlap {
   MonoTime at;  // when the round began
-  std::vector<std::string> holders;
+  std::vector<std::string> holders;  // the hosts whose stretches intersect
 };
 
 // A host's holding changed (the first round reports every host's state).
@@ -196,8 +217,10 @@ class VipHolderSampler {
   absl::Status status() const;
   // Complete rounds so far.
   uint64_t rounds() const { return rounds_.load(); }
-  // Rounds with two holders or more: how many, and the first 64 of them.
+  // Rounds that proved two holders or more: how many, and the first 64.
   uint64_t overlap_rounds() const { return overlap_rounds_.load(); }
+  // Rounds that found two holders without proof that they held together.
+  uint64_t ambiguous_rounds() const { return ambiguous_rounds_.load(); }
   std::vector<HolderOverlap> Overlaps() const;
   // Every change of holding, in order.
   std::vector<HolderChange> Changes() const;
@@ -226,6 +249,7 @@ class VipHolderSampler {
   std::atomic<bool> running_{true};
   std::atomic<uint64_t> rounds_{0};
   std::atomic<uint64_t> overlap_rounds_{0};
+  std::atomic<uint64_t> ambiguous_rounds_{0};
   mutable absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   std::vector<HolderOverlap> overlaps_ ABSL_GUARDED_BY(mu_);
