@@ -51,6 +51,23 @@ std::string Describe(const OperationRequest& r) {
 
 }  // namespace
 
+std::string VirtualAddressOf(const spec::v1::Resource& r) {
+  if (r.has_ip()) return r.ip().address();
+  // The IP agents of resource-agents and Heartbeat: `ip` param, or
+  // IPaddr::ADDRESS[/PREFIX[/IFACE[/BROADCAST]]].
+  if (r.has_ocf() && (r.ocf().provider().empty() || r.ocf().provider() == "heartbeat") &&
+      (r.ocf().type() == "IPaddr2" || r.ocf().type() == "IPaddr")) {
+    auto it = r.ocf().params().find("ip");
+    return it == r.ocf().params().end() ? "" : it->second;
+  }
+  if (r.has_heartbeat() && (r.heartbeat().name() == "IPaddr2" || r.heartbeat().name() == "IPaddr") &&
+      r.heartbeat().args_size() > 0) {
+    const std::string& a = r.heartbeat().args(0);
+    return a.substr(0, a.find('/'));
+  }
+  return "";
+}
+
 GroupController::GroupController(const spec::v1::ClusterSpec& spec, std::string local,
                                  ControllerOptions options)
     : spec_(spec), local_(std::move(local)), options_(options) {
@@ -556,7 +573,8 @@ void GroupController::FillGroup(const ClusterView& view, const std::string& grou
   if (g == nullptr) return;
   gs->set_preferred_node(g->preferred_node());
   for (const auto& r : g->resources()) {
-    if (r.has_ip()) gs->add_addresses(r.ip().address());
+    std::string address = VirtualAddressOf(r);
+    if (!address.empty()) gs->add_addresses(std::move(address));
   }
   std::optional<std::string> target = Target(view, group);
   gs->set_target(target.value_or(""));

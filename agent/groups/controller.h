@@ -84,6 +84,13 @@ struct ControllerOptions {
   absl::Duration operation_limit = absl::Hours(1);
 };
 
+// The virtual IP a resource manages: an ip resource's address, or the
+// address given to the IP agents operators migrate from Heartbeat (OCF
+// heartbeat:IPaddr2/IPaddr `ip` param, resource.d IPaddr/IPaddr2's first
+// argument); "" for anything else. Status lists these, so `hacli where`
+// answers for them too.
+std::string VirtualAddressOf(const spec::v1::Resource& r);
+
 class GroupController {
  public:
   // Keeps a copy of `spec`.

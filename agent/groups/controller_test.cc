@@ -428,6 +428,23 @@ TEST(GroupControllerTest, LeavingNodeReleasesAndThePeerTakesOverAfterwards) {
   EXPECT_EQ(sim.Holder(), "node02");
 }
 
+TEST(GroupControllerTest, VirtualAddressesOfNativeOcfAndHeartbeatIpResources) {
+  spec::v1::Resource ip;
+  ip.mutable_ip()->set_address("192.0.2.50");
+  EXPECT_EQ(VirtualAddressOf(ip), "192.0.2.50");
+  spec::v1::Resource ocf;
+  ocf.mutable_ocf()->set_type("IPaddr2");
+  (*ocf.mutable_ocf()->mutable_params())["ip"] = "192.0.2.51";
+  EXPECT_EQ(VirtualAddressOf(ocf), "192.0.2.51");
+  spec::v1::Resource hb;
+  hb.mutable_heartbeat()->set_name("IPaddr");
+  hb.mutable_heartbeat()->add_args("192.0.2.52/24/eth0");
+  EXPECT_EQ(VirtualAddressOf(hb), "192.0.2.52");
+  spec::v1::Resource dummy;
+  dummy.mutable_ocf()->set_type("Dummy");
+  EXPECT_EQ(VirtualAddressOf(dummy), "");
+}
+
 TEST(GroupControllerTest, ReconfigureRefusesToChangeAnActiveGroup) {
   auto spec = Spec();
   Sim sim(spec);

@@ -79,19 +79,20 @@ void Connectivity::Build(MonoTime since, std::vector<Host> previous) {
 }
 
 void Connectivity::Rescore() {
-  uint32_t score = 0;
-  for (size_t i : ping_nodes_) {
-    if (hosts_[i].state == agent::v1::PING_STATE_UP) ++score;
-  }
-  for (const Group& g : groups_) {
-    for (size_t i : g.hosts) {
-      if (hosts_[i].state == agent::v1::PING_STATE_UP) {
-        ++score;
-        break;
-      }
+  auto count = [this](bool unknown_counts) {
+    auto counts = [&](size_t i) {
+      return hosts_[i].state == agent::v1::PING_STATE_UP ||
+             (unknown_counts && hosts_[i].state == agent::v1::PING_STATE_UNKNOWN);
+    };
+    uint32_t score = 0;
+    for (size_t i : ping_nodes_) score += counts(i) ? 1 : 0;
+    for (const Group& g : groups_) {
+      score += std::any_of(g.hosts.begin(), g.hosts.end(), counts) ? 1 : 0;
     }
-  }
-  score_ = score;
+    return score;
+  };
+  score_ = count(false);
+  placement_score_ = count(true);
 }
 
 std::vector<std::string> Connectivity::Hosts() const {

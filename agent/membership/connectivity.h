@@ -75,6 +75,13 @@ class Connectivity {
 
   // Ping nodes UP + ping groups with at least one host UP.
   uint32_t Score() const { return score_; }
+  // The score placement compares (the one heartbeats carry): as Score(),
+  // but a host still UNKNOWN (no reply yet, deadping not over since the
+  // start) counts as reachable. A node that has just started and not yet
+  // had its first replies then neither loses its groups to a peer nor
+  // hands them over for that moment; one that truly reaches nothing drops
+  // to its real score at start + deadping.
+  uint32_t PlacementScore() const { return placement_score_; }
 
   // Replaces ping_targets of `status`: one entry per ping node (group
   // empty) and one per group member (group = its name), with its state and
@@ -117,6 +124,7 @@ class Connectivity {
   std::vector<Group> groups_;        // in config order
   absl::flat_hash_map<std::string, size_t> index_;  // host -> hosts_ index
   uint32_t score_ = 0;
+  uint32_t placement_score_ = 0;
 };
 
 }  // namespace hacluster::agent

@@ -88,6 +88,19 @@ TEST_F(ConnectivityTest, HostsStartUnknownWithAScoreOfZero) {
   EXPECT_EQ(StateOf("198.51.100.2"), agent::v1::PING_STATE_UNKNOWN);
 }
 
+TEST_F(ConnectivityTest, PlacementScoreCountsHostsNotYetKnownDead) {
+  // Two ping nodes and one group (see the fixture): all unknown at start.
+  const uint32_t all = c_.PlacementScore();
+  EXPECT_GT(all, 0u);
+  Reply("192.0.2.1", 1000);
+  EXPECT_EQ(c_.PlacementScore(), all);
+  EXPECT_EQ(c_.Score(), 1u);
+  // At start + deadping the silent ones are dead: both scores agree.
+  Tick(20000);
+  EXPECT_EQ(c_.PlacementScore(), c_.Score());
+  EXPECT_EQ(c_.Score(), 1u);
+}
+
 TEST_F(ConnectivityTest, FirstReplyBringsAPingNodeUp) {
   EXPECT_THAT(Reply("192.0.2.1", 1500),
               ElementsAre("PING_UP 192.0.2.1 @1500: ping node 192.0.2.1 up"));

@@ -892,7 +892,7 @@ void Agent::Impl::RunGroups(MonoTime now) {
       NodeInput in;
       in.name = n.name();
       in.alive = n.name() == local_node_ || membership_->StateOf(n.name()) == v1::NODE_STATE_UP;
-      in.score = n.name() == local_node_ ? connectivity_->Score()
+      in.score = n.name() == local_node_ ? connectivity_->PlacementScore()
                  : membership_->LastHeartbeat(n.name()) != nullptr
                      ? membership_->LastHeartbeat(n.name())->connectivity_score()
                      : 0;
@@ -1101,7 +1101,9 @@ int Agent::Impl::Run() {
     }
     membership_->Tick(now, &events_);
     connectivity_->Tick(now, &events_);
-    const uint32_t score = connectivity_->Score();
+    // Heartbeats carry the score placement compares (unknown ping hosts
+    // count until deadping says otherwise).
+    const uint32_t score = connectivity_->PlacementScore();
     if (local_score_ != score) {
       membership_->SetLocalConnectivity(score, now, &events_);
       local_score_ = score;
