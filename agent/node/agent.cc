@@ -491,11 +491,16 @@ absl::Status Agent::Impl::Init() {
   connectivity_ = std::make_unique<Connectivity>(ConnectivityConfigOf(config_), start_);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   groups_ = std::make_unique<GroupController>(config_.spec, local_node_);
+  // The first heartbeat already carries the score placement compares: a
+  // peer hearing 0 would take groups that belong here.
+  local_score_ = connectivity_->PlacementScore();
+  membership_->SetLocalConnectivity(*local_score_, start_, &events_);
 
   out_hb_.set_cluster_name(config_.spec.cluster_name());
   out_hb_.set_node(local_node_);
   out_hb_.set_generation(generation_);
   out_hb_.set_config_version(config_.spec.config_version());
+  out_hb_.set_connectivity_score(*local_score_);
 
   Publish(start_);
   auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_, ops_);
