@@ -696,7 +696,8 @@ void Agent::Impl::Submit(uint64_t id, std::function<void()> fn) {
   // No thread: the work fails at once rather than hang the group.
   logger_.Error(absl::StrCat("cannot run resource work: ", s.message()));
   auto it = work_.find(id);
-  if (it != work_.end()) it->second.result->message = std::string(s.message());
+  if (it == work_.end()) return;
+  it->second.result->message = std::string(s.message());
   ControllerOutput out;
   Work w = std::move(it->second);
   work_.erase(it);
@@ -897,11 +898,11 @@ void Agent::Impl::RunGroups(MonoTime now) {
       NodeInput in;
       in.name = n.name();
       in.alive = n.name() == local_node_ || membership_->StateOf(n.name()) == v1::NODE_STATE_UP;
+      const wire::v1::Heartbeat* last = membership_->LastHeartbeat(n.name());
       in.score = n.name() == local_node_ ? connectivity_->PlacementScore()
-                 : membership_->LastHeartbeat(n.name()) != nullptr
-                     ? membership_->LastHeartbeat(n.name())->connectivity_score()
-                     : 0;
-      in.heartbeat = in.alive ? membership_->LastHeartbeat(n.name()) : nullptr;
+                 : last != nullptr          ? last->connectivity_score()
+                                            : 0;
+      in.heartbeat = in.alive ? last : nullptr;
       nodes.push_back(std::move(in));
     }
     bool all_heard = true;

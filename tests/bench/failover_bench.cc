@@ -45,14 +45,6 @@ namespace {
 
 namespace v1 = agent::v1;
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  // Nearest rank.
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 class Bench {
  public:
   Bench() {

@@ -55,22 +55,6 @@ namespace v1 = agent::v1;
 constexpr char kVip[] = "192.0.2.50";
 constexpr int kPort = 7000;
 
-std::string Runfile(const std::string& rel) {
-  const char* srcdir = getenv("TEST_SRCDIR");
-  const char* ws = getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr && ws != nullptr) return absl::StrCat(srcdir, "/", ws, "/", rel);
-  return rel;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  const double rank = p / 100.0 * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (rank - lo);
-}
-
 void Print(const std::string& what, const std::string& setting, const std::vector<double>& ms,
            int trials) {
   if (ms.empty()) {
@@ -107,7 +91,7 @@ class Bench {
     if (!s.ok()) return Fail(s.ToString());
     dir_.Write("authkey", "vip-bench-secret\n", 0600);
     for (const char* n : {"node01", "node02"}) {
-      auto p = lab_.Spawn(n, {Runfile("tests/cluster/probe_server"), "--port",
+      auto p = lab_.Spawn(n, {RunfilePath("tests/cluster/probe_server"), "--port",
                               std::to_string(kPort), "--name", n, "--max-runtime", "3600"});
       if (!p.ok()) return Fail(p.status().ToString());
       servers_.push_back(*std::move(p));

@@ -80,10 +80,6 @@ constexpr char kMountWrapper[] =
     "mount --bind \"$1\" /etc/init.d && mount --bind \"$2\" /run/resource-agents && "
     "shift 2 && exec \"$@\"";
 
-std::string Runfile(const std::string& rel) {
-  return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/", rel);
-}
-
 // Writes through a temporary file and rename(2): a script reading the file
 // at that moment sees the old or the new contents, never half of it.
 void WriteAtomically(const std::string& path, const std::string& contents, int mode) {
@@ -174,7 +170,7 @@ class FailoverTest : public ::testing::Test {
     if (!pre.ok()) GTEST_SKIP() << "no network namespaces here: " << pre;
     ASSERT_TRUE(std::filesystem::exists("/run/resource-agents"))
         << "/run/resource-agents is missing (the resource-agents package, see setup.sh)";
-    probe_bin_ = std::filesystem::canonical(Runfile("tests/cluster/probe_server")).string();
+    probe_bin_ = std::filesystem::canonical(RunfilePath("tests/cluster/probe_server")).string();
   }
 
   // ------------------------------------------------------------ the lab
@@ -218,7 +214,7 @@ class FailoverTest : public ::testing::Test {
 
   // The init script and its probe.env in the node's own /etc/init.d.
   void InstallProbeService(const std::string& node, ProbeFaults faults = {}) {
-    std::filesystem::copy_file(Runfile("tests/cluster/testdata/probe-service"), InitScript(node),
+    std::filesystem::copy_file(RunfilePath("tests/cluster/testdata/probe-service"), InitScript(node),
                                std::filesystem::copy_options::overwrite_existing);
     chmod(InitScript(node).c_str(), 0755);
     SetProbeFaults(node, faults);

@@ -1,5 +1,9 @@
 #include "tests/cluster/test_cluster.h"
 
+#include <cmath>
+
+#include <algorithm>
+
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -56,17 +60,22 @@ LoopbackSpot RandomLoopbackSpot() {
   return spot;
 }
 
-namespace {
-std::string Runfile(const std::string& rel) {
+std::string RunfilePath(const std::string& rel) {
   const char* srcdir = getenv("TEST_SRCDIR");
   const char* ws = getenv("TEST_WORKSPACE");
   if (srcdir != nullptr && ws != nullptr) return absl::StrCat(srcdir, "/", ws, "/", rel);
   return rel;  // run by hand from the workspace's bazel-bin
 }
-}  // namespace
 
-std::string HaAgentPath() { return Runfile("agent/ha-agent"); }
-std::string HacliPath() { return Runfile("cli/hacli"); }
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+std::string HaAgentPath() { return RunfilePath("agent/ha-agent"); }
+std::string HacliPath() { return RunfilePath("cli/hacli"); }
 
 std::string SpecYaml(const SpecOptions& o) {
   std::string y = absl::StrCat("cluster_name: ", o.cluster_name, "\nconfig_version: 1\nnodes:\n");

@@ -54,6 +54,14 @@ struct LoopbackSpot {
 };
 LoopbackSpot RandomLoopbackSpot();
 
+// The path of `rel` (a workspace-relative path) in the test's runfiles;
+// `rel` itself when run by hand from the runfiles tree.
+std::string RunfilePath(const std::string& rel);
+
+// The `p`th percentile (0..100) of `v` by nearest rank, for benchmarks; NaN
+// when `v` is empty.
+double Percentile(std::vector<double> v, double p);
+
 // Paths of the binaries under test, from the test's runfiles.
 std::string HaAgentPath();
 std::string HacliPath();
