@@ -3,7 +3,7 @@
 // its own) and prints its figures with the settings used; it asserts
 // nothing (the figures go to the README).
 //
-//   failover_bench [--short | --cost]
+//   failover_bench [--short | --cost | --false-deaths RUNS]
 //
 // 1. Detection latency: node02 is killed with SIGKILL; the time from the kill
 //    to node01's NODE_DEAD event (both on CLOCK_MONOTONIC), at keepalive 5 ms /
@@ -21,6 +21,7 @@
 //
 // --short (what the test suite runs): fewer trials and shorter runs.
 // --cost: only part 3.
+// --false-deaths RUNS: only part 2, RUNS times.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -181,10 +182,14 @@ class Bench {
       waitpid(p, nullptr, 0);
     }
     int node_deaths = 0, link_deaths = 0;
+    // Every false death is printed with the agent's own reason (how long
+    // the silence was), to tell a late sender from a late reader.
     auto count = [&](const std::vector<v1::Event>& ev, size_t base) {
       for (size_t i = base; i < ev.size(); ++i) {
-        if (ev[i].kind() == v1::EVENT_KIND_NODE_DEAD) ++node_deaths;
-        if (ev[i].kind() == v1::EVENT_KIND_LINK_DEAD) ++link_deaths;
+        const bool node = ev[i].kind() == v1::EVENT_KIND_NODE_DEAD;
+        if (!node && ev[i].kind() != v1::EVENT_KIND_LINK_DEAD) continue;
+        (node ? node_deaths : link_deaths)++;
+        printf("  false death: %s\n", ev[i].reason().c_str());
       }
     };
     count(ra.Events(), base_a);
@@ -466,8 +471,30 @@ int main(int argc, char** argv) {
     hacluster::testing::PrintCost(bench, absl::Seconds(10), 5);
     return 0;
   }
+  if (mode == "--false-deaths") {
+    // Only part 2, `runs` times over 2 minutes each.
+    int runs = 0;
+    if (argc != 3 || !absl::SimpleAtoi(argv[2], &runs) || runs < 1 || runs > 100) {
+      fprintf(stderr, "usage: failover_bench --false-deaths RUNS (1 to 100)\n");
+      return 2;
+    }
+    hacluster::testing::Bench bench;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int total = 0;
+    for (int r = 1; r <= runs; ++r) {
+      auto [node_deaths, link_deaths] =
+          bench.FalseDeaths(absl::Minutes(2), static_cast<int>(cores));
+      printf("run %d: false deaths at keepalive 5ms deadtime 20ms over 2m with %ld spinning "
+             "processes: %d node deaths, %d link deaths\n",
+             r, cores, node_deaths, link_deaths);
+      fflush(stdout);
+      total += std::max(node_deaths, 0) + std::max(link_deaths, 0);
+    }
+    printf("false deaths over %d runs of 2 minutes: %d (target 0)\n", runs, total);
+    return 0;
+  }
   if (!mode.empty() && mode != "--short") {
-    fprintf(stderr, "usage: failover_bench [--short | --cost]\n");
+    fprintf(stderr, "usage: failover_bench [--short | --cost | --false-deaths RUNS]\n");
     return 2;
   }
   return hacluster::testing::Main(mode == "--short");
