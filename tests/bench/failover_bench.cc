@@ -277,13 +277,17 @@ double ChildCpuPercent(absl::Duration run, Body body) {
   }
   uint64_t t0 = 0, t1 = 0;
   harness::WaitFor([] { return false; }, absl::Milliseconds(500), absl::Milliseconds(100));
-  Bench::ReadCpuNs(pid, &t0);
+  const bool read0 = Bench::ReadCpuNs(pid, &t0);
   int64_t w0 = MonotonicNs();
   harness::WaitFor([] { return false; }, run, absl::Milliseconds(100));
-  Bench::ReadCpuNs(pid, &t1);
+  const bool read1 = Bench::ReadCpuNs(pid, &t1);
   int64_t w1 = MonotonicNs();
+  // A child that already ended (it could not set up) has no figure.
+  int status = 0;
+  const bool ended_early = waitpid(pid, &status, WNOHANG) == pid;
   kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  if (!ended_early) waitpid(pid, nullptr, 0);
+  if (!read0 || !read1 || ended_early) return NAN;
   return 100.0 * static_cast<double>(t1 - t0) / static_cast<double>(w1 - w0);
 }
 
