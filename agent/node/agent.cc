@@ -577,7 +577,6 @@ void Agent::Impl::EmitPending() {
     *e.mutable_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(WallTimeOf(at)));
     e.set_local_generation(generation_);
     logger_.Log(LevelOf(e.kind()), e.reason());
-    if (e.kind() == v1::EVENT_KIND_NODE_DEAD) check_->ForgetNode(e.node());
     hub_.Emit(std::move(e));
   }
   events_.clear();

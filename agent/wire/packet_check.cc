@@ -1,6 +1,7 @@
 #include "agent/wire/packet_check.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -86,11 +87,29 @@ bool PacketCheck::AcceptSequence(const wire::v1::Heartbeat& hb, int link, Result
   }
   if (hb.generation() > node.generation) {
     node.generation = hb.generation();
+    node.max_seq = 0;
+    node.floor = 0;
     for (Window& w : node.links) w = Window{};
   }
   if (static_cast<size_t>(link) >= node.links.size()) node.links.resize(link + 1);
   Window& w = node.links[link];
   uint64_t seq = hb.seq();
+  if (seq <= node.floor) {
+    result->reason = DropReason::kReplay;
+    result->detail = absl::StrCat("node ", Quoted(hb.node()), " generation ", hb.generation(),
+                                  " seq ", seq, " is at or below seq ", node.floor,
+                                  ", seen before this agent restarted");
+    return false;
+  }
+  if (w.top == 0 && seq < node.max_seq) {
+    // A link that has not heard this generation yet: only the newest
+    // heartbeat's copy (or a newer one) may open it.
+    result->reason = DropReason::kReplay;
+    result->detail = absl::StrCat("node ", Quoted(hb.node()), " link ", link, " generation ",
+                                  hb.generation(), " seq ", seq, " is older than seq ",
+                                  node.max_seq, " already seen on another link");
+    return false;
+  }
   if (w.top == 0 || seq > w.top) {
     uint64_t shift = w.top == 0 ? kReplayWindow : seq - w.top;
     w.seen = shift >= kReplayWindow ? 1 : (w.seen << shift) | 1;
@@ -113,6 +132,7 @@ bool PacketCheck::AcceptSequence(const wire::v1::Heartbeat& hb, int link, Result
     }
     w.seen |= bit;
   }
+  node.max_seq = std::max(node.max_seq, seq);
   node.last_accepted = ++accepted_;
   return true;
 }
@@ -125,7 +145,37 @@ void PacketCheck::EvictOldestNode() {
   if (oldest != nodes_.end()) nodes_.erase(oldest);
 }
 
-void PacketCheck::ForgetNode(const std::string& node) { nodes_.erase(node); }
+std::vector<PacketCheck::Floor> PacketCheck::Floors() const {
+  std::vector<Floor> out;
+  out.reserve(nodes_.size());
+  for (const auto& [name, n] : nodes_) {
+    out.push_back({name, n.generation, std::max(n.max_seq, n.floor)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Floor& a, const Floor& b) { return a.node < b.node; });
+  return out;
+}
+
+void PacketCheck::SetFloor(const Floor& floor) {
+  if (floor.node.empty() || floor.node == local_node_) return;
+  auto it = nodes_.find(floor.node);
+  if (it == nodes_.end()) {
+    if (nodes_.size() >= kMaxTrackedNodes) EvictOldestNode();
+    it = nodes_.try_emplace(floor.node).first;
+    it->second.generation = floor.generation;
+  }
+  NodeState& node = it->second;
+  if (floor.generation < node.generation) return;
+  if (floor.generation > node.generation) {
+    node.generation = floor.generation;
+    node.max_seq = 0;
+    node.floor = 0;
+    for (Window& w : node.links) w = Window{};
+  }
+  if (floor.seq <= node.floor) return;
+  node.floor = floor.seq;
+  ++restored_;
+}
 
 void PacketCheck::UpdateKeyring(const Keyring* keyring) { codec_.SetKeyring(keyring); }
 

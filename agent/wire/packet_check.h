@@ -13,9 +13,18 @@
 // per (node, generation, link): the highest seq seen and a 64-entry bitmap
 // below it, as IPsec does (RFC 4303 3.4.3); a seq already seen, or 64 or
 // more below the highest, is a replay. An out-of-order seq inside the window
-// is accepted once. ForgetNode() drops a node's state, so that a node whose
-// state directory was wiped can come back with a lower generation once
-// membership has declared it dead.
+// is accepted once. A link that has not yet heard the node in its current
+// generation accepts only the node's newest seq or a higher one (the copy of
+// the heartbeat the other links just delivered), so a link the node was
+// never heard on is no way in for old frames.
+//
+// This state is kept for the life of the agent, whatever membership says of
+// the node: a dead node's captured frames stay replays. A node that restarts
+// comes back with a higher generation. Floors() exports, per node, the
+// generation and the highest seq seen, which the agent persists in its state
+// directory; a new PacketCheck seeded with them (SetFloor) refuses every seq
+// at or below them, so frames captured before an agent restart are replays
+// after it too.
 //
 // At most kMaxTrackedNodes nodes are tracked; past that, the node that sent
 // the oldest accepted heartbeat is forgotten. Only packets that carry a
@@ -34,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
@@ -77,8 +87,26 @@ class PacketCheck {
   // is reused.
   Result Check(absl::string_view frame, int link, wire::v1::Heartbeat* hb);
 
-  // Forgets the replay state of `node` (membership declared it dead).
-  void ForgetNode(const std::string& node);
+  // The replay floor of one node: its highest generation and, within it,
+  // the highest seq seen on any link (or restored by SetFloor).
+  struct Floor {
+    std::string node;
+    uint64_t generation = 0;
+    uint64_t seq = 0;
+    bool operator==(const Floor& o) const {
+      return node == o.node && generation == o.generation && seq == o.seq;
+    }
+  };
+  // Every tracked node's floor, sorted by node name.
+  std::vector<Floor> Floors() const;
+  // Restores a floor saved by an earlier run: frames of `floor.node` with a
+  // lower generation, or of that generation with a seq at or below
+  // `floor.seq`, are replays. A floor below what is already known changes
+  // nothing. Counts against kMaxTrackedNodes like a heard node.
+  void SetFloor(const Floor& floor);
+  // Increases whenever Floors() would change (for a caller that saves them
+  // only when something changed).
+  uint64_t floors_version() const { return accepted_ + restored_; }
 
   // Uses `keyring` from now on (configuration reload). Replay state stays.
   void UpdateKeyring(const Keyring* keyring);
@@ -94,6 +122,11 @@ class PacketCheck {
   };
   struct NodeState {
     uint64_t generation = 0;
+    // The highest seq of `generation` seen on any link, or restored.
+    uint64_t max_seq = 0;
+    // Seqs of `generation` at or below this are replays on every link
+    // (restored from an earlier run).
+    uint64_t floor = 0;
     uint64_t last_accepted = 0;  // value of accepted_ at its latest accept
     absl::InlinedVector<Window, 4> links;  // by link number
   };
@@ -108,6 +141,7 @@ class PacketCheck {
   FrameCodec codec_;
   absl::flat_hash_map<std::string, NodeState> nodes_;
   uint64_t accepted_ = 0;  // heartbeats accepted so far, to order nodes
+  uint64_t restored_ = 0;  // SetFloor calls that changed a floor
 };
 
 }  // namespace hacluster::wire

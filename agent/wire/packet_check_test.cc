@@ -1,6 +1,7 @@
 #include "agent/wire/packet_check.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -126,21 +127,82 @@ TEST_F(PacketCheckTest, NewGenerationIsAcceptedAndTheOldOneRefusedAfterIt) {
             "node \"node02\" generation 5 is older than generation 6");
 }
 
-TEST_F(PacketCheckTest, ForgetNodeLetsALowerGenerationIn) {
+TEST_F(PacketCheckTest, LowerGenerationStaysAReplayForTheLifeOfTheCheck) {
   ExpectAccepted(Frame("node02", 9, 40));
-  ExpectDropped(Frame("node02", 1, 1), DropReason::kReplay);
-  check_.ForgetNode("node02");
-  ExpectAccepted(Frame("node02", 1, 1));
-  ExpectDropped(Frame("node02", 1, 1), DropReason::kReplay);
-  ExpectDropped(Frame("node02", 0, 5), DropReason::kReplay);
+  ExpectAccepted(Frame("node02", 9, 41));
+  // Whatever membership makes of node02 meanwhile (dead, say), its old
+  // frames never pass again.
+  for (int i = 0; i < 3; ++i) {
+    ExpectDropped(Frame("node02", 1, 1), DropReason::kReplay);
+    ExpectDropped(Frame("node02", 9, 40), DropReason::kReplay);
+    ExpectDropped(Frame("node02", 9, 41), DropReason::kReplay);
+  }
+  ExpectAccepted(Frame("node02", 10, 1));  // it restarted
 }
 
-TEST_F(PacketCheckTest, ForgetNodeLeavesOtherNodesAlone) {
-  ExpectAccepted(Frame("node02", 1, 1));
-  ExpectAccepted(Frame("node03", 1, 1));
-  check_.ForgetNode("node02");
-  check_.ForgetNode("never-seen");
-  ExpectDropped(Frame("node03", 1, 1), DropReason::kReplay);
+TEST_F(PacketCheckTest, LinkThatNeverHeardTheNodeAcceptsOnlyItsNewestSeq) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) ExpectAccepted(Frame("node02", 3, seq), 0);
+  // Link 1 never heard node02: the copy of seq 5 opens it, older ones are
+  // replays (captured on link 0 and sent to link 1).
+  EXPECT_EQ(ExpectDropped(Frame("node02", 3, 4), DropReason::kReplay, 1),
+            "node \"node02\" link 1 generation 3 seq 4 is older than seq 5 already seen on "
+            "another link");
+  ExpectAccepted(Frame("node02", 3, 5), 1);
+  ExpectDropped(Frame("node02", 3, 5), DropReason::kReplay, 1);
+  ExpectAccepted(Frame("node02", 3, 6), 1);
+  ExpectAccepted(Frame("node02", 3, 6), 0);
+  // A newer seq opens a link too.
+  ExpectAccepted(Frame("node02", 3, 9), 2);
+}
+
+TEST_F(PacketCheckTest, FloorsSaySeenGenerationAndHighestSeqPerNode) {
+  ExpectAccepted(Frame("node03", 2, 7), 0);
+  ExpectAccepted(Frame("node02", 5, 12), 0);
+  ExpectAccepted(Frame("node02", 5, 17), 1);
+  ExpectAccepted(Frame("node02", 5, 16), 1);
+  const uint64_t before = check_.floors_version();
+  ExpectAccepted(Frame("node02", 5, 18), 0);
+  EXPECT_GT(check_.floors_version(), before);
+  EXPECT_EQ(check_.Floors(), (std::vector<PacketCheck::Floor>{{"node02", 5, 18},
+                                                              {"node03", 2, 7}}));
+}
+
+TEST_F(PacketCheckTest, RestoredFloorRefusesFramesCapturedBeforeARestart) {
+  for (uint64_t seq = 1; seq <= 100; ++seq) ExpectAccepted(Frame("node02", 5, seq), 0);
+  // The agent restarts with the floors it saved.
+  PacketCheck restarted("mor", "node01", &ring_);
+  for (const PacketCheck::Floor& f : check_.Floors()) restarted.SetFloor(f);
+  EXPECT_EQ(restarted.Floors(), check_.Floors());
+  for (uint64_t seq : {1, 37, 99, 100}) {
+    PacketCheck::Result r = restarted.Check(Frame("node02", 5, seq), 0, &hb_);
+    EXPECT_FALSE(r.ok) << seq;
+    EXPECT_EQ(DropReasonName(r.reason), "replay");
+    if (seq == 100) {
+      EXPECT_EQ(r.detail, "node \"node02\" generation 5 seq 100 is at or below seq 100, seen "
+                          "before this agent restarted");
+    }
+    // On every link: the floor is the node's, not a link's.
+    EXPECT_FALSE(restarted.Check(Frame("node02", 5, seq), 3, &hb_).ok) << seq;
+  }
+  EXPECT_FALSE(restarted.Check(Frame("node02", 4, 500), 0, &hb_).ok);
+  EXPECT_TRUE(restarted.Check(Frame("node02", 5, 101), 0, &hb_).ok);
+  EXPECT_TRUE(restarted.Check(Frame("node02", 5, 101), 1, &hb_).ok);
+  EXPECT_TRUE(restarted.Check(Frame("node02", 6, 1), 0, &hb_).ok);
+}
+
+TEST_F(PacketCheckTest, SetFloorNeverLowersWhatIsKnown) {
+  ExpectAccepted(Frame("node02", 5, 40));
+  check_.SetFloor({"node02", 4, 900});  // an older generation: ignored
+  check_.SetFloor({"node02", 5, 10});   // below what was seen: nothing new
+  ExpectAccepted(Frame("node02", 5, 41));
+  ExpectDropped(Frame("node02", 4, 901), DropReason::kReplay);
+  check_.SetFloor({"node01", 3, 3});  // this node's own: ignored
+  check_.SetFloor({"", 3, 3});
+  EXPECT_EQ(check_.Floors(), (std::vector<PacketCheck::Floor>{{"node02", 5, 41}}));
+  check_.SetFloor({"node02", 7, 2});  // a newer generation: its floor holds
+  ExpectDropped(Frame("node02", 7, 2), DropReason::kReplay);
+  ExpectDropped(Frame("node02", 5, 42), DropReason::kReplay);
+  ExpectAccepted(Frame("node02", 7, 3));
 }
 
 TEST_F(PacketCheckTest, SameSeqOnASecondLinkIsNotAReplay) {

@@ -3,17 +3,20 @@
 // a crc key (2). Properties:
 //  - no input crashes it;
 //  - the input taken as one frame: when it is accepted, its heartbeat
-//    re-encodes with the same key to a frame that is accepted again after
-//    ForgetNode and decodes to the same heartbeat (or, only when it grew
-//    past the frame size by re-serialization, is refused as too large);
+//    re-encodes with the same key to a frame that a fresh check accepts
+//    and decodes to the same heartbeat (or, only when it grew past the
+//    frame size by re-serialization, is refused as too large);
 //  - the input taken as a script of signed heartbeats (6 bytes each: node,
-//    link, generation, two bytes of seq, flags for ForgetNode / crc key /
-//    a flipped byte): every verdict matches a plain model of the replay
-//    window kept with sets (seen seqs per node, generation and link); a
-//    flipped byte is never accepted.
+//    link, generation, two bytes of seq, flags for an agent restart (a new
+//    check seeded with the old one's Floors) / crc key / a flipped byte):
+//    every verdict matches a plain model of the replay window kept with sets
+//    (seen seqs per node, generation and link, the node's highest seq and
+//    its restored floor); a flipped byte is never accepted.
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -60,9 +63,9 @@ void CheckWholeFrame(const uint8_t* data, size_t size) {
     }
     return;
   }
-  check.ForgetNode(hb.node());
+  PacketCheck fresh("fuzz", "node01", &Ring());
   v1::Heartbeat decoded;
-  PacketCheck::Result r2 = check.Check(again, 0, &decoded);
+  PacketCheck::Result r2 = fresh.Check(again, 0, &decoded);
   if (!r2.ok || r2.own != r.own || r2.key_id != r.key_id) __builtin_trap();
   if (decoded.SerializeAsString() != hb.SerializeAsString()) __builtin_trap();
 }
@@ -75,6 +78,8 @@ struct Model {
   };
   struct Node {
     uint64_t generation = 0;
+    uint64_t max_seq = 0;  // highest seq of the generation, any link
+    uint64_t floor = 0;    // restored after a restart
     std::map<int, Link> links;
   };
   std::map<std::string, Node> nodes;
@@ -91,20 +96,35 @@ struct Model {
     if (generation < node.generation) return false;
     if (generation > node.generation) {
       node.generation = generation;
+      node.max_seq = 0;
+      node.floor = 0;
       node.links.clear();
     }
+    if (seq <= node.floor) return false;
     Link& l = node.links[link];
+    if (l.seen.empty() && seq < node.max_seq) return false;
     if (l.seen.count(seq) != 0) return false;
     if (l.top >= 64 && seq <= l.top - 64) return false;
     l.seen.insert(seq);
     if (seq > l.top) l.top = seq;
+    if (seq > node.max_seq) node.max_seq = seq;
     return true;
+  }
+
+  // The agent restarted with its saved floors: every link starts afresh,
+  // and nothing at or below the highest seq seen passes.
+  void Restart() {
+    for (auto& [name, node] : nodes) {
+      node.floor = std::max(node.floor, node.max_seq);
+      node.max_seq = 0;
+      node.links.clear();
+    }
   }
 };
 
 void CheckScript(const uint8_t* data, size_t size) {
   static const char* const kNodes[] = {"node02", "node03", "node04"};
-  PacketCheck check("fuzz", "node01", &Ring());
+  auto check = std::make_unique<PacketCheck>("fuzz", "node01", &Ring());
   Model model;
   v1::Heartbeat sent;
   v1::Heartbeat got;
@@ -115,12 +135,15 @@ void CheckScript(const uint8_t* data, size_t size) {
     int link = rec[1] % 4;
     uint64_t generation = rec[2] % 4;
     uint64_t seq = ((uint64_t{rec[3]} << 8) | rec[4]) % 300;
-    bool forget = (rec[5] & 1) != 0;
+    bool restart = (rec[5] & 1) != 0;
     bool crc = (rec[5] & 2) != 0;
     bool flip = (rec[5] & 4) != 0;
-    if (forget) {
-      check.ForgetNode(node);
-      model.nodes.erase(node);
+    if (restart) {
+      auto next = std::make_unique<PacketCheck>("fuzz", "node01", &Ring());
+      for (const PacketCheck::Floor& f : check->Floors()) next->SetFloor(f);
+      if (next->Floors() != check->Floors()) __builtin_trap();
+      check = std::move(next);
+      model.Restart();
     }
     sent.Clear();
     sent.set_cluster_name("fuzz");
@@ -130,7 +153,7 @@ void CheckScript(const uint8_t* data, size_t size) {
     sent.set_config_version(rec[5] >> 3);
     if (!EncodeFrame(sent, *Ring().Find(crc ? 2 : 1), &frame).ok()) __builtin_trap();
     if (flip) frame[(rec[3] ^ rec[4]) % frame.size()] ^= static_cast<char>(1 << (rec[4] % 8));
-    PacketCheck::Result r = check.Check(frame, link, &got);
+    PacketCheck::Result r = check->Check(frame, link, &got);
     if (flip || seq == 0) {
       if (r.ok) __builtin_trap();
       continue;
