@@ -166,6 +166,7 @@ ClusterView GroupController::LastView() const {
     n.alive = k.alive;
     n.score = k.score;
     n.leaving = k.leaving;
+    n.hears_local = k.hears_local;
     if (k.name == local_) {
       for (const auto& [name, runner] : runners_) {
         if (runner->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) {
@@ -218,6 +219,13 @@ std::string GroupController::StartReason(const ClusterView& view, const std::str
   return d.reason;
 }
 
+void GroupController::Probe(MonoTime now, ControllerOutput* out) {
+  for (const auto& g : spec_.groups()) {
+    Drive(g.name(), now, out,
+          [&](GroupRunner& r, auto* ops, auto* /*events*/) { r.Probe(ops); });
+  }
+}
+
 void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_acquire,
                                MonoTime now, ControllerOutput* out) {
   hold_acquire_ = hold_acquire;
@@ -227,6 +235,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     k.name = in.name;
     k.alive = in.name == local_ || in.alive;
     k.score = in.score;
+    k.hears_local = in.name == local_ || in.hears_local;
     k.leaving = in.name == local_ ? leaving_ : in.heartbeat != nullptr && in.heartbeat->standby();
     if (in.name != local_ && in.heartbeat != nullptr) {
       for (const auto& c : in.heartbeat->groups()) {
@@ -597,6 +606,9 @@ void GroupController::FillGroup(const ClusterView& view, const std::string& grou
         break;
       case wire::v1::GroupClaim::PHASE_STARTING:
         state = v1::GROUP_STATE_STARTING;
+        break;
+      case wire::v1::GroupClaim::PHASE_PROBING:
+        state = v1::GROUP_STATE_PROBING;
         break;
       default:
         state = v1::GROUP_STATE_STOPPING;

@@ -18,6 +18,12 @@
 // - Local failures: a group that failed here (start failure, repeated
 //   monitor failures) is listed in the heartbeat's failed_groups, so no node
 //   picks this one for it, until an operator's request names this node.
+// - Start-up probe (Probe, once, before the first heartbeat): every group
+//   is probed for what of it already runs here (left by an agent that
+//   crashed) and claimed PROBING meanwhile; found running it is adopted
+//   (HELD) and placement resolves any double claim by its usual rules,
+//   found in part it is stopped first (STOPPING): the peers never see a
+//   release of something still running here.
 // - Initdead: nothing is acquired while membership is within initdead with
 //   configured nodes still unheard (the caller says so).
 // - Fencing (spec.fencing.command): when a node dies while claiming groups,
@@ -63,6 +69,9 @@ struct NodeInput {
   std::string name;
   bool alive = false;
   uint32_t score = 0;
+  // False when its heartbeats say it does not hear the local node (one-way
+  // loss: see agent/placement).
+  bool hears_local = true;
   // Its newest heartbeat (claims, failed groups, requests); null for the
   // local node and for nodes never heard.
   const wire::v1::Heartbeat* heartbeat = nullptr;
@@ -103,6 +112,9 @@ class GroupController {
   // it must be moved away or stopped first.
   // With `apply` false it only checks.
   absl::Status Reconfigure(const spec::v1::ClusterSpec& spec, bool apply = true);
+
+  // Probes every group (see above); the caller runs the probe operations.
+  void Probe(MonoTime now, ControllerOutput* out);
 
   // One decision pass over every group. `nodes`: every spec node in spec
   // order (the local one included). `hold_acquire`: initdead with nodes
@@ -201,6 +213,7 @@ class GroupController {
     bool alive = false;
     uint32_t score = 0;
     bool leaving = false;
+    bool hears_local = true;
     std::map<std::string, ClaimPhase> claims;
     std::set<std::string> failed_groups;
     std::vector<PlacementRequest> requests;  // as its heartbeat carries them

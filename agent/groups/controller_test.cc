@@ -65,7 +65,8 @@ class Sim {
       for (const std::string& other : order_) {
         NodeInput i;
         i.name = other;
-        i.alive = nodes_[other].alive && !Cut(name, other);
+        i.alive = nodes_[other].alive && !Cut(name, other) && deaf_.count({name, other}) == 0;
+        i.hears_local = deaf_.count({other, name}) == 0;
         i.score = nodes_[other].score;
         i.heartbeat = other == name || !i.alive ? nullptr : &nodes_[other].heartbeat;
         in.push_back(i);
@@ -87,6 +88,15 @@ class Sim {
         for (const GroupOp& op : ops) {
           any = true;
           ran_[name].push_back(op);
+          if (op.op == v1::RESOURCE_OP_PROBE) {
+            GroupOpResult r;
+            r.id = op.id;
+            r.ok = leftover_[name];
+            r.may_be_running = leftover_[name];
+            r.message = r.ok ? "running" : "not running";
+            n.controller->OnResult(op.group, r, now_, &n.out);
+            continue;
+          }
           bool ok = fail_.count({name, op.op}) == 0;
           n.controller->OnResult(op.group, {op.id, ok, ok ? "ok" : "exit status 1"}, now_,
                                  &n.out);
@@ -104,9 +114,25 @@ class Sim {
     nodes_[n].controller = std::make_unique<GroupController>(spec_, n);
     nodes_[n].out = ControllerOutput();
   }
+  // The node's agent crashes and starts again at once, its resources left
+  // running (`leftover`) or not, and probes them.
+  void RestartAgent(const std::string& n, bool leftover) {
+    leftover_[n] = leftover;
+    nodes_[n].alive = true;
+    nodes_[n].controller = std::make_unique<GroupController>(spec_, n);
+    nodes_[n].out = ControllerOutput();
+    nodes_[n].controller->Probe(now_, &nodes_[n].out);
+  }
+  // `listener` stops hearing `speaker` (one-way loss).
+  void Deafen(const std::string& listener, const std::string& speaker) {
+    deaf_.insert({listener, speaker});
+  }
   void SetScore(const std::string& n, uint32_t s) { nodes_[n].score = s; }
   void CutBetween(const std::string& a, const std::string& b) { cuts_.insert({a, b}); }
-  void Heal() { cuts_.clear(); }
+  void Heal() {
+    cuts_.clear();
+    deaf_.clear();
+  }
   void FailOn(const std::string& n, v1::ResourceOp op) { fail_.insert({n, op}); }
   void ClearFailures() { fail_.clear(); }
   const wire::v1::Heartbeat& heartbeat(const std::string& n) { return nodes_[n].heartbeat; }
@@ -158,6 +184,8 @@ class Sim {
   std::vector<std::string> order_;
   std::set<std::pair<std::string, std::string>> cuts_;
   std::set<std::pair<std::string, v1::ResourceOp>> fail_;
+  std::set<std::pair<std::string, std::string>> deaf_;  // (listener, speaker)
+  std::map<std::string, bool> leftover_;
   std::map<std::string, std::vector<GroupOp>> ran_;
   MonoTime now_ = absl::Seconds(100);
 };
@@ -458,6 +486,120 @@ TEST(GroupControllerTest, ReconfigureRefusesToChangeAnActiveGroup) {
   EXPECT_TRUE(sim.c("node02").Reconfigure(changed).ok());
   EXPECT_TRUE(sim.c("node01").Reconfigure(spec).ok());
   EXPECT_EQ(sim.c("node01").Runner("web")->state(), State::kRunning);
+}
+
+}  // namespace
+}  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+int Count(const std::vector<GroupOp>& ops, v1::ResourceOp kind) {
+  int n = 0;
+  for (const GroupOp& op : ops) n += op.op == kind ? 1 : 0;
+  return n;
+}
+
+// kill -9 of the holder's agent and a restart within deadtime (the peer
+// never declared it dead): the restarted agent finds the group running and
+// keeps it; the peer never starts it, whichever node is preferred.
+TEST(GroupControllerTest, AgentRestartedWithinDeadtimeAdoptsItsRunningGroup) {
+  for (bool failback : {true, false}) {
+    SCOPED_TRACE(failback ? "auto_failback on" : "auto_failback off");
+    Sim sim(Spec(2, failback));
+    sim.Settle();
+    ASSERT_EQ(sim.Holder(), "node01");
+    sim.RestartAgent("node01", /*leftover=*/true);
+    EXPECT_EQ(sim.c("node01").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_PROBING);
+    sim.ran("node01").clear();
+    sim.Round();
+    EXPECT_TRUE(sim.out("node02").ops.empty()) << "node02 must not start a probed group";
+    sim.Settle();
+    EXPECT_EQ(sim.Holder(), "node01");
+    EXPECT_EQ(Count(sim.ran("node01"), v1::RESOURCE_OP_PROBE), 2);
+    EXPECT_EQ(Count(sim.ran("node01"), v1::RESOURCE_OP_START), 0) << "adopted, not restarted";
+    EXPECT_EQ(Count(sim.ran("node01"), v1::RESOURCE_OP_STOP), 0);
+    EXPECT_EQ(Count(sim.ran("node02"), v1::RESOURCE_OP_START), 0);
+    EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_RUNNING, "adopted"));
+  }
+}
+
+// The variant: the holder is not the preferred node (auto_failback off, the
+// group stayed on node02 after node01 came back). node02's agent restarts
+// at once: node01 (preferred) must not read the new agent's first
+// heartbeats as a release.
+TEST(GroupControllerTest, RestartedNonPreferredHolderIsNotTakenOverByThePreferredNode) {
+  Sim sim(Spec(2, /*failback=*/false));
+  sim.Settle();
+  sim.Kill("node01");
+  sim.Settle();
+  sim.Revive("node01");
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node02");
+  sim.ran("node01").clear();
+  sim.ran("node02").clear();
+  sim.RestartAgent("node02", /*leftover=*/true);
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+  EXPECT_EQ(Count(sim.ran("node01"), v1::RESOURCE_OP_START), 0);
+  EXPECT_EQ(Count(sim.ran("node02"), v1::RESOURCE_OP_START), 0);
+}
+
+// The restart comes after the peer took the group over: both hold it; the
+// usual rule keeps one (auto_failback on: the preferred node01; off: the
+// preferred among the holders, node01 too) and the other stops at once.
+TEST(GroupControllerTest, AgentRestartedAfterTakeoverResolvesTheDoubleClaim) {
+  for (bool failback : {true, false}) {
+    SCOPED_TRACE(failback ? "auto_failback on" : "auto_failback off");
+    Sim sim(Spec(2, failback));
+    sim.Settle();
+    sim.Kill("node01");  // the agent alone died; its group stays up
+    sim.Settle();
+    ASSERT_EQ(sim.Holder(), "node02");
+    sim.ran("node01").clear();
+    sim.ran("node02").clear();
+    sim.RestartAgent("node01", /*leftover=*/true);
+    sim.Settle();
+    EXPECT_EQ(sim.Holder(), "node01");
+    EXPECT_EQ(sim.Claimers(), std::vector<std::string>{"node01"});
+    EXPECT_EQ(Count(sim.ran("node01"), v1::RESOURCE_OP_START), 0) << "adopted, not restarted";
+    EXPECT_EQ(Count(sim.ran("node02"), v1::RESOURCE_OP_STOP), 2) << "node02 let go";
+  }
+}
+
+// Restarted with nothing left running: the probe finds nothing and the
+// group starts as usual.
+TEST(GroupControllerTest, ProbeThatFindsNothingLetsTheGroupStartNormally) {
+  Sim sim(Spec(2, true));
+  sim.RestartAgent("node01", false);
+  sim.RestartAgent("node02", false);
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+}
+
+// UDP into node02 is lost: node02 declares node01 dead and takes the group;
+// node01, which still hears node02, yields although it is preferred.
+TEST(GroupControllerTest, OneWayLossLeavesOneHolder) {
+  for (bool failback : {true, false}) {
+    SCOPED_TRACE(failback ? "auto_failback on" : "auto_failback off");
+    Sim sim(Spec(2, failback));
+    sim.Settle();
+    ASSERT_EQ(sim.Holder(), "node01");
+    sim.Deafen("node02", "node01");
+    sim.Settle();
+    EXPECT_EQ(sim.Holder(), "node02");
+    EXPECT_EQ(sim.Claimers(), std::vector<std::string>{"node02"});
+    EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STOPPING, "one-way"));
+    // Healed: the usual rules again.
+    sim.Heal();
+    sim.Settle();
+    EXPECT_EQ(sim.Holder(), failback ? "node01" : "node02");
+    // The other direction: node01 does not hear node02; node01 holds and
+    // keeps it; node02 takes nothing.
+    sim.Deafen("node01", "node02");
+    sim.Settle();
+    EXPECT_EQ(sim.Claimers().size(), 1u);
+  }
 }
 
 }  // namespace

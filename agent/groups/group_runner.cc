@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace hacluster::agent {
@@ -17,6 +18,8 @@ const char* OpName(v1::ResourceOp op) {
       return "stop";
     case v1::RESOURCE_OP_MONITOR:
       return "monitor";
+    case v1::RESOURCE_OP_PROBE:
+      return "probe";
     default:
       return "operation";
   }
@@ -67,6 +70,8 @@ wire::v1::GroupClaim::Phase GroupRunner::claim() const {
       return wire::v1::GroupClaim::PHASE_HELD;
     case State::kStopping:
       return wire::v1::GroupClaim::PHASE_STOPPING;
+    case State::kProbing:
+      return wire::v1::GroupClaim::PHASE_PROBING;
     default:
       return wire::v1::GroupClaim::PHASE_UNSPECIFIED;
   }
@@ -115,9 +120,26 @@ void GroupRunner::Start(const std::string& reason, MonoTime now, std::vector<Gro
   Continue(now, ops, events);
 }
 
+void GroupRunner::Probe(std::vector<GroupOp>* ops) {
+  if (state_ != State::kStopped || resources_.empty()) return;
+  state_ = State::kProbing;
+  goal_ = Goal::kNone;
+  probe_next_ = 0;
+  probe_running_.clear();
+  probe_stopped_.clear();
+  probe_doubt_.clear();
+  Launch(0, v1::RESOURCE_OP_PROBE, ops);
+}
+
 void GroupRunner::Stop(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
                        std::vector<v1::Event>* events) {
   if (state_ == State::kStopped || state_ == State::kFailed) return;
+  if (state_ == State::kProbing) {
+    // Once the probe has said what runs here.
+    goal_ = Goal::kStop;
+    fail_reason_ = reason;
+    return;
+  }
   if (state_ == State::kStopping) {
     // A restart becomes a plain stop; a failing group still ends failed.
     restart_from_ = -1;
@@ -216,10 +238,14 @@ void GroupRunner::OnResult(const GroupOpResult& result, MonoTime now, std::vecto
   r.last_time = now;
   r.has_run = true;
 
+  const char* verdict = result.ok ? "ok" : "failed";
+  if (op == v1::RESOURCE_OP_PROBE) {
+    verdict = result.ok ? "running" : result.may_be_running ? "in doubt" : "not running";
+  }
   v1::Event e = MakeEvent(
       v1::EVENT_KIND_RESOURCE_OP,
       absl::StrCat(OpName(op), " of ", ResourceName(i), " (group ", group_.name(), "): ",
-                   result.ok ? "ok" : "failed", result.message.empty() ? "" : ": ", result.message),
+                   verdict, result.message.empty() ? "" : ": ", result.message),
       now);
   e.set_resource(ResourceName(i));
   e.set_op(op);
@@ -281,10 +307,67 @@ void GroupRunner::OnResult(const GroupOpResult& result, MonoTime now, std::vecto
         StopFrom(i, now, ops, events);
       }
       return;
+    case v1::RESOURCE_OP_PROBE:
+      OnProbeResult(i, result, now, ops, events);
+      return;
     default:
       break;
   }
   Continue(now, ops, events);
+}
+
+void GroupRunner::OnProbeResult(int i, const GroupOpResult& result, MonoTime now,
+                                std::vector<GroupOp>* ops, std::vector<v1::Event>* events) {
+  Resource& r = resources_[i];
+  r.running = result.ok || result.may_be_running;
+  (result.ok ? probe_running_ : result.may_be_running ? probe_doubt_ : probe_stopped_)
+      .push_back(ResourceName(i));
+  if (++probe_next_ < static_cast<int>(resources_.size())) {
+    Launch(probe_next_, v1::RESOURCE_OP_PROBE, ops);
+    return;
+  }
+  const bool stop_asked = goal_ == Goal::kStop;
+  const std::string asked = fail_reason_;
+  fail_reason_.clear();
+  goal_ = Goal::kNone;
+  if (probe_running_.size() == resources_.size() && !stop_asked) {
+    state_ = State::kRunning;
+    monitor_failures_ = 0;
+    stop_failures_ = 0;
+    next_start_ = static_cast<int>(resources_.size());
+    ScheduleMonitors(now);
+    events->push_back(MakeEvent(
+        v1::EVENT_KIND_GROUP_RUNNING,
+        absl::StrCat("group ", group_.name(),
+                     " found running at start-up (left by an earlier agent): adopted without "
+                     "a restart"),
+        now));
+    return;
+  }
+  if (probe_running_.empty() && probe_doubt_.empty()) {
+    state_ = State::kStopped;
+    return;
+  }
+  std::string found;
+  if (!probe_running_.empty()) {
+    absl::StrAppend(&found, absl::StrJoin(probe_running_, ", "), " running");
+  }
+  if (!probe_stopped_.empty()) {
+    absl::StrAppend(&found, found.empty() ? "" : "; ", absl::StrJoin(probe_stopped_, ", "),
+                    " not running");
+  }
+  if (!probe_doubt_.empty()) {
+    absl::StrAppend(&found, found.empty() ? "" : "; ", absl::StrJoin(probe_doubt_, ", "),
+                    " in doubt");
+  }
+  events->push_back(MakeEvent(
+      v1::EVENT_KIND_GROUP_STOPPING,
+      absl::StrCat("stopping group ", group_.name(), ": found at start-up (", found, ")",
+                   stop_asked ? absl::StrCat("; ", asked)
+                              : "; what runs of it is stopped before it may run anywhere"),
+      now));
+  goal_ = Goal::kStop;
+  StopFrom(0, now, ops, events);
 }
 
 void GroupRunner::Tick(MonoTime now, std::vector<GroupOp>* ops, std::vector<v1::Event>* events) {

@@ -17,6 +17,13 @@
 //   right); `max_monitor_failures` failures since the group started fail
 //   the group over (stop, FAILED here).
 //
+// - Probe (at agent start-up, from stopped): each resource is probed left
+//   to right (is it already running here, left by an agent that crashed?)
+//   while the group is claimed PROBING. All found running: the group is
+//   adopted as running, without a restart. None: stopped. Some, or any in
+//   doubt (the probe failed): stopped right to left, as a stop would.
+//   A Stop asked for meanwhile takes effect when the probe ends.
+//
 // Every operation result and every transition becomes an agent.v1.Event
 // (RESOURCE_OP, GROUP_*, STOP_FAILED) with group, resource and a reason.
 //
@@ -49,6 +56,10 @@ struct GroupOpResult {
   uint64_t id = 0;
   bool ok = false;
   std::string message;  // what the operation said (exit status, output, timeout)
+  // The resource may be active after a failed operation (a probe or
+  // monitor that could not tell, a stop that failed); false when the
+  // result shows it cleanly stopped. Read for probes only.
+  bool may_be_running = true;
 };
 
 struct GroupRunnerOptions {
@@ -58,14 +69,14 @@ struct GroupRunnerOptions {
 
 class GroupRunner {
  public:
-  enum class State { kStopped, kStarting, kRunning, kStopping, kFailed };
+  enum class State { kStopped, kProbing, kStarting, kRunning, kStopping, kFailed };
 
   GroupRunner(spec::v1::ResourceGroup group, GroupRunnerOptions options = {});
 
   const std::string& name() const { return group_.name(); }
   State state() const { return state_; }
-  // What the local node claims in its heartbeats: STARTING, HELD, STOPPING,
-  // or UNSPECIFIED (nothing: stopped or failed).
+  // What the local node claims in its heartbeats: PROBING, STARTING, HELD,
+  // STOPPING, or UNSPECIFIED (nothing: stopped or failed).
   wire::v1::GroupClaim::Phase claim() const;
   // Failed here (start failure or monitor failures); cleared by Start.
   bool failed() const { return state_ == State::kFailed; }
@@ -78,6 +89,9 @@ class GroupRunner {
   // into the GROUP_STARTING event). No-op unless stopped or failed.
   void Start(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
              std::vector<v1::Event>* events);
+  // Probes what of the group already runs here (see above). No-op unless
+  // stopped, or for a group without resources.
+  void Probe(std::vector<GroupOp>* ops);
   // Stops the group; no-op when stopped, failed or already stopping.
   void Stop(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
             std::vector<v1::Event>* events);
@@ -110,6 +124,8 @@ class GroupRunner {
   void StopFrom(int down_to, MonoTime now, std::vector<GroupOp>* ops,
                 std::vector<v1::Event>* events);
   void Continue(MonoTime now, std::vector<GroupOp>* ops, std::vector<v1::Event>* events);
+  void OnProbeResult(int resource, const GroupOpResult& result, MonoTime now,
+                     std::vector<GroupOp>* ops, std::vector<v1::Event>* events);
   void ScheduleMonitors(MonoTime now);
   v1::Event MakeEvent(v1::EventKind kind, std::string reason, MonoTime now) const;
   std::string ResourceName(int i) const;
@@ -134,6 +150,11 @@ class GroupRunner {
   MonoTime retry_stop_at_ = absl::InfiniteDuration();
   int monitor_failures_ = 0;
   std::string fail_reason_;
+  // Probe: the next resource to probe, and what was found so far.
+  int probe_next_ = 0;
+  std::vector<std::string> probe_running_;
+  std::vector<std::string> probe_stopped_;
+  std::vector<std::string> probe_doubt_;
 };
 
 // The name shown for resource `r` (its name, else derived from its kind,

@@ -40,9 +40,10 @@ class GroupRunnerTest : public ::testing::Test {
   std::string Ops() const {
     std::vector<std::string> out;
     for (const GroupOp& o : ops_) {
-      const char* name = o.op == v1::RESOURCE_OP_START  ? "start"
-                         : o.op == v1::RESOURCE_OP_STOP ? "stop"
-                                                        : "monitor";
+      const char* name = o.op == v1::RESOURCE_OP_START   ? "start"
+                         : o.op == v1::RESOURCE_OP_STOP  ? "stop"
+                         : o.op == v1::RESOURCE_OP_PROBE ? "probe"
+                                                         : "monitor";
       out.push_back(absl::StrCat(name, " ", o.resource));
     }
     return absl::StrJoin(out, ", ");
@@ -53,6 +54,21 @@ class GroupRunnerTest : public ::testing::Test {
     GroupOp op = ops_.front();
     ops_.clear();
     runner_.OnResult({op.id, ok, message}, now_, &ops_, &events_);
+  }
+  // Answers the single pending probe: running, cleanly not running, or in
+  // doubt (failed and may be running).
+  enum class Found { kRunning, kStopped, kDoubt };
+  void AnswerProbe(Found found) {
+    ASSERT_EQ(ops_.size(), 1u) << Ops();
+    GroupOp op = ops_.front();
+    ASSERT_EQ(op.op, v1::RESOURCE_OP_PROBE);
+    ops_.clear();
+    GroupOpResult r;
+    r.id = op.id;
+    r.ok = found == Found::kRunning;
+    r.may_be_running = found != Found::kStopped;
+    r.message = found == Found::kRunning ? "running" : "not running";
+    runner_.OnResult(r, now_, &ops_, &events_);
   }
   // Answers every operation with success until none is pending (bounded).
   void AnswerAllOk() {
@@ -260,6 +276,97 @@ TEST_F(GroupRunnerTest, StatusShowsEachResourcesLastOperation) {
   EXPECT_FALSE(st.resources(1).last_ok());
   EXPECT_EQ(st.resources(2).name(), "ocf heartbeat:Dummy");
   EXPECT_FALSE(st.resources(2).has_last_time());
+}
+
+}  // namespace
+}  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+TEST_F(GroupRunnerTest, ProbeThatFindsEverythingRunningAdoptsTheGroupWithoutARestart) {
+  runner_.Probe(&ops_);
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kProbing);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_PROBING);
+  EXPECT_EQ(Ops(), "probe 0");
+  AnswerProbe(Found::kRunning);
+  EXPECT_EQ(Ops(), "probe 1");
+  AnswerProbe(Found::kRunning);
+  EXPECT_EQ(Ops(), "probe 2");
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_PROBING);
+  AnswerProbe(Found::kRunning);
+  EXPECT_TRUE(ops_.empty()) << Ops();  // no start, no stop
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kRunning);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_HELD);
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.back().kind(), v1::EVENT_KIND_GROUP_RUNNING);
+  EXPECT_TRUE(absl::StrContains(events_.back().reason(), "adopted without a restart"))
+      << events_.back().reason();
+  EXPECT_EQ(events_[0].reason(), "probe of ip 192.0.2.50 (group web): running: running");
+  EXPECT_EQ(events_[0].op(), v1::RESOURCE_OP_PROBE);
+  // Adopted means monitored, and stopped like any running group.
+  Advance(absl::Seconds(10));
+  EXPECT_EQ(Ops(), "monitor 1");
+  Answer(true);
+  Stop();
+  EXPECT_EQ(Ops(), "stop 2");
+}
+
+TEST_F(GroupRunnerTest, ProbeThatFindsNothingLeavesTheGroupStoppedUnclaimed) {
+  runner_.Probe(&ops_);
+  AnswerProbe(Found::kStopped);
+  AnswerProbe(Found::kStopped);
+  AnswerProbe(Found::kStopped);
+  EXPECT_TRUE(ops_.empty()) << Ops();
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopped);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_UNSPECIFIED);
+  EXPECT_EQ(events_[1].reason(),
+            "probe of lsb apache2 (group web): not running: not running");
+  // It starts normally afterwards.
+  Start();
+  EXPECT_EQ(Ops(), "start 0");
+}
+
+TEST_F(GroupRunnerTest, ProbeThatFindsPartOfTheGroupStopsWhatRunsRightToLeft) {
+  runner_.Probe(&ops_);
+  AnswerProbe(Found::kRunning);   // the address
+  AnswerProbe(Found::kStopped);   // the service
+  AnswerProbe(Found::kDoubt);     // the OCF agent could not tell
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopping);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_STOPPING);
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.back().kind(), v1::EVENT_KIND_GROUP_STOPPING);
+  EXPECT_TRUE(absl::StrContains(events_.back().reason(),
+                                "found at start-up (ip 192.0.2.50 running; lsb apache2 not "
+                                "running; ocf heartbeat:Dummy in doubt)"))
+      << events_.back().reason();
+  EXPECT_EQ(Ops(), "stop 2");
+  Answer(true);
+  EXPECT_EQ(Ops(), "stop 0");  // the service was found stopped
+  Answer(true);
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopped);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_UNSPECIFIED);
+}
+
+TEST_F(GroupRunnerTest, StopAskedDuringTheProbeStopsWhatWasFoundOnceItEnds) {
+  runner_.Probe(&ops_);
+  AnswerProbe(Found::kRunning);
+  Stop();
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_PROBING);
+  EXPECT_EQ(Ops(), "probe 1");
+  AnswerProbe(Found::kRunning);
+  AnswerProbe(Found::kRunning);
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopping);
+  EXPECT_EQ(Ops(), "stop 2");
+  AnswerAllOk();
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopped);
+}
+
+TEST_F(GroupRunnerTest, ProbeOnlyFromStopped) {
+  Start();
+  runner_.Probe(&ops_);
+  EXPECT_EQ(Ops(), "start 0");
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_STARTING);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -78,6 +79,10 @@ constexpr absl::Duration kChoreSlack = absl::Milliseconds(10);
 // start itself.
 constexpr int kAnnouncements = 5;
 constexpr absl::Duration kAnnounceEvery = absl::Milliseconds(200);
+// A peer that came up is taken at its word that it does not hear this node
+// only after this many keepalives: after a partition heals, its first
+// heartbeats may go out before this node's first one reached it.
+constexpr int kOneWayGrace = 3;
 // A shutdown waits at most this long for the groups to stop.
 constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
 
@@ -220,6 +225,11 @@ class Agent::Impl {
   void OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
                MonoTime at);
   void ReceivePings(MonoTime now);
+  // The peers that do not hear this node, by their latest heartbeats; sets
+  // *next to when a peer's grace ends.
+  std::set<std::string> DeafPeers(MonoTime now, MonoTime* next) const;
+  // The peers this node hears, into the outgoing heartbeat.
+  void UpdateHears();
   // Resource groups: a decision pass when something changed, due monitors,
   // retries and fencing, then what the controller asks for.
   void RunGroups(MonoTime now);
@@ -308,6 +318,13 @@ class Agent::Impl {
   MonoTime membership_now_;
   // The connectivity score last given to membership.
   std::optional<uint32_t> local_score_;
+  // One-way loss: when each peer last came up, the peers whose heartbeats
+  // say they do not hear this node (once they have been up for
+  // kOneWayGrace keepalives: a peer that just came up may not have heard
+  // this node yet), and when that set may next change by time alone.
+  std::map<std::string, MonoTime> up_since_;
+  std::set<std::string> deaf_peers_;
+  MonoTime one_way_check_ = absl::InfiniteDuration();
 
   MonoTime start_;
   absl::Time start_wall_;
@@ -501,6 +518,14 @@ absl::Status Agent::Impl::Init() {
   out_hb_.set_generation(generation_);
   out_hb_.set_config_version(config_.spec.config_version());
   out_hb_.set_connectivity_score(*local_score_);
+
+  // Before any claim or release goes out: what of each group already runs
+  // here (left by an agent that crashed)? The first heartbeat claims them
+  // PROBING, so no peer starts them meanwhile.
+  ControllerOutput probe;
+  groups_->Probe(start_, &probe);
+  Apply(probe, start_);
+  groups_->FillHeartbeat(&out_hb_);
 
   Publish(start_);
   auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_, ops_);
@@ -796,7 +821,12 @@ void Agent::Impl::TakeCompletedWork(MonoTime now) {
         announcements_.push_back(std::move(a));
       }
     }
-    groups_->OnResult(w.group, {w.op_id, r.ok, r.message}, now, &out);
+    GroupOpResult result;
+    result.id = w.op_id;
+    result.ok = r.ok;
+    result.message = r.message;
+    result.may_be_running = r.may_be_running;
+    groups_->OnResult(w.group, result, now, &out);
   }
   Apply(out, now);
   groups_dirty_ = true;
@@ -861,6 +891,7 @@ void Agent::Impl::NoteMembershipEvents(MonoTime now) {
       case v1::EVENT_KIND_NODE_UP:
       case v1::EVENT_KIND_NODE_RESTARTED:
         groups_->OnNodeUp(e.node());
+        if (e.kind() == v1::EVENT_KIND_NODE_UP) up_since_[e.node()] = now;
         groups_dirty_ = true;
         break;
       case v1::EVENT_KIND_CONNECTIVITY_CHANGED:
@@ -872,7 +903,40 @@ void Agent::Impl::NoteMembershipEvents(MonoTime now) {
         break;
     }
   }
+  UpdateHears();
   Apply(out, now);
+}
+
+void Agent::Impl::UpdateHears() {
+  out_hb_.clear_hears();
+  for (const auto& n : config_.spec.nodes()) {
+    if (n.name() != local_node_ && membership_->StateOf(n.name()) == v1::NODE_STATE_UP) {
+      out_hb_.add_hears(n.name());
+    }
+  }
+}
+
+std::set<std::string> Agent::Impl::DeafPeers(MonoTime now, MonoTime* next) const {
+  std::set<std::string> deaf;
+  *next = absl::InfiniteDuration();
+  const absl::Duration grace = kOneWayGrace * config_.timing.keepalive;
+  for (const auto& n : config_.spec.nodes()) {
+    if (n.name() == local_node_ || membership_->StateOf(n.name()) != v1::NODE_STATE_UP) continue;
+    const wire::v1::Heartbeat* last = membership_->LastHeartbeat(n.name());
+    if (last == nullptr ||
+        std::find(last->hears().begin(), last->hears().end(), local_node_) !=
+            last->hears().end()) {
+      continue;
+    }
+    auto up = up_since_.find(n.name());
+    const MonoTime since = up != up_since_.end() ? up->second : start_;
+    if (now - since >= grace) {
+      deaf.insert(n.name());
+    } else {
+      *next = std::min(*next, since + grace);
+    }
+  }
+  return deaf;
 }
 
 void Agent::Impl::RunGroups(MonoTime now) {
@@ -902,6 +966,7 @@ void Agent::Impl::RunGroups(MonoTime now) {
                  : last != nullptr          ? last->connectivity_score()
                                             : 0;
       in.heartbeat = in.alive ? last : nullptr;
+      in.hears_local = deaf_peers_.count(n.name()) == 0;
       nodes.push_back(std::move(in));
     }
     bool all_heard = true;
@@ -994,6 +1059,7 @@ void Agent::Impl::Reload(MonoTime now) {
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
   membership_->Reconfigure(MembershipConfigOf(config_), now);
+  UpdateHears();
   (void)groups_->Reconfigure(config_.spec);  // checked above
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
@@ -1115,6 +1181,21 @@ int Agent::Impl::Run() {
       out_hb_.set_connectivity_score(score);
     }
     if (!events_.empty()) NoteMembershipEvents(now);
+    std::set<std::string> deaf = DeafPeers(now, &one_way_check_);
+    if (deaf != deaf_peers_) {
+      for (const std::string& p : deaf) {
+        if (deaf_peers_.count(p) == 0) {
+          logger_.Warn(absl::StrCat("one-way heartbeat loss: ", p,
+                                    " does not hear this node (its heartbeats no longer list ",
+                                    local_node_, "); groups it claims are left to it"));
+        }
+      }
+      for (const std::string& p : deaf_peers_) {
+        if (deaf.count(p) == 0) logger_.Info(absl::StrCat(p, " hears this node again"));
+      }
+      deaf_peers_ = std::move(deaf);
+      groups_dirty_ = true;
+    }
     if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
     if (NextAnnouncement() <= now) SendAnnouncements(now);
     if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
@@ -1134,7 +1215,7 @@ int Agent::Impl::Run() {
     }
     MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                                   connectivity_->NextDeadline(), groups_->NextDeadline(),
-                                  NextAnnouncement(), leave_by_,
+                                  NextAnnouncement(), leave_by_, one_way_check_,
                                   std::min(next_publish_, next_flush_) + kChoreSlack});
     if (groups_dirty_) deadline = now;
     int n = Wait(deadline, pending, ready, kMaxEvents);

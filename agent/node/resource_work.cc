@@ -68,8 +68,18 @@ WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
                                  ")"));
       }
       w.ok = true;
+      w.may_be_running = false;
       w.message = absl::StrCat("removed ", ip.address(),
                                p.has_value() ? absl::StrCat(" from ", p->interface) : "");
+      return w;
+    }
+    case v1::RESOURCE_OP_PROBE: {
+      absl::StatusOr<bool> has = vip::HasAddress(ip.address(), vip::kAnyInterface);
+      if (!has.ok()) return Fail(std::string(has.status().message()));
+      w.ok = *has;
+      w.may_be_running = *has;
+      w.message = *has ? absl::StrCat(ip.address(), " is assigned on this node")
+                       : absl::StrCat(ip.address(), " is not assigned on this node");
       return w;
     }
     default: {
@@ -77,6 +87,7 @@ WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
           vip::HasAddress(ip.address(), known.has_value() ? known->ifindex : vip::kAnyInterface);
       if (!has.ok()) return Fail(std::string(has.status().message()));
       w.ok = *has;
+      w.may_be_running = *has;
       w.message = *has ? absl::StrCat(ip.address(), " assigned")
                        : absl::StrCat(ip.address(), " is no longer assigned",
                                       known.has_value() ? absl::StrCat(" on ", known->interface)
@@ -99,6 +110,7 @@ WorkResult RunResourceOp(const spec::v1::Resource& r, v1::ResourceOp op,
   exec::Outcome o = exec::Interpret(r, eop, run);
   WorkResult w;
   w.ok = o.ok;
+  w.may_be_running = o.running;
   w.message = std::move(o.message);
   return w;
 }

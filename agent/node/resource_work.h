@@ -6,10 +6,12 @@
 //   rtnetlink and sends the first gratuitous ARP / unsolicited neighbour
 //   advertisement at once (the agent's loop sends the repeats); stop removes
 //   it (from where it was added, else wherever it is); monitor checks that
-//   it is still assigned.
+//   it is still assigned; probe (at start-up) whether it is assigned
+//   anywhere on this node.
 // - lsb, heartbeat, ocf: the script's command (agent/exec/command.h), run
 //   in its own process group with its timeout, its result interpreted by the
-//   kind's rules.
+//   kind's rules; a probe runs the monitor command (status for lsb and
+//   heartbeat scripts, monitor for ocf).
 // - fencing: spec.fencing.command with `{node}` replaced, exit status 0
 //   meaning fenced.
 //
@@ -31,6 +33,10 @@ namespace hacluster::agent {
 struct WorkResult {
   bool ok = false;
   std::string message;  // one line for operators
+  // The resource may be active after a failed operation; false when the
+  // result shows it cleanly stopped (a probe or monitor that finds it not
+  // running, a stop that succeeded).
+  bool may_be_running = true;
   // ip start: where the address was added (later stops and monitors use it).
   std::optional<vip::Placement> placement;
   // ip start that succeeded: the address to announce again.

@@ -148,6 +148,20 @@ Decision Decide(const ClusterView& view, const std::string& local, const std::st
     auto it = self->claims.find(group);
     if (it != self->claims.end()) mine = it->second;
   }
+  // One-way loss: a holder that does not hear this node wins.
+  for (const NodeView& n : view.nodes) {
+    if (n.name == local || !n.alive || n.hears_local) continue;
+    auto it = n.claims.find(group);
+    if (it == n.claims.end() || !Holds(it->second)) continue;
+    d.target = n.name;
+    if (Holds(mine)) {
+      d.action = Action::kStop;
+      d.reason = absl::StrCat(group, " is claimed by ", n.name,
+                              ", which does not hear this node (one-way heartbeat loss): "
+                              "yielding to it");
+    }
+    return d;
+  }
   const bool target_is_local = d.target.has_value() && *d.target == local;
   if (!target_is_local) {
     if (Holds(mine)) {
@@ -162,7 +176,10 @@ Decision Decide(const ClusterView& view, const std::string& local, const std::st
     }
     return d;
   }
-  if (Holds(mine) || mine == wire::v1::GroupClaim::PHASE_STOPPING) return d;
+  if (Holds(mine) || mine == wire::v1::GroupClaim::PHASE_STOPPING ||
+      mine == wire::v1::GroupClaim::PHASE_PROBING) {
+    return d;
+  }
   std::vector<std::string> others;
   for (const auto& [node, phase] : Claimers(view, group)) {
     if (node != local) others.push_back(node);

@@ -26,6 +26,16 @@
 //      them, else the first in spec order: the others release at once;
 //   4. the preferred node; else the first candidate in spec order.
 //
+// One-way loss: when an alive peer that holds G (HELD or STARTING) does
+// not hear the local node (its heartbeats no longer list it: it has
+// declared the local node dead), the peer cannot learn that the local node
+// holds G too, so the local node yields: it stops G, and does not start it,
+// whatever the rules above say, until the peer hears it again.
+//
+// Start-up probe: a node that claims G PROBING (it has just started and
+// checks what of G runs on it) blocks every other node from starting G, as
+// any claim does, but is not a holder for rule 3.
+//
 // Release before acquire: the local node starts G only when it is G's
 // target, may acquire (see Decide), and no alive node claims G in any phase;
 // it stops G as soon as it is not the target. So a planned move never has two
@@ -61,6 +71,9 @@ struct NodeView {
   // anything (its heartbeats say standby), but its claims still count.
   bool leaving = false;
   uint32_t score = 0;  // connectivity score
+  // False when this peer's heartbeats say it does not hear the local node
+  // (one-way loss; see the header comment). Always true for the local node.
+  bool hears_local = true;
   std::map<std::string, ClaimPhase> claims;  // group -> phase
   std::set<std::string> failed_groups;
 };

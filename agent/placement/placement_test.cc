@@ -435,3 +435,73 @@ TEST(PlacementTest, ReleaseBeforeAcquireHoldsInEveryPlannedMove) {
 
 }  // namespace
 }  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+// UDP into node2 is lost: node2 declared node1 dead and took g1; node1 still
+// hears node2 and sees that node2 does not hear it. node1 yields, whatever
+// the split-brain rule would say (node1 is g1's preferred node).
+TEST(PlacementTest, HolderThatIsNotHeardByAnotherHolderYields) {
+  for (bool failback : {true, false}) {
+    SCOPED_TRACE(failback ? "auto_failback on" : "auto_failback off");
+    auto s = Spec(2, {1}, failback);
+    ClusterView v = View(s);
+    N(v, 1).claims["g1"] = kHeld;
+    N(v, 2).claims["g1"] = kHeld;
+    // Both hear each other: the split-brain rule keeps the preferred node.
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    EXPECT_EQ(Decide(v, "node2", "g1", true).action, Action::kStop);
+    // node2 does not hear node1.
+    N(v, 2).hears_local = false;
+    Decision d = Decide(v, "node1", "g1", true);
+    EXPECT_EQ(d.action, Action::kStop);
+    EXPECT_EQ(d.target.value_or(""), "node2");
+    EXPECT_EQ(d.reason,
+              "g1 is claimed by node2, which does not hear this node (one-way heartbeat loss): "
+              "yielding to it");
+    // Starting counts as holding.
+    N(v, 2).claims["g1"] = kStarting;
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStop);
+    // Once node1 has let go it does not take g1 back while node2 holds it.
+    N(v, 1).claims.erase("g1");
+    N(v, 2).claims["g1"] = kHeld;
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    // A peer that does not hear us but claims nothing changes nothing.
+    N(v, 2).claims.erase("g1");
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStart);
+    // A dead peer's old claims do not count.
+    N(v, 2).claims["g1"] = kHeld;
+    N(v, 2).alive = false;
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStart);
+  }
+}
+
+TEST(PlacementTest, ProbingClaimBlocksOthersButIsNoHolder) {
+  constexpr ClaimPhase kProbing = wire::v1::GroupClaim::PHASE_PROBING;
+  // node1 (preferred) restarted and probes; node2 holds nothing.
+  auto s = Spec(2, {2}, /*failback=*/false);
+  ClusterView v = View(s);
+  N(v, 1).claims["g1"] = kProbing;
+  EXPECT_EQ(T(v, "g1"), "node2");  // no holder: the preferred node
+  Decision d = Decide(v, "node2", "g1", true);
+  EXPECT_EQ(d.action, Action::kWait) << d.reason;
+  EXPECT_TRUE(absl::StrContains(d.reason, "waits for node1")) << d.reason;
+  // The prober itself neither starts nor stops while it probes.
+  EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+  auto s2 = Spec(2, {1}, /*failback=*/false);
+  ClusterView v2 = View(s2);
+  N(v2, 1).claims["g1"] = kProbing;
+  EXPECT_EQ(Decide(v2, "node1", "g1", true).action, Action::kNone);
+  // node2 holding it, node1 probing: node2 keeps it (the prober is no holder).
+  N(v2, 2).claims["g1"] = kHeld;
+  EXPECT_EQ(T(v2, "g1"), "node2");
+  EXPECT_EQ(Decide(v2, "node2", "g1", true).action, Action::kNone);
+  // The probe found it running: two holders, the usual rule (preferred).
+  N(v2, 1).claims["g1"] = kHeld;
+  EXPECT_EQ(T(v2, "g1"), "node1");
+  EXPECT_EQ(Decide(v2, "node2", "g1", true).action, Action::kStop);
+}
+
+}  // namespace
+}  // namespace hacluster::agent
