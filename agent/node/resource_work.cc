@@ -80,6 +80,15 @@ WorkResult IpOp(const spec::v1::IpAddress& ip, v1::ResourceOp op,
       w.may_be_running = *has;
       w.message = *has ? absl::StrCat(ip.address(), " is assigned on this node")
                        : absl::StrCat(ip.address(), " is not assigned on this node");
+      if (*has) {
+        // Where it would be added is where it is looked for on a later
+        // monitor and announced again.
+        absl::StatusOr<vip::Placement> p = vip::ResolvePlacement(ip);
+        if (p.ok()) {
+          absl::StatusOr<bool> there = vip::HasAddress(ip.address(), p->ifindex);
+          if (there.ok() && *there) w.placement = *p;
+        }
+      }
       return w;
     }
     default: {
