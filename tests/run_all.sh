@@ -57,7 +57,7 @@ fi
 echo "bazel: $(( $(date +%s) - start ))s"
 
 fuzz_start=$(date +%s)
-for t in hacf haresources authkeys yaml wire; do
+for t in hacf haresources authkeys yaml wire floors; do
   if tests/fuzz/run_fuzzers.sh "$FUZZ_SECONDS" "$t"; then
     passed=$((passed + 1))
   else

@@ -5,7 +5,7 @@
 #   tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # Default 20 s per target (the test suite's short run); give e.g. 3600 for a
-# long run. Targets: hacf haresources authkeys yaml wire (default: all).
+# long run. Targets: hacf haresources authkeys yaml wire floors (default: all).
 # Findings and the grown corpus go to tests/fuzz/out/ (not committed); the
 # seed corpus in tests/fuzz/corpus/ is only read. Exit status 0 when every
 # target ran its time without a crash or sanitizer report.
@@ -18,7 +18,7 @@ set -euo pipefail
 SECONDS_PER_TARGET="${1:-20}"
 shift || true
 TARGETS=("$@")
-if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire); fi
+if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire floors); fi
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/tests/fuzz/out"
