@@ -40,6 +40,11 @@ majority runs groups, with 2 the ping-node score decides. 'hacli standby',
 
 Every start increments the node's generation, kept in STATE_DIR/generation,
 so peers notice a restart. The state directory is locked: one agent each.
+It must belong to the user the agent runs as and not be writable by group
+or others: the agent creates it (and missing parents) with mode 0750 and
+refuses to start with one another user owns ('chown') or can write
+('chmod go-w DIR'). Files in it are never followed through symbolic links:
+a link there (agent.lock, generation) is an error naming it.
 
 Signals: SIGTERM or SIGINT stop the agent cleanly: it first stops its
 groups (peers take them over at once), then exits; a second one exits
@@ -102,7 +107,8 @@ int main(int argc, char** argv) {
                  "This node's name in the spec (default: the host name, uname -n)")
       ->type_name("NAME");
   app.add_option("--state-dir", options.state_dir,
-                 "Where the generation, the lock and the API socket live")
+                 "Where the generation, the lock and the API socket live; owned by "
+                 "the agent's user, not writable by group or others")
       ->type_name("DIR")
       ->capture_default_str();
   app.add_flag("--no-realtime", no_realtime,
