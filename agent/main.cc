@@ -2,6 +2,7 @@
 // command line and starts the loop; the work is in agent/node/agent.h.
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -67,6 +68,20 @@ Examples:
 // The value of LD_BIND_NOW by which the agent knows it re-executed itself.
 constexpr char kBindNowMark[] = "ha-agent";
 
+// The process's name in /proc/PID/comm (at most 15 characters).
+constexpr char kProcessName[] = "ha-agent";
+
+// Names the main thread, and so the process, "ha-agent" in /proc/PID/comm:
+// what ps, top, pgrep, ss -p and pkill see. The kernel sets comm from the
+// file name exec was given, which for the re-exec below is
+// /proc/self/exe ("exe"), and for a renamed binary or a symlink is that
+// name; this runs first thing in main, so after the re-exec too. Threads
+// started later inherit the name. (Debian's pidof, from sysvinit-utils,
+// does not read comm for a bare name: it matches argv[0] or its basename,
+// which the re-exec keeps; so `pidof ha-agent` finds an agent started by a
+// path ending in ha-agent, a symlink of that name included.)
+void NameProcess() { prctl(PR_SET_NAME, kProcessName, 0, 0, 0); }
+
 // Makes the dynamic linker bind every library function at start-up
 // (LD_BIND_NOW), re-executing the agent once if it was started without.
 // With lazy binding the first call of each function does a symbol lookup
@@ -77,7 +92,11 @@ constexpr char kBindNowMark[] = "ha-agent";
 // setting. Nothing is done for a secure-execution (setuid) start, which
 // may not pass LD_BIND_NOW on, nor when the dynamic linker was run as the
 // program (/proc/self/exe is then the linker, not the agent); if the
-// re-exec fails, binding stays lazy.
+// re-exec fails, binding stays lazy. The re-exec goes through
+// /proc/self/exe rather than the path it names, so it runs the very
+// binary that started even if a package upgrade replaced the file; argv,
+// argv[0] included, is passed on unchanged, and NameProcess renames the
+// new image.
 void BindLibrariesNow(char** argv) {
   const char* bind_now = std::getenv("LD_BIND_NOW");
   if (bind_now != nullptr && std::strcmp(bind_now, kBindNowMark) == 0) {
@@ -96,6 +115,7 @@ void BindLibrariesNow(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  NameProcess();
   hacluster::agent::AgentOptions options;
   bool no_realtime = false;
   CLI::App app{"ha-agent: the high-availability cluster agent of one node", "ha-agent"};
