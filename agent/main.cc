@@ -2,6 +2,7 @@
 // command line and starts the loop; the work is in agent/node/agent.h.
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -40,6 +41,11 @@ majority runs groups, with 2 the ping-node score decides. 'hacli standby',
 
 Every start increments the node's generation, kept in STATE_DIR/generation,
 so peers notice a restart. The state directory is locked: one agent each.
+It must belong to the user the agent runs as and not be writable by group
+or others: the agent creates it (and missing parents) with mode 0750 and
+refuses to start with one another user owns ('chown') or can write
+('chmod go-w DIR'). Files in it are never followed through symbolic links:
+a link there (agent.lock, generation) is an error naming it.
 
 Signals: SIGTERM or SIGINT stop the agent cleanly: it first stops its
 groups (peers take them over at once), then exits; a second one exits
@@ -62,6 +68,20 @@ Examples:
 // The value of LD_BIND_NOW by which the agent knows it re-executed itself.
 constexpr char kBindNowMark[] = "ha-agent";
 
+// The process's name in /proc/PID/comm (at most 15 characters).
+constexpr char kProcessName[] = "ha-agent";
+
+// Names the main thread, and so the process, "ha-agent" in /proc/PID/comm:
+// what ps, top, pgrep, ss -p and pkill see. The kernel sets comm from the
+// file name exec was given, which for the re-exec below is
+// /proc/self/exe ("exe"), and for a renamed binary or a symlink is that
+// name; this runs first thing in main, so after the re-exec too. Threads
+// started later inherit the name. (Debian's pidof, from sysvinit-utils,
+// does not read comm for a bare name: it matches argv[0] or its basename,
+// which the re-exec keeps; so `pidof ha-agent` finds an agent started by a
+// path ending in ha-agent, a symlink of that name included.)
+void NameProcess() { prctl(PR_SET_NAME, kProcessName, 0, 0, 0); }
+
 // Makes the dynamic linker bind every library function at start-up
 // (LD_BIND_NOW), re-executing the agent once if it was started without.
 // With lazy binding the first call of each function does a symbol lookup
@@ -72,7 +92,11 @@ constexpr char kBindNowMark[] = "ha-agent";
 // setting. Nothing is done for a secure-execution (setuid) start, which
 // may not pass LD_BIND_NOW on, nor when the dynamic linker was run as the
 // program (/proc/self/exe is then the linker, not the agent); if the
-// re-exec fails, binding stays lazy.
+// re-exec fails, binding stays lazy. The re-exec goes through
+// /proc/self/exe rather than the path it names, so it runs the very
+// binary that started even if a package upgrade replaced the file; argv,
+// argv[0] included, is passed on unchanged, and NameProcess renames the
+// new image.
 void BindLibrariesNow(char** argv) {
   const char* bind_now = std::getenv("LD_BIND_NOW");
   if (bind_now != nullptr && std::strcmp(bind_now, kBindNowMark) == 0) {
@@ -91,6 +115,7 @@ void BindLibrariesNow(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  NameProcess();
   hacluster::agent::AgentOptions options;
   bool no_realtime = false;
   CLI::App app{"ha-agent: the high-availability cluster agent of one node", "ha-agent"};
@@ -102,7 +127,8 @@ int main(int argc, char** argv) {
                  "This node's name in the spec (default: the host name, uname -n)")
       ->type_name("NAME");
   app.add_option("--state-dir", options.state_dir,
-                 "Where the generation, the lock and the API socket live")
+                 "Where the generation, the lock and the API socket live; owned by "
+                 "the agent's user, not writable by group or others")
       ->type_name("DIR")
       ->capture_default_str();
   app.add_flag("--no-realtime", no_realtime,

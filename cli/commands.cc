@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -62,8 +63,16 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     // problems reported at the legacy line they came from.
     config::ValidateOptions vopts;
     vopts.check_files = false;  // secrets are inline; nothing to stat
+    // The converter already said some of it in the same words at the same
+    // line (keys not acted on yet, config/not_acted_on.h): shown once.
+    const size_t converted = diagnostics.size();
     for (Diagnostic& d : config::ValidateSpec(result.spec, result.source_map, vopts)) {
-      diagnostics.push_back(std::move(d));
+      bool said = std::any_of(diagnostics.begin(), diagnostics.begin() + converted,
+                              [&](const Diagnostic& c) {
+                                return c.severity == d.severity && c.location == d.location &&
+                                       c.message == d.message;
+                              });
+      if (!said) diagnostics.push_back(std::move(d));
     }
   }
   err << FormatDiagnostics(diagnostics);

@@ -254,6 +254,28 @@ TEST(ConverterTest, ConnectivityRespawnWatchdog) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 8,
                             "ping_group 'g1' is defined twice"));
   EXPECT_EQ(r.source_map.Find("connectivity.ping_nodes[1]"), (Location{"ha.cf", 2, 0}));
+  // ipfail's own warning, and one per line for what the agent does not do yet.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 4) << All(r);
+}
+
+// respawn and watchdog convert (so the spec keeps them for an agent that
+// acts on them) but the new agent does not act on them yet: said at the line.
+TEST(ConverterTest, RespawnAndWatchdogWarnTheNewAgentDoesNotActOnThemYet) {
+  MigrateResult r = ConvertLegacy(Text("node a\n"
+                                       "watchdog /dev/watchdog\n"
+                                       "respawn nobody /usr/bin/mon --flag x\n"),
+                                  {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  ASSERT_EQ(r.diagnostics.size(), 2u) << All(r);
+  EXPECT_EQ(config::FormatDiagnostic(r.diagnostics[0]),
+            "ha.cf:2: warning: watchdog_device /dev/watchdog is not acted on by this version "
+            "of ha-agent: no hardware watchdog will be kept alive");
+  EXPECT_EQ(config::FormatDiagnostic(r.diagnostics[1]),
+            "ha.cf:3: warning: respawn is not acted on by this version of ha-agent: "
+            "/usr/bin/mon will not be started, nor restarted when it dies");
+  EXPECT_EQ(r.spec.watchdog_device(), "/dev/watchdog");
+  ASSERT_EQ(r.spec.respawn_size(), 1);
+  EXPECT_EQ(r.source_map.Find("respawn[0]"), (Location{"ha.cf", 3, 0}));
 }
 
 TEST(ConverterTest, MediaKinds) {

@@ -43,7 +43,12 @@ const std::vector<FixtureCase>& GoodFixtures() {
         {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints"},
         {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
-       {{"ha.cf", 9, "hopfudge is dropped"}, {"ha.cf", 15, "respawn of ipfail"}}},
+       {{"ha.cf", 3, "watchdog_device /dev/watchdog is not acted on by this version of "
+                     "ha-agent"},
+        {"ha.cf", 9, "hopfudge is dropped"},
+        {"ha.cf", 15, "respawn of ipfail"},
+        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
+                      "/usr/lib/heartbeat/ipfail will not be started"}}},
       {"seed002_arch",
        {{"ha.cf", 8, "use_logd"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
@@ -53,8 +58,12 @@ const std::vector<FixtureCase>& GoodFixtures() {
       {"seed003_asterisk_nocrm", {{"ha.cf", 4, "use_logd"}}},
       {"seed004_mysql_drbd",
        {{"ha.cf", 12, "respawn of ipfail"},
+        {"ha.cf", 12, "respawn is not acted on by this version of ha-agent: "
+                      "/usr/lib64/heartbeat/ipfail will not be started"},
         {"ha.cf", 13, "apiauth ipfail is dropped"},
         {"ha.cf", 15, "respawn of dopd"},
+        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
+                      "/usr/lib/heartbeat/dopd will not be started"},
         {"ha.cf", 16, "apiauth dopd is dropped"}}},
   };
   return *cases;

@@ -76,5 +76,31 @@ TEST(SeedsTest, ValidatorWarningsPointAtLegacyLines) {
       << config::FormatDiagnostics(ds);
 }
 
+// The converter says of respawn and watchdog what ValidateSpec says of
+// the keys they become, in the same words at the same ha.cf line, so that
+// hacli migrate, which shows both, can show each once.
+TEST(SeedsTest, NotActedOnWarningsOfConverterAndValidatorAreTheSame) {
+  std::string dir = Fixture("seed001_linuxha");
+  MigrateResult r = MigrateFromDir(dir, {});
+  ASSERT_TRUE(r.ok()) << config::FormatDiagnostics(r.diagnostics);
+  config::ValidateOptions vo;
+  vo.check_files = false;
+  int not_acted_on = 0;
+  for (const config::Diagnostic& d : config::ValidateSpec(r.spec, r.source_map, vo)) {
+    if (d.message.find("is not acted on by this version of ha-agent") == std::string::npos) {
+      continue;
+    }
+    ++not_acted_on;
+    bool same = false;
+    for (const config::Diagnostic& c : r.diagnostics) {
+      same = same || (c.severity == d.severity && c.location == d.location &&
+                      c.message == d.message);
+    }
+    EXPECT_TRUE(same) << config::FormatDiagnostic(d) << "\nconverter said:\n"
+                      << config::FormatDiagnostics(r.diagnostics);
+  }
+  EXPECT_EQ(not_acted_on, 2);  // watchdog (line 3) and respawn (line 15)
+}
+
 }  // namespace
 }  // namespace hacluster::migrate

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
+#include "agent/config/not_acted_on.h"
 #include "agent/config/ucast_peers.h"
 
 namespace hacluster::config {
@@ -108,6 +109,7 @@ class Validator {
     CheckProcesses();
     CheckLogging();
     CheckApi();
+    CheckNotActedOn();
     return sink_.Take();
   }
 
@@ -152,6 +154,10 @@ class Validator {
   void CheckProcesses();
   void CheckLogging();
   void CheckApi();
+  // Keys accepted but not acted on yet: a warning at each (not_acted_on.h).
+  void CheckNotActedOn() {
+    for (NotActedOn& k : NotActedOnKeys(spec_)) sink_.Warning(k.path, std::move(k.message));
+  }
 
   const ClusterSpec& spec_;
   const SourceMap& map_;

@@ -62,6 +62,21 @@ void ExpectError(const std::string& yaml, int line, int column,
   ExpectOne(Validate(yaml), Severity::kError, line, column, parts);
 }
 
+// The errors among `ds`, for specs that also use keys that are accepted
+// but not acted on (each of which adds a warning, tested on its own below).
+std::vector<Diagnostic> ErrorsOf(const std::vector<Diagnostic>& ds) {
+  std::vector<Diagnostic> errors;
+  for (const Diagnostic& d : ds) {
+    if (d.severity == Severity::kError) errors.push_back(d);
+  }
+  return errors;
+}
+
+void ExpectOnlyError(const std::string& yaml, int line, int column,
+                     std::initializer_list<std::string> parts) {
+  ExpectOne(ErrorsOf(Validate(yaml)), Severity::kError, line, column, parts);
+}
+
 void ExpectWarning(const std::string& yaml, int line, int column,
                    std::initializer_list<std::string> parts) {
   ExpectOne(Validate(yaml), Severity::kWarning, line, column, parts);
@@ -692,12 +707,12 @@ TEST(ValidateTest, EmptyPingGroupHostIsAnError) {
 // ---- processes, logging, api ----
 
 TEST(ValidateTest, RespawnWithoutUserIsAnError) {
-  ExpectError(Base("respawn:\n  - argv: [/usr/lib/heartbeat/ipfail]\n"), 13, 5,
+  ExpectOnlyError(Base("respawn:\n  - argv: [/usr/lib/heartbeat/ipfail]\n"), 13, 5,
               {"respawn[0] has no user"});
 }
 
 TEST(ValidateTest, RespawnWithoutArgvIsAnError) {
-  ExpectError(Base("respawn:\n  - user: hacluster\n"), 13, 5, {"respawn[0] has no program"});
+  ExpectOnlyError(Base("respawn:\n  - user: hacluster\n"), 13, 5, {"respawn[0] has no program"});
 }
 
 TEST(ValidateTest, FencingCommandWithEmptyProgramIsAnError) {
@@ -711,7 +726,7 @@ TEST(ValidateTest, UnknownSyslogFacilitySuggestsTheClosest) {
 }
 
 TEST(ValidateTest, ApiListenWithoutPortIsAnError) {
-  ExpectError(Base(R"yaml(api:
+  ExpectOnlyError(Base(R"yaml(api:
   listen: [192.0.2.11]
   tls_cert: /etc/ha/cert.pem
   tls_key: /etc/ha/key.pem
@@ -721,7 +736,7 @@ TEST(ValidateTest, ApiListenWithoutPortIsAnError) {
 }
 
 TEST(ValidateTest, ApiListenIPv6NeedsBrackets) {
-  ExpectError(Base(R"yaml(api:
+  ExpectOnlyError(Base(R"yaml(api:
   listen: ["[::1]:7443", "::1:7443"]
   tls_cert: /etc/ha/cert.pem
   tls_key: /etc/ha/key.pem
@@ -731,7 +746,7 @@ TEST(ValidateTest, ApiListenIPv6NeedsBrackets) {
 }
 
 TEST(ValidateTest, ApiListenPortOutOfRangeIsAnError) {
-  ExpectError(Base(R"yaml(api:
+  ExpectOnlyError(Base(R"yaml(api:
   listen: ["0.0.0.0:70000"]
   tls_cert: /etc/ha/cert.pem
   tls_key: /etc/ha/key.pem
@@ -741,12 +756,69 @@ TEST(ValidateTest, ApiListenPortOutOfRangeIsAnError) {
 }
 
 TEST(ValidateTest, ApiListenWithoutTlsNamesEachMissingFile) {
-  std::vector<Diagnostic> ds = Validate(Base("api:\n  listen: [\"0.0.0.0:7443\"]\n"));
+  std::vector<Diagnostic> ds = ErrorsOf(Validate(Base("api:\n  listen: [\"0.0.0.0:7443\"]\n")));
   ASSERT_EQ(ds.size(), 3u) << FormatDiagnostics(ds);
   EXPECT_EQ(ds[0].location.line, 12);
   EXPECT_NE(ds[0].message.find("set api.tls_cert"), std::string::npos);
   EXPECT_NE(ds[1].message.find("set api.tls_key"), std::string::npos);
   EXPECT_NE(ds[2].message.find("set api.tls_client_ca"), std::string::npos);
+}
+
+// ---- keys accepted but not acted on yet ----
+
+TEST(ValidateTest, RespawnWarnsItIsNotActedOnAtEachEntry) {
+  std::vector<Diagnostic> ds = Validate(Base(R"yaml(respawn:
+  - user: hacluster
+    argv: [/usr/lib/heartbeat/ipfail]
+  - {user: nobody, argv: [/usr/bin/mon, --flag]}
+)yaml"));
+  ASSERT_EQ(ds.size(), 2u) << FormatDiagnostics(ds);
+  EXPECT_EQ(FormatDiagnostic(ds[0]),
+            "spec.yaml:13:5: warning: respawn is not acted on by this version of ha-agent: "
+            "/usr/lib/heartbeat/ipfail will not be started, nor restarted when it dies");
+  EXPECT_EQ(FormatDiagnostic(ds[1]),
+            "spec.yaml:15:5: warning: respawn is not acted on by this version of ha-agent: "
+            "/usr/bin/mon will not be started, nor restarted when it dies");
+}
+
+TEST(ValidateTest, WatchdogDeviceWarnsItIsNotActedOn) {
+  ExpectWarning(Base("watchdog_device: /dev/watchdog\n"), 12, 18,
+                {"watchdog_device /dev/watchdog is not acted on by this version of ha-agent: "
+                 "no hardware watchdog will be kept alive"});
+}
+
+TEST(ValidateTest, ApiListenAndEachTlsKeyWarnTheyAreNotActedOn) {
+  std::vector<Diagnostic> ds = Validate(Base(R"yaml(api:
+  listen: ["0.0.0.0:7443", "[::]:7443"]
+  tls_cert: /etc/ha/cert.pem
+  tls_key: /etc/ha/key.pem
+  tls_client_ca: /etc/ha/ca.pem
+)yaml"));
+  ASSERT_EQ(ds.size(), 4u) << FormatDiagnostics(ds);
+  EXPECT_EQ(FormatDiagnostic(ds[0]),
+            "spec.yaml:13:3: warning: api.listen is not acted on by this version of ha-agent: "
+            "the API is served only on the Unix socket (api.unix_socket, default "
+            "STATE_DIR/agent.sock), not on 0.0.0.0:7443, [::]:7443");
+  const char* keys[] = {"api.tls_cert", "api.tls_key", "api.tls_client_ca"};
+  const int columns[] = {13, 12, 18};  // each at its value
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ds[i + 1].severity, Severity::kWarning);
+    EXPECT_EQ(ds[i + 1].location.line, 14 + i) << FormatDiagnostic(ds[i + 1]);
+    EXPECT_EQ(ds[i + 1].location.column, columns[i]) << FormatDiagnostic(ds[i + 1]);
+    EXPECT_EQ(ds[i + 1].message,
+              absl::StrCat(keys[i], " is not acted on by this version of ha-agent: there is "
+                                    "no TCP API for it to secure; the API is served only on "
+                                    "the Unix socket"));
+  }
+}
+
+TEST(ValidateTest, TlsKeyWithoutListenStillWarns) {
+  ExpectWarning(Base("api:\n  tls_cert: /etc/ha/cert.pem\n"), 13, 13,
+                {"api.tls_cert is not acted on by this version of ha-agent"});
+}
+
+TEST(ValidateTest, UnixSocketAloneIsActedOnAndQuiet) {
+  EXPECT_TRUE(Validate(Base("api:\n  unix_socket: /run/ha-agent.sock\n")).empty());
 }
 
 }  // namespace

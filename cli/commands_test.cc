@@ -1,0 +1,125 @@
+// hacli validate and hacli migrate, run in-process on files in a scratch
+// directory: what they print about keys the agent does not act on yet.
+#include "cli/commands.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace hacluster::cli {
+namespace {
+
+int Count(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/cmd-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  std::string Write(const std::string& name, const std::string& contents, mode_t mode = 0644) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << contents;
+    EXPECT_EQ(chmod(path.c_str(), mode), 0);
+    return path;
+  }
+  std::string dir_;
+};
+
+constexpr char kSpec[] = R"yaml(cluster_name: c
+nodes:
+  - {name: node01, addresses: [192.0.2.11]}
+  - {name: node02, addresses: [192.0.2.12]}
+media:
+  - ucast: {}
+auth:
+  keys:
+    - {id: 1, method: sha256, secret_file: authkey}
+)yaml";
+
+TEST_F(CommandsTest, ValidateOfASpecWithoutSuchKeysHasNoWarnings) {
+  Write("authkey", "s3cret\n", 0600);
+  std::string spec = Write("spec.yaml", kSpec);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(spec, out, err), kExitOk) << err.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "(0 error(s), 0 warning(s))")) << out.str();
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST_F(CommandsTest, ValidateWarnsOfEachKeyNotActedOnAndStaysValid) {
+  Write("authkey", "s3cret\n", 0600);
+  std::string spec = Write("spec.yaml", absl::StrCat(kSpec, R"yaml(respawn:
+  - {user: hacluster, argv: [/usr/lib/heartbeat/ipfail]}
+watchdog_device: /dev/watchdog
+api:
+  listen: ["0.0.0.0:7443"]
+  tls_cert: cert.pem
+  tls_key: key.pem
+  tls_client_ca: ca.pem
+)yaml"));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(spec, out, err), kExitOk) << err.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), ": valid: cluster c")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "(0 error(s), 6 warning(s))")) << out.str();
+  const std::string e = err.str();
+  for (const std::string& line : {
+           absl::StrCat(spec, ":11:5: warning: respawn is not acted on by this version of "
+                              "ha-agent: /usr/lib/heartbeat/ipfail will not be started"),
+           absl::StrCat(spec, ":12:18: warning: watchdog_device /dev/watchdog is not acted on "
+                              "by this version of ha-agent: no hardware watchdog will be kept "
+                              "alive"),
+           absl::StrCat(spec, ":14:3: warning: api.listen is not acted on by this version of "
+                              "ha-agent: the API is served only on the Unix socket"),
+           absl::StrCat(spec, ":15:13: warning: api.tls_cert is not acted on"),
+           absl::StrCat(spec, ":16:12: warning: api.tls_key is not acted on"),
+           absl::StrCat(spec, ":17:18: warning: api.tls_client_ca is not acted on"),
+       }) {
+    EXPECT_TRUE(absl::StrContains(e, line)) << "missing: " << line << "\nin:\n" << e;
+  }
+}
+
+TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
+  std::string legacy = dir_ + "/ha.d";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
+  Write("ha.d/ha.cf",
+        "keepalive 1\n"
+        "deadtime 10\n"
+        "bcast eth0\n"
+        "watchdog /dev/watchdog\n"
+        "respawn hacluster /usr/lib/heartbeat/ipfail\n"
+        "node node01 node02\n");
+  Write("ha.d/haresources", "node01 192.0.2.100 httpd\n");
+  Write("ha.d/authkeys", "auth 1\n1 sha1 s3cret\n", 0600);
+  MigrateArgs args;
+  args.from = legacy;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  const std::string e = err.str();
+  std::string watchdog = absl::StrCat(legacy, "/ha.cf:4: warning: watchdog_device /dev/watchdog "
+                                              "is not acted on by this version of ha-agent");
+  std::string respawn = absl::StrCat(legacy, "/ha.cf:5: warning: respawn is not acted on by "
+                                             "this version of ha-agent: "
+                                             "/usr/lib/heartbeat/ipfail will not be started");
+  EXPECT_EQ(Count(e, watchdog), 1) << e;
+  EXPECT_EQ(Count(e, respawn), 1) << e;
+  // The spec keeps both keys for a version that acts on them.
+  EXPECT_TRUE(absl::StrContains(out.str(), "watchdog_device: /dev/watchdog")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "/usr/lib/heartbeat/ipfail")) << out.str();
+}
+
+}  // namespace
+}  // namespace hacluster::cli
