@@ -48,6 +48,7 @@
 #include "agent/wire/drop_log.h"
 #include "agent/wire/keyring.h"
 #include "agent/wire/packet_check.h"
+#include "agent/wire/replay_floors.h"
 #include "agent/vip/announce.h"
 #include "agent/vip/netlink_address.h"
 #include "google/protobuf/util/time_util.h"
@@ -83,6 +84,11 @@ constexpr absl::Duration kAnnounceEvery = absl::Milliseconds(200);
 // only after this many keepalives: after a partition heals, its first
 // heartbeats may go out before this node's first one reached it.
 constexpr int kOneWayGrace = 3;
+// The replay floors (agent/wire/replay_floors.h) are kept in this file of
+// the state directory, saved at most this often when they changed (off the
+// loop: the write is fsynced) and at a clean stop.
+constexpr char kReplayFloorsFile[] = "replay-floors";
+constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(1);
 // A shutdown waits at most this long for the groups to stop.
 constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
 
@@ -249,6 +255,11 @@ class Agent::Impl {
   MonoTime NextAnnouncement() const;
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
+  // Restores the replay floors saved by an earlier run.
+  absl::Status LoadFloors();
+  // Saves the replay floors if they changed: on an executor thread, or
+  // (`now_here`, at a clean stop) on the calling thread.
+  void SaveFloors(bool now_here);
   void Reload(MonoTime now);
   // Logs and publishes the pending events_, then clears them.
   void EmitPending();
@@ -283,6 +294,7 @@ class Agent::Impl {
   bool groups_dirty_ = true;
   // Work on executor threads, by executor id.
   struct Work {
+    bool floors = false;   // saving the replay floors
     std::string group;     // resource op: the group; fencing: empty
     std::string node;      // fencing: the node
     uint64_t op_id = 0;    // resource op: the GroupOp's id
@@ -325,6 +337,10 @@ class Agent::Impl {
   std::map<std::string, MonoTime> up_since_;
   std::set<std::string> deaf_peers_;
   MonoTime one_way_check_ = absl::InfiniteDuration();
+  // The PacketCheck::floors_version() last saved, and whether a save runs.
+  uint64_t floors_saved_ = 0;
+  bool floors_saving_ = false;
+  MonoTime next_floors_save_;
 
   MonoTime start_;
   absl::Time start_wall_;
@@ -504,6 +520,7 @@ absl::Status Agent::Impl::Init() {
   check_ = std::make_unique<wire::PacketCheck>(config_.spec.cluster_name(), local_node_,
                                                config_.keyring.get());
   encoder_ = std::make_unique<wire::FrameCodec>(config_.keyring.get());
+  if (!(s = LoadFloors()).ok()) return s;
   membership_ = std::make_unique<Membership>(MembershipConfigOf(config_), generation_, start_);
   connectivity_ = std::make_unique<Connectivity>(ConnectivityConfigOf(config_), start_);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
@@ -725,6 +742,10 @@ void Agent::Impl::Submit(uint64_t id, std::function<void()> fn) {
   ControllerOutput out;
   Work w = std::move(it->second);
   work_.erase(it);
+  if (w.floors) {
+    floors_saving_ = false;
+    return;
+  }
   MonoTime now = MonotonicNow();
   if (w.group.empty()) {
     groups_->OnFenceResult(w.node, false, w.result->message, now, &out);
@@ -804,6 +825,11 @@ void Agent::Impl::TakeCompletedWork(MonoTime now) {
     Work w = std::move(it->second);
     work_.erase(it);
     const WorkResult& r = *w.result;
+    if (w.floors) {
+      floors_saving_ = false;
+      if (!r.ok) logger_.Warn(r.message);
+      continue;
+    }
     if (w.group.empty()) {
       groups_->OnFenceResult(w.node, r.ok, r.message, now, &out);
       continue;
@@ -980,6 +1006,47 @@ void Agent::Impl::RunGroups(MonoTime now) {
   Apply(out, now);
 }
 
+absl::Status Agent::Impl::LoadFloors() {
+  auto text = state_dir_->ReadFile(kReplayFloorsFile);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  const std::string file = absl::StrCat(state_dir_->path(), "/", kReplayFloorsFile);
+  auto floors = wire::ParseReplayFloors(**text, file);
+  if (!floors.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        floors.status().message(), "; remove ", file,
+        " to start without it (heartbeats captured before this start would then not be "
+        "refused as replays until their senders restart)"));
+  }
+  for (const wire::PacketCheck::Floor& f : *floors) check_->SetFloor(f);
+  floors_saved_ = check_->floors_version();
+  logger_.Debug(absl::StrCat("replay floors of ", floors->size(), " nodes restored from ", file));
+  return absl::OkStatus();
+}
+
+void Agent::Impl::SaveFloors(bool now_here) {
+  if (floors_saving_ || check_->floors_version() == floors_saved_) return;
+  floors_saved_ = check_->floors_version();
+  std::string text = wire::FormatReplayFloors(check_->Floors());
+  StateDir* dir = state_dir_.get();
+  if (now_here) {
+    absl::Status s = dir->WriteFileAtomic(kReplayFloorsFile, text);
+    if (!s.ok()) logger_.Warn(absl::StrCat("cannot save the replay floors: ", s.message()));
+    return;
+  }
+  const uint64_t id = next_work_id_++;
+  Work w;
+  w.floors = true;
+  std::shared_ptr<WorkResult> result = w.result;
+  work_.emplace(id, std::move(w));
+  floors_saving_ = true;
+  Submit(id, [result, dir, text = std::move(text)] {
+    absl::Status s = dir->WriteFileAtomic(kReplayFloorsFile, text);
+    result->ok = s.ok();
+    if (!s.ok()) result->message = absl::StrCat("cannot save the replay floors: ", s.message());
+  });
+}
+
 void Agent::Impl::Flush(MonoTime now) {
   for (std::string& line : drop_log_.Flush(now)) {
     v1::Event e;
@@ -1147,6 +1214,7 @@ int Agent::Impl::Run() {
   next_send_ = now;
   next_publish_ = now;
   next_flush_ = now + kFlushEvery;
+  next_floors_save_ = now + kSaveFloorsEvery;
   if (pinger_ != nullptr && !connectivity_->Hosts().empty()) next_ping_ = now;
   // Echoes go out every keepalive, but no more often than every 100 ms.
   const auto ping_interval = [this] {
@@ -1206,6 +1274,10 @@ int Agent::Impl::Run() {
       continue;
     }
     if (now >= next_flush_) Flush(now);
+    if (now >= next_floors_save_) {
+      SaveFloors(/*now_here=*/false);
+      next_floors_save_ = now + kSaveFloorsEvery;
+    }
     if (!events_.empty()) {
       out_hb_.set_connectivity_score(score);
       EmitPending();
@@ -1216,7 +1288,8 @@ int Agent::Impl::Run() {
     MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                                   connectivity_->NextDeadline(), groups_->NextDeadline(),
                                   NextAnnouncement(), leave_by_, one_way_check_,
-                                  std::min(next_publish_, next_flush_) + kChoreSlack});
+                                  std::min({next_publish_, next_flush_, next_floors_save_}) +
+                                      kChoreSlack});
     if (groups_dirty_) deadline = now;
     int n = Wait(deadline, pending, ready, kMaxEvents);
     if (n < 0) {
@@ -1245,6 +1318,7 @@ int Agent::Impl::Run() {
       // Media that date their frames are read at the top of the loop.
     }
   }
+  SaveFloors(/*now_here=*/true);
   Publish(MonotonicNow());
   api_->Shutdown();
   return 0;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -139,20 +140,23 @@ class AgentLoopTest : public ::testing::Test {
     auto logger = Logger::Create(LogOptions{});
     ASSERT_TRUE(logger.ok()) << logger.status();
     logger_ = *std::move(logger);
-    AgentOptions options;
-    options.config_path = spec_path;
-    options.node = "node01";
-    options.state_dir = dir_ + "/node01";
-    options.realtime = true;  // falls back to normal priority where refused
-    std::filesystem::create_directory(options.state_dir);
-    auto agent = Agent::Create(options, *logger_);
+    options_.config_path = spec_path;
+    options_.node = "node01";
+    options_.state_dir = dir_ + "/node01";
+    options_.realtime = true;  // falls back to normal priority where refused
+    std::filesystem::create_directory(options_.state_dir);
+    StartAgent();
+  }
+
+  void StartAgent() {
+    auto agent = Agent::Create(options_, *logger_);
     ASSERT_TRUE(agent.ok()) << agent.status();
     agent_ = *std::move(agent);
     loop_ = std::thread([this] { exit_status_ = agent_->Run(); });
-    events_ = std::make_unique<EventStream>(options.state_dir + "/agent.sock");
+    events_ = std::make_unique<EventStream>(options_.state_dir + "/agent.sock");
   }
 
-  void TearDown() override {
+  void StopAgent() {
     if (loop_.joinable()) {
       kill(getpid(), SIGTERM);  // blocked everywhere: only the loop's signalfd takes it
       loop_.join();
@@ -160,6 +164,10 @@ class AgentLoopTest : public ::testing::Test {
     }
     events_.reset();
     agent_.reset();
+  }
+
+  void TearDown() override {
+    StopAgent();
     std::filesystem::remove_all(dir_);
   }
 
@@ -204,6 +212,29 @@ class AgentLoopTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  // Sends a frame as it is (a replay).
+  void SendFrame(const std::string& frame) {
+    EXPECT_EQ(sendto(peer_.get(), frame.data(), frame.size(), 0,
+                     reinterpret_cast<const sockaddr*>(&agent_address_), sizeof(agent_address_)),
+              static_cast<ssize_t>(frame.size()));
+  }
+  std::string NextFrame() {
+    hb_.set_seq(hb_.seq() + 1);
+    std::string frame;
+    EXPECT_TRUE(codec_->Encode(hb_, &frame).ok());
+    return frame;
+  }
+
+  std::optional<v1::GetStatusResponse> Status() {
+    auto stub = v1::Agent::NewStub(grpc::CreateChannel(
+        "unix:" + dir_ + "/node01/agent.sock", grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::GetStatusResponse st;
+    if (!stub->GetStatus(&ctx, v1::GetStatusRequest(), &st).ok()) return std::nullopt;
+    return st;
+  }
+
   std::optional<v1::NodeStatus> StatusOfPeer() {
     auto stub = v1::Agent::NewStub(grpc::CreateChannel(
         "unix:" + dir_ + "/node01/agent.sock", grpc::InsecureChannelCredentials()));
@@ -217,6 +248,7 @@ class AgentLoopTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  AgentOptions options_;
   std::string dir_;
   std::string prefix_;
   uint16_t port_ = 0;
@@ -275,6 +307,55 @@ TEST_F(AgentLoopTest, HeartbeatQueuedAtTheDeadlineIsReadBeforeDeathAndDatedAtArr
         << "B is dated " << last_heard - b_wall << " from when it was sent";
   }
   EXPECT_TRUE(conclusive) << "could not time the heartbeats in 10 attempts";
+}
+
+// The agent restarts: the frames node02 sent before are refused as replays
+// (the floors were saved at the clean stop), its newer ones are not.
+TEST_F(AgentLoopTest, ReplayFloorsSurviveAnAgentRestart) {
+  std::vector<std::string> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back(NextFrame());
+    SendFrame(sent.back());
+  }
+  ASSERT_TRUE(EventAfter(v1::EVENT_KIND_NODE_UP, absl::ZeroDuration()).has_value());
+  StopAgent();
+  std::ifstream in(options_.state_dir + "/replay-floors");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "# ha-agent replay floors v1\nnode02 1 20\n");
+
+  StartAgent();
+  if (HasFatalFailure()) return;
+  const MonoTime restarted = MonotonicNow();
+  for (const std::string& frame : sent) SendFrame(frame);
+  // Every one of them is counted as a replay, and none brings node02 up.
+  uint64_t replays = 0;
+  for (int i = 0; i < 400 && replays < sent.size(); ++i) {
+    auto st = Status();
+    ASSERT_TRUE(st.has_value());
+    auto it = st->dropped_packets().find("replay");
+    replays = it == st->dropped_packets().end() ? 0 : it->second;
+    if (replays < sent.size()) absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(replays, sent.size());
+  for (const v1::Event& e : events_->Events()) {
+    EXPECT_FALSE(e.kind() == v1::EVENT_KIND_NODE_UP && e.node() == "node02") << e.reason();
+  }
+  SendFrame(NextFrame());
+  EXPECT_TRUE(EventAfter(v1::EVENT_KIND_NODE_UP, restarted).has_value());
+}
+
+TEST_F(AgentLoopTest, CorruptReplayFloorsFileIsAnErrorNamingIt) {
+  StopAgent();
+  {
+    std::ofstream out(options_.state_dir + "/replay-floors");
+    out << "# ha-agent replay floors v1\nnode02 one 2\n";
+  }
+  auto agent = Agent::Create(options_, *logger_);
+  ASSERT_FALSE(agent.ok());
+  EXPECT_EQ(agent.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StrContains(agent.status().message(),
+                                options_.state_dir + "/replay-floors:2: generation and seq"))
+      << agent.status();
 }
 
 }  // namespace
