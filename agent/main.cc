@@ -20,7 +20,9 @@ namespace {
 constexpr char kFooter[] = R"(
 ha-agent sends heartbeats on every medium of the spec (ucast, bcast, mcast,
 serial), checks the heartbeats it receives (HMAC with the spec's keys, the
-cluster name, a replay window per node and generation), and keeps the
+cluster name, a replay window per node and generation, kept for the life of
+the agent and saved in STATE_DIR/replay-floors so that frames captured
+before a restart stay replays after it), and keeps the
 membership: each node up, dead or unknown, each link to it up or dead, late
 heartbeats after warntime, death after deadtime, nobody dead before initdead.
 It answers hacli on its API socket (spec api.unix_socket, default
@@ -38,6 +40,14 @@ process group. A dead holder's groups move to a peer (after the spec's
 fencing command succeeds, when it has one); with 3 or more nodes only a
 majority runs groups, with 2 the ping-node score decides. 'hacli standby',
 'takeover' and 'move' move groups; 'hacli where' tells who holds one.
+
+At start-up, before it claims or releases anything, the agent probes every
+resource (is the VIP present, script status / OCF monitor) while its
+heartbeats claim the groups as PROBING, so no peer starts them: a group
+left running by an agent that crashed is adopted without a restart, one
+left in part is stopped first. Heartbeats list the peers the sender hears;
+a node that hears a holder which does not hear it (one-way loss) yields
+the groups both claim.
 
 Every start increments the node's generation, kept in STATE_DIR/generation,
 so peers notice a restart. The state directory is locked: one agent each.
