@@ -31,15 +31,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "agent/wire/frame_format.h"
 #include "agent/wire/keyring.h"
 #include "agent/wire/mac.h"
 #include "proto/wire.pb.h"
 
 namespace hacluster::wire {
-
-inline constexpr absl::string_view kFrameMagic = "HAW1";
-inline constexpr size_t kFrameHeaderSize = 8;
-inline constexpr size_t kMaxFrameSize = 1400;
 
 // Why a received packet was dropped.
 enum class DropReason {
