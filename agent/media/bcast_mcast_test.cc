@@ -1,7 +1,8 @@
 // bcast and mcast media over a veth pair inside a private network namespace
 // of the test (192.0.2.1/24 on hb-a, 192.0.2.2/24 on hb-b). Each end plays
 // one node, as eth1 would on two machines. Skipped when the test may not
-// create a namespace (not root).
+// create a namespace (not root). Test frames start with the frame magic
+// "HAW1": the UDP media's socket filter drops anything else.
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -126,13 +127,13 @@ TEST_F(L2Test, BroadcastReachesThePeerWithItsSource) {
   OpenBoth(/*mcast=*/false);
   EXPECT_EQ(a_->link_name(), "hb-a");
   EXPECT_EQ(a_->description(), "bcast hb-a port 694");
-  ASSERT_TRUE(a_->Send("from a").ok());
-  ASSERT_TRUE(b_->Send("from b").ok());
+  ASSERT_TRUE(a_->Send("HAW1 from a").ok());
+  ASSERT_TRUE(b_->Send("HAW1 from b").ok());
   // Each end hears the other's broadcast (and its own, looped back).
   EXPECT_EQ(From(ReceiveFrames(*b_, 2), "192.0.2.1:694"),
-            (std::vector<Received>{{"from a", "192.0.2.1:694"}}));
+            (std::vector<Received>{{"HAW1 from a", "192.0.2.1:694"}}));
   EXPECT_EQ(From(ReceiveFrames(*a_, 2), "192.0.2.2:694"),
-            (std::vector<Received>{{"from b", "192.0.2.2:694"}}));
+            (std::vector<Received>{{"HAW1 from b", "192.0.2.2:694"}}));
 }
 
 TEST_F(L2Test, InterfaceWithoutBroadcastAddressUsesTheAllOnesAddress) {
@@ -149,10 +150,10 @@ TEST_F(L2Test, InterfaceWithoutBroadcastAddressUsesTheAllOnesAddress) {
   ASSERT_TRUE(c->Open().ok());
   ASSERT_TRUE(d->Open().ok());
   OpenBoth(/*mcast=*/false);
-  absl::Status s = c->Send("all ones");
+  absl::Status s = c->Send("HAW1 all ones");
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(From(ReceiveFrames(*d, 1), "198.51.100.1:694"),
-            (std::vector<Received>{{"all ones", "198.51.100.1:694"}}));
+            (std::vector<Received>{{"HAW1 all ones", "198.51.100.1:694"}}));
   // Nothing of it on the other link.
   EXPECT_TRUE(ReceiveFrames(*b_, 1, std::chrono::milliseconds(100)).empty());
 }
@@ -165,8 +166,8 @@ TEST_F(L2Test, BroadcastMediumStaysOnItsInterface) {
   std::unique_ptr<Medium> c = Build(NodeSpec("hb-c", false, 0, false), "a");
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->Open().ok());
-  ASSERT_TRUE(a_->Send("only on hb-a").ok());
-  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"only on hb-a", "192.0.2.1:694"}}));
+  ASSERT_TRUE(a_->Send("HAW1 only on hb-a").ok());
+  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"HAW1 only on hb-a", "192.0.2.1:694"}}));
   EXPECT_TRUE(ReceiveFrames(*c, 1, std::chrono::milliseconds(100)).empty());
 }
 
@@ -198,10 +199,10 @@ TEST_F(L2Test, BroadcastOnMissingInterfaceSaysSo) {
 TEST_F(L2Test, MulticastReachesThePeerButNotItselfWithoutLoop) {
   OpenBoth(/*mcast=*/true);
   EXPECT_EQ(a_->description(), "mcast hb-a group 239.255.69.4 port 694 ttl 1 loop off");
-  ASSERT_TRUE(a_->Send("m from a").ok());
-  ASSERT_TRUE(b_->Send("m from b").ok());
-  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"m from a", "192.0.2.1:694"}}));
-  EXPECT_EQ(ReceiveFrames(*a_, 1), (std::vector<Received>{{"m from b", "192.0.2.2:694"}}));
+  ASSERT_TRUE(a_->Send("HAW1 m from a").ok());
+  ASSERT_TRUE(b_->Send("HAW1 m from b").ok());
+  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"HAW1 m from a", "192.0.2.1:694"}}));
+  EXPECT_EQ(ReceiveFrames(*a_, 1), (std::vector<Received>{{"HAW1 m from b", "192.0.2.2:694"}}));
   // Nothing more: no looped-back copies of our own.
   EXPECT_TRUE(ReceiveFrames(*a_, 1, std::chrono::milliseconds(100)).empty());
   EXPECT_TRUE(ReceiveFrames(*b_, 1, std::chrono::milliseconds(100)).empty());
@@ -209,10 +210,10 @@ TEST_F(L2Test, MulticastReachesThePeerButNotItselfWithoutLoop) {
 
 TEST_F(L2Test, MulticastWithLoopHearsItselfToo) {
   OpenBoth(/*mcast=*/true, /*ttl=*/0, /*loop=*/true);
-  ASSERT_TRUE(a_->Send("echo").ok());
+  ASSERT_TRUE(a_->Send("HAW1 echo").ok());
   std::vector<Received> at_a = ReceiveFrames(*a_, 1);
-  EXPECT_EQ(at_a, (std::vector<Received>{{"echo", "192.0.2.1:694"}}));
-  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"echo", "192.0.2.1:694"}}));
+  EXPECT_EQ(at_a, (std::vector<Received>{{"HAW1 echo", "192.0.2.1:694"}}));
+  EXPECT_EQ(ReceiveFrames(*b_, 1), (std::vector<Received>{{"HAW1 echo", "192.0.2.1:694"}}));
 }
 
 TEST_F(L2Test, MulticastSocketCarriesTtlAndInterfaceFromTheSpec) {

@@ -9,11 +9,19 @@
 // encoding, signing and checking them is agent/wire's job (a medium may
 // deliver junk, our own broadcasts, or frames of another cluster).
 //
+// Floods: the UDP media attach a socket filter that makes the kernel drop,
+// before it queues them, datagrams that cannot be frames (longer than
+// wire::kMaxFrameSize or not starting with wire::kFrameMagic), and ask for a
+// kUdpReceiveBuffer-byte receive buffer, so that junk sent at a node does
+// not fill its buffer and push real heartbeats out. What the kernel still
+// drops is counted (kernel_drops()).
+//
 // Thread-safety: a Medium is not synchronised; it belongs to the thread that
 // runs the event loop.
 #ifndef HACLUSTER_AGENT_MEDIA_MEDIUM_H_
 #define HACLUSTER_AGENT_MEDIA_MEDIUM_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +35,13 @@
 #include "proto/cluster_spec.pb.h"
 
 namespace hacluster::media {
+
+// What one Receive/ReceiveDated call of a UDP medium reads at most.
+inline constexpr int kMaxFramesPerReceive = 256;
+// The receive buffer the UDP media ask for, in bytes (as root beyond
+// net.core.rmem_max; otherwise the kernel caps it there). The kernel
+// reserves twice as much for its bookkeeping, and reports that.
+inline constexpr int kUdpReceiveBuffer = 4 << 20;
 
 class Medium {
  public:
@@ -54,7 +69,8 @@ class Medium {
   // Reads the frames pending, without blocking, and calls
   // deliver(frame, source) for each; source is "192.0.2.12:694" for UDP or
   // the device path for serial. Both views are valid during the call only.
-  // At most a bounded batch is read per call, so a flood cannot starve the
+  // A call reads until the medium is empty, but at most
+  // kMaxFramesPerReceive frames (UDP media), so a flood cannot starve the
   // loop; the fd then stays readable. A medium that fails in a way that
   // would keep its fd readable for ever (a serial device unplugged) closes
   // itself: fd() is then -1 until Open() succeeds again.
@@ -66,9 +82,11 @@ class Medium {
   // may then leave frames queued until its next wake and still date each
   // one exactly. ReceiveDated reads like Receive and calls
   // deliver(frame, source, arrival), `arrival` being on the scale of
-  // MonotonicNow() (agent/core/clock.h) and never later than the read. It
-  // returns true when the batch bound stopped it (frames may be pending:
-  // call again soon), false when the medium is drained.
+  // MonotonicNow() (agent/core/clock.h) and never later than the read. Like
+  // Receive it reads until the medium is empty, at most kMaxFramesPerReceive
+  // datagrams (those it skips, empty or truncated, count too). It returns
+  // true when that bound stopped it (frames may be pending: call again
+  // soon), false when it saw the medium empty.
   // dates_arrivals() tells, once Open() succeeded, whether the medium can.
   // Media that cannot (serial) return Unimplemented from ReceiveDated: read
   // them with Receive as soon as fd() is readable.
@@ -79,6 +97,16 @@ class Medium {
     (void)deliver;
     return absl::UnimplementedError(absl::StrCat(error_prefix_, ": cannot date arrivals"));
   }
+
+  // Datagrams the kernel dropped on this medium's sockets instead of
+  // queueing them, since the medium was built (it goes on across Open()):
+  // those the receive buffer had no room for, and those the socket filter
+  // refused (the kernel counts both in one per-socket counter and does not
+  // tell them apart). UDP media learn it from the count the kernel attaches
+  // to every datagram read (SO_RXQ_OVFL), so it is current as of the last
+  // Receive/ReceiveDated that read something. 0 for media without such a
+  // counter (serial).
+  virtual uint64_t kernel_drops() const { return 0; }
 
  protected:
   // `index` is the medium's position in spec.media.

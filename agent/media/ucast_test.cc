@@ -1,5 +1,6 @@
 // ucast media on loopback: three agents' media on 127.0.0.1/.2/.3, built
-// from one spec as each node sees it.
+// from one spec as each node sees it. Test frames start with the frame
+// magic "HAW1": the UDP media's socket filter drops anything else.
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -7,7 +8,12 @@
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -132,7 +138,7 @@ TEST_F(UcastTest, DescribesLinkAndDestinationsFromEachNode) {
 
 TEST_F(UcastTest, EachNodeReceivesTheOthersFramesWithTheirSource) {
   for (int i = 0; i < 3; ++i) {
-    absl::Status s = media_[i]->Send(absl::StrCat("hello from node", i + 1));
+    absl::Status s = media_[i]->Send(absl::StrCat("HAW1 hello from node", i + 1));
     ASSERT_TRUE(s.ok()) << s;
   }
   for (int i = 0; i < 3; ++i) {
@@ -141,7 +147,7 @@ TEST_F(UcastTest, EachNodeReceivesTheOthersFramesWithTheirSource) {
     for (const Received& r : got) by_source[r.source] = r.frame;
     std::map<std::string, std::string> want;
     for (int j = 0; j < 3; ++j) {
-      if (j != i) want[Source(j + 1)] = absl::StrCat("hello from node", j + 1);
+      if (j != i) want[Source(j + 1)] = absl::StrCat("HAW1 hello from node", j + 1);
     }
     EXPECT_EQ(by_source, want) << "at node" << i + 1;
     EXPECT_EQ(got.size(), 2u) << "at node" << i + 1;
@@ -152,12 +158,12 @@ TEST_F(UcastTest, EachNodeReceivesTheOthersFramesWithTheirSource) {
 
 TEST_F(UcastTest, FramesArriveInOrderWithTheirSource) {
   for (int k = 0; k < 20; ++k) {
-    ASSERT_TRUE(media_[1]->Send(absl::StrCat("frame ", k)).ok());
+    ASSERT_TRUE(media_[1]->Send(absl::StrCat("HAW1 frame ", k)).ok());
   }
   std::vector<Received> got = ReceiveFrames(*media_[0], 20);
   ASSERT_EQ(got.size(), 20u);
   for (int k = 0; k < 20; ++k) {
-    EXPECT_EQ(got[k], (Received{absl::StrCat("frame ", k), Source(2)}));
+    EXPECT_EQ(got[k], (Received{absl::StrCat("HAW1 frame ", k), Source(2)}));
   }
 }
 
@@ -203,14 +209,14 @@ TEST_F(UcastTest, FailedDestinationDoesNotStopTheOthers) {
   EXPECT_EQ(node1->description(),
             absl::StrCat("ucast lo port ", port_, " -> 127.255.255.255, 127.0.0.3"));
   ASSERT_TRUE(node1->Open().ok());
-  absl::Status s = node1->Send("still delivered");
+  absl::Status s = node1->Send("HAW1 still delivered");
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(s.message(), absl::StrCat("media[0] (ucast lo port ", port_,
                                       " -> 127.255.255.255, 127.0.0.3): cannot send to "
                                       "127.255.255.255:",
                                       port_, ": Permission denied"));
   EXPECT_EQ(ReceiveFrames(*media_[2], 1),
-            (std::vector<Received>{{"still delivered", Source(1)}}));
+            (std::vector<Received>{{"HAW1 still delivered", Source(1)}}));
 }
 
 struct Dated {
@@ -259,7 +265,7 @@ TEST_F(UcastTest, SourcesAreRightWhenMoreSendersThanTheMediumRemembers) {
   std::vector<Received> want;
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 6; ++i) {
-      std::string frame = absl::StrCat("round ", round, " sender ", i);
+      std::string frame = absl::StrCat("HAW1 round ", round, " sender ", i);
       ASSERT_EQ(::sendto(senders[i].get(), frame.data(), frame.size(), 0,
                          reinterpret_cast<sockaddr*>(&to), sizeof(to)),
                 static_cast<ssize_t>(frame.size()));
@@ -275,7 +281,7 @@ TEST_F(UcastTest, OpenMediumDatesArrivals) {
 
 TEST_F(UcastTest, FrameReadLateIsDatedWhenItArrivedNotWhenItWasRead) {
   const agent::MonoTime before_send = agent::MonotonicNow();
-  ASSERT_TRUE(media_[1]->Send("late reader").ok());
+  ASSERT_TRUE(media_[1]->Send("HAW1 late reader").ok());
   ASSERT_TRUE(WaitReadable(*media_[0]));
   const agent::MonoTime queued_by = agent::MonotonicNow();
   // The reader comes back 50 ms after the frame was queued (the agent reads
@@ -285,7 +291,7 @@ TEST_F(UcastTest, FrameReadLateIsDatedWhenItArrivedNotWhenItWasRead) {
   bool more = true;
   std::vector<Dated> got = ReceiveDatedOnce(*media_[0], &more);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].frame, "late reader");
+  EXPECT_EQ(got[0].frame, "HAW1 late reader");
   EXPECT_EQ(got[0].source, Source(2));
   EXPECT_GE(got[0].arrival, before_send);
   EXPECT_LE(got[0].arrival, queued_by);
@@ -297,7 +303,7 @@ TEST_F(UcastTest, DatedReceiveDeliversEveryPendingFrameInOrderAndSaysDrained) {
   std::vector<agent::MonoTime> sent_before;
   for (int k = 0; k < 20; ++k) {
     sent_before.push_back(agent::MonotonicNow());
-    ASSERT_TRUE(media_[2]->Send(absl::StrCat("frame ", k)).ok());
+    ASSERT_TRUE(media_[2]->Send(absl::StrCat("HAW1 frame ", k)).ok());
   }
   // Loopback delivery is done when the datagram is readable; the last one
   // being readable means all are (one socket, in order).
@@ -311,10 +317,12 @@ TEST_F(UcastTest, DatedReceiveDeliversEveryPendingFrameInOrderAndSaysDrained) {
   }
   ASSERT_EQ(got.size(), 20u);
   for (int k = 0; k < 20; ++k) {
-    EXPECT_EQ(got[k].frame, absl::StrCat("frame ", k));
+    EXPECT_EQ(got[k].frame, absl::StrCat("HAW1 frame ", k));
     EXPECT_EQ(got[k].source, Source(3));
     EXPECT_GE(got[k].arrival, sent_before[k]);
-    if (k > 0) EXPECT_GE(got[k].arrival, got[k - 1].arrival);
+    if (k > 0) {
+      EXPECT_GE(got[k].arrival, got[k - 1].arrival);
+    }
   }
   std::vector<Dated> none = ReceiveDatedOnce(*media_[0], &more);
   EXPECT_TRUE(none.empty());
@@ -330,13 +338,10 @@ uint32_t QueuedBytes(int fd) {
 }
 
 TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
-  // Room for the whole flood in node1's socket (root may exceed rmem_max).
-  int room = 4 << 20;
-  if (::setsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room)) != 0) {
-    ASSERT_EQ(::setsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUF, &room, sizeof(room)), 0);
-  }
-  // What one small datagram takes in the queue, to know when all are in.
-  ASSERT_TRUE(media_[1]->Send("x").ok());
+  // The medium's receive buffer (kUdpReceiveBuffer) has room for the whole
+  // flood. What one small datagram takes in the queue, to know when all
+  // are in.
+  ASSERT_TRUE(media_[1]->Send("HAW1x").ok());
   ASSERT_TRUE(WaitReadable(*media_[0]));
   const uint32_t one = QueuedBytes(media_[0]->fd());
   ASSERT_GT(one, 0u);
@@ -344,7 +349,7 @@ TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
   ASSERT_EQ(ReceiveDatedOnce(*media_[0], &more).size(), 1u);
 
   constexpr int kFlood = 300;
-  for (int k = 0; k < kFlood; ++k) ASSERT_TRUE(media_[1]->Send(absl::StrCat(k % 10)).ok());
+  for (int k = 0; k < kFlood; ++k) ASSERT_TRUE(media_[1]->Send(absl::StrCat("HAW1", k % 10)).ok());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (QueuedBytes(media_[0]->fd()) < kFlood * one &&
          std::chrono::steady_clock::now() < deadline) {
@@ -352,11 +357,144 @@ TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
   }
   ASSERT_EQ(QueuedBytes(media_[0]->fd()), kFlood * one);
   std::vector<Dated> first = ReceiveDatedOnce(*media_[0], &more);
-  EXPECT_EQ(first.size(), 256u);
+  EXPECT_EQ(first.size(), static_cast<size_t>(kMaxFramesPerReceive));
   EXPECT_TRUE(more);
   std::vector<Dated> rest = ReceiveDatedOnce(*media_[0], &more);
-  EXPECT_EQ(rest.size(), static_cast<size_t>(kFlood) - 256u);
+  EXPECT_EQ(rest.size(), static_cast<size_t>(kFlood - kMaxFramesPerReceive));
   EXPECT_FALSE(more);
+}
+
+TEST_F(UcastTest, OneDatedReceiveDrainsEverythingQueuedUnderTheBound) {
+  // Far more than one recvmmsg batch (8 frames, then 32), fewer than the
+  // bound: one call reads them all and says the medium is drained.
+  ASSERT_TRUE(media_[1]->Send("HAW1x").ok());
+  ASSERT_TRUE(WaitReadable(*media_[0]));
+  const uint32_t one = QueuedBytes(media_[0]->fd());
+  ASSERT_GT(one, 0u);
+  bool more = true;
+  ASSERT_EQ(ReceiveDatedOnce(*media_[0], &more).size(), 1u);
+
+  constexpr int kFrames = 200;
+  static_assert(kFrames < kMaxFramesPerReceive);
+  for (int k = 0; k < kFrames; ++k) {
+    ASSERT_TRUE(media_[1]->Send(absl::StrCat("HAW1", k % 10)).ok());
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (QueuedBytes(media_[0]->fd()) < kFrames * one &&
+         std::chrono::steady_clock::now() < deadline) {
+    WaitReadable(*media_[0]);
+  }
+  ASSERT_EQ(QueuedBytes(media_[0]->fd()), kFrames * one);
+  std::vector<Dated> got = ReceiveDatedOnce(*media_[0], &more);
+  EXPECT_EQ(got.size(), static_cast<size_t>(kFrames));
+  EXPECT_FALSE(more);
+  EXPECT_TRUE(NothingPending(*media_[0]));
+}
+
+// A plain UDP socket bound to 127.0.0.<host>, to send what no medium would.
+UniqueFd RawSender(int host) {
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(0x7f000000u + host);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return UniqueFd();
+  return s;
+}
+
+// Sends `bytes` from `fd` to 127.0.0.1:port; false when the kernel refused.
+bool SendRaw(int fd, const std::string& bytes, uint16_t port) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(0x7f000001u);
+  to.sin_port = htons(port);
+  return ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                  sizeof(to)) == static_cast<ssize_t>(bytes.size());
+}
+
+// Receives from `medium` until a frame equal to `last` came (at most 2 s);
+// datagrams of one sender reach a socket in order, so every datagram sent
+// before `last` has been queued or dropped by then.
+std::vector<std::string> ReceiveUntil(Medium& medium, const std::string& last) {
+  std::vector<std::string> got;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while ((got.empty() || got.back() != last) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{medium.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    absl::Status s = medium.Receive(
+        [&](absl::string_view frame, absl::string_view) { got.emplace_back(frame); });
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  return got;
+}
+
+TEST_F(UcastTest, DatagramsThatCannotBeFramesAreNeverDelivered) {
+  UniqueFd sender = RawSender(21);
+  ASSERT_TRUE(sender.valid());
+  const std::string longest = "HAW1" + std::string(1400 - 4, 'l');
+  const std::vector<std::string> junk = {
+      "HAW1" + std::string(2000 - 4, 'o'),  // the magic, but longer than a frame
+      "HAW1" + std::string(1401 - 4, 'o'),  // one byte too long
+      std::string(100, 'j'),                // no magic
+      "HAW2 almost",                        // another magic
+      "HAW",                                // shorter than the magic
+      "",                                   // empty
+  };
+  for (const std::string& j : junk) ASSERT_TRUE(SendRaw(sender.get(), j, port_));
+  ASSERT_TRUE(SendRaw(sender.get(), "HAW1 valid-looking", port_));
+  ASSERT_TRUE(SendRaw(sender.get(), longest, port_));
+  ASSERT_TRUE(SendRaw(sender.get(), "HAW1 last", port_));
+  EXPECT_EQ(ReceiveUntil(*media_[0], "HAW1 last"),
+            (std::vector<std::string>{"HAW1 valid-looking", longest, "HAW1 last"}));
+  // Nothing else was queued: the junk never took room in the buffer.
+  EXPECT_TRUE(NothingPending(*media_[0]));
+  // The kernel counted each refused datagram as a drop.
+  EXPECT_EQ(media_[0]->kernel_drops(), junk.size());
+}
+
+TEST_F(UcastTest, SocketCarriesTheFrameFilter) {
+  // SO_GET_FILTER with no room answers with the program's length.
+  socklen_t instructions = 0;
+  ASSERT_EQ(::getsockopt(media_[0]->fd(), SOL_SOCKET, SO_GET_FILTER, nullptr, &instructions), 0)
+      << std::strerror(errno);
+  EXPECT_GT(instructions, 0u);
+}
+
+TEST_F(UcastTest, ReceiveBufferIsAtLeastWhatTheMediaAskFor) {
+  int size = 0;
+  socklen_t len = sizeof(size);
+  ASSERT_EQ(::getsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUF, &size, &len), 0);
+  // The kernel reports twice what was set. Without root it caps the request
+  // at net.core.rmem_max.
+  int64_t asked = kUdpReceiveBuffer;
+  if (::geteuid() != 0) {
+    std::ifstream max_file("/proc/sys/net/core/rmem_max");
+    int64_t max = 0;
+    if (max_file >> max) asked = std::min(asked, max);
+  }
+  EXPECT_GE(size, 2 * asked);
+}
+
+TEST_F(UcastTest, DatagramsLostToAFullBufferAreCounted) {
+  // A tiny buffer (the kernel's minimum, a few datagrams' worth) and a
+  // burst of frames from node2: the kernel drops what finds no room.
+  int tiny = 1;
+  ASSERT_EQ(::setsockopt(media_[0]->fd(), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)), 0);
+  constexpr int kBurst = 100;
+  const std::string frame = "HAW1" + std::string(1000, 'b');
+  for (int k = 0; k < kBurst; ++k) ASSERT_TRUE(media_[1]->Send(frame).ok());
+  size_t delivered = 0;
+  ASSERT_TRUE(media_[0]
+                  ->Receive([&](absl::string_view, absl::string_view) { ++delivered; })
+                  .ok());
+  // The buffer is empty again: the last frame finds room, and brings the
+  // kernel's count along.
+  ASSERT_TRUE(media_[1]->Send("HAW1 last").ok());
+  std::vector<std::string> rest = ReceiveUntil(*media_[0], "HAW1 last");
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back(), "HAW1 last");
+  delivered += rest.size() - 1;
+  EXPECT_LT(delivered, static_cast<size_t>(kBurst));
+  EXPECT_EQ(media_[0]->kernel_drops(), kBurst - delivered);
 }
 
 TEST(UcastIpv6Test, Ipv6LoopbackCarriesFramesWithBracketedSource) {
@@ -388,9 +526,9 @@ TEST(UcastIpv6Test, Ipv6LoopbackCarriesFramesWithBracketedSource) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(m->link_name(), "::1");
   EXPECT_EQ(m->description(), absl::StrCat("ucast port ", port, " -> ::1"));
-  ASSERT_TRUE(m->Send("six").ok());
+  ASSERT_TRUE(m->Send("HAW1 six").ok());
   EXPECT_EQ(ReceiveFrames(*m, 1),
-            (std::vector<Received>{{"six", absl::StrCat("[::1]:", port)}}));
+            (std::vector<Received>{{"HAW1 six", absl::StrCat("[::1]:", port)}}));
 }
 
 TEST(UcastUnopenedTest, SendAndReceiveBeforeOpenAreRefused) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,14 +15,36 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/wire/frame_format.h"
 
 namespace hacluster::media::internal {
 namespace {
 
-// Large enough for any UDP datagram: one per datagram of a batch.
-constexpr size_t kReceiveBufferSize = 65536;
-// Datagrams read per Receive() call at most.
-constexpr int kMaxDatagramsPerReceive = 256;
+// One per datagram of a batch: room for the longest frame. A longer
+// datagram (none passes the filter) is truncated and skipped.
+constexpr size_t kReceiveBufferSize = wire::kMaxFrameSize;
+
+// The classic BPF program the kernel runs on every datagram before queueing
+// it: accept (return 0xFFFFFFFF: keep it whole) a datagram of at most
+// wire::kMaxFrameSize bytes whose first 4 bytes are wire::kFrameMagic;
+// drop (return 0) anything else. For a UDP socket the program sees the
+// packet from the UDP header on (udp_queue_rcv_one_skb runs the filter
+// before it pulls the header): the length includes the 8-byte header and
+// the payload starts at offset 8. A load beyond the end of the packet ends
+// the program with 0, so a datagram shorter than the magic is dropped too.
+constexpr uint32_t kUdpHeaderSize = 8;
+const sock_filter kFrameFilter[] = {
+    // A = datagram length (UDP header included)
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    // longer than a frame: drop
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, kUdpHeaderSize + wire::kMaxFrameSize, 3, 0),
+    // A = the payload's first 4 bytes, big-endian
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kUdpHeaderSize),
+    // the magic: accept; anything else: drop
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wire::kFrameMagicWord, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xFFFFFFFFu),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
 
 bool NeedsScope(const SocketAddress& a) {
   if (a.family() != AF_INET6) return false;
@@ -42,8 +65,25 @@ absl::Status UdpMedium::CreateSocket(int family) {
     return OsError(errno, family == AF_INET6 ? "cannot create a UDP/IPv6 socket"
                                              : "cannot create a UDP/IPv4 socket");
   }
-  // Without stamps the medium still works, read as soon as it is readable.
+  sock_fprog program{};
+  program.len = static_cast<unsigned short>(sizeof(kFrameFilter) / sizeof(kFrameFilter[0]));
+  program.filter = const_cast<sock_filter*>(kFrameFilter);
+  if (absl::Status s = SetOption(SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program),
+                                 "SO_ATTACH_FILTER (the frame filter)");
+      !s.ok()) {
+    return s;
+  }
+  // As root the buffer may exceed net.core.rmem_max; otherwise the kernel
+  // caps it there, which still works, with less room for a burst.
+  int room = kUdpReceiveBuffer;
+  if (::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room)) != 0) {
+    (void)::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUF, &room, sizeof(room));
+  }
   int on = 1;
+  // Without a drop count kernel_drops() stays where it is.
+  (void)::setsockopt(socket_.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+  socket_drops_ = 0;
+  // Without stamps the medium still works, read as soon as it is readable.
   stamped_ = ::setsockopt(socket_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0;
   drained_at_ = agent::MonotonicNow();
   if (buffers_ == nullptr) buffers_.reset(new char[kBatch * kReceiveBufferSize]);
@@ -132,8 +172,10 @@ absl::StatusOr<bool> UdpMedium::ReceiveDated(DeliverDated deliver) {
   std::array<mmsghdr, kBatch> messages;
   std::array<iovec, kBatch> iovecs;
   std::array<sockaddr_storage, kBatch> from;
-  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(timespec))];
-  for (int received = 0; received < kMaxDatagramsPerReceive;) {
+  // Room for the arrival stamp and the drop count of each datagram.
+  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(timespec)) +
+                                        CMSG_SPACE(sizeof(uint32_t))];
+  for (int received = 0; received < kMaxFramesPerReceive;) {
     for (int i = 0; i < kBatch; ++i) {
       iovecs[i] = {buffers_.get() + i * kReceiveBufferSize, kReceiveBufferSize};
       msghdr& h = messages[i].msg_hdr;
@@ -147,7 +189,9 @@ absl::StatusOr<bool> UdpMedium::ReceiveDated(DeliverDated deliver) {
       messages[i].msg_len = 0;
     }
     const agent::MonoTime before = agent::MonotonicNow();
-    int n = ::recvmmsg(socket_.get(), messages.data(), kBatch, MSG_DONTWAIT, nullptr);
+    // Never more than the bound allows, so the bound is exact.
+    const int want = std::min(kBatch, kMaxFramesPerReceive - received);
+    int n = ::recvmmsg(socket_.get(), messages.data(), want, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -165,21 +209,30 @@ absl::StatusOr<bool> UdpMedium::ReceiveDated(DeliverDated deliver) {
     const agent::MonoTime earliest = drained_at_;
     for (int i = 0; i < n; ++i) {
       const msghdr& h = messages[i].msg_hdr;
-      // Empty datagrams carry nothing; truncated ones cannot be whole frames.
-      if (messages[i].msg_len == 0 || (h.msg_flags & MSG_TRUNC) != 0) continue;
       agent::MonoTime arrival = read_at;
       for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
            c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-        timespec stamp;
-        std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
-        arrival = std::clamp(absl::DurationFromTimespec(stamp) - offset, earliest, read_at);
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec stamp;
+          std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+          arrival = std::clamp(absl::DurationFromTimespec(stamp) - offset, earliest, read_at);
+        } else if (c->cmsg_type == SO_RXQ_OVFL) {
+          // The socket's drop count when this datagram was queued; the
+          // kernel sends it only once it is not 0.
+          uint32_t drops;
+          std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+          kernel_drops_ += static_cast<uint32_t>(drops - socket_drops_);
+          socket_drops_ = drops;
+        }
       }
+      // Empty datagrams carry nothing; truncated ones cannot be whole frames.
+      if (messages[i].msg_len == 0 || (h.msg_flags & MSG_TRUNC) != 0) continue;
       deliver(absl::string_view(buffers_.get() + i * kReceiveBufferSize, messages[i].msg_len),
               SourceOf(from[i], h.msg_namelen), arrival);
     }
     received += n;
-    if (n < kBatch) {
+    if (n < want) {
       // recvmmsg stops early when nothing is left (or at an error after
       // some datagrams, which the next call reports).
       drained_at_ = before;

@@ -26,6 +26,14 @@ namespace hacluster::media::internal {
 // allocated once, read a batch per recvmmsg(2), and sending one frame to a
 // fixed list of destinations.
 //
+// Against floods: a classic BPF socket filter drops, before they are
+// queued, datagrams longer than wire::kMaxFrameSize or not starting with
+// wire::kFrameMagic; the socket's receive buffer is kUdpReceiveBuffer
+// (SO_RCVBUFFORCE, else SO_RCVBUF up to the kernel's cap); the kernel's
+// count of dropped datagrams (SO_RXQ_OVFL) is followed for kernel_drops().
+// A receive reads until the socket is empty, at most kMaxFramesPerReceive
+// datagrams.
+//
 // Arrival times: the kernel stamps with CLOCK_REALTIME; they are moved to
 // the monotonic scale with the offset between the two clocks read right
 // after the batch, and then kept within [the last time this socket was seen
@@ -38,13 +46,18 @@ class UdpMedium : public Medium {
   absl::Status Receive(Deliver deliver) override;
   bool dates_arrivals() const override { return stamped_; }
   absl::StatusOr<bool> ReceiveDated(DeliverDated deliver) override;
+  uint64_t kernel_drops() const override { return kernel_drops_; }
 
  protected:
   UdpMedium(int index, std::string link_name, std::string description)
       : Medium(index, std::move(link_name), std::move(description)) {}
 
   // A new non-blocking, close-on-exec UDP socket of `family`, held in
-  // socket_ (replacing any old one), with the receive buffer ready.
+  // socket_ (replacing any old one), with the frame filter attached and the
+  // receive buffer ready. Fails only when the socket cannot be made or the
+  // filter cannot be attached; a receive buffer the kernel caps below
+  // kUdpReceiveBuffer, or a kernel without stamps or drop counts, is not
+  // an error.
   absl::Status CreateSocket(int family);
   absl::Status SetOption(int level, int name, const void* value, socklen_t size,
                          absl::string_view what);
@@ -58,7 +71,7 @@ class UdpMedium : public Medium {
 
  private:
   // Datagrams one recvmmsg(2) reads at most.
-  static constexpr int kBatch = 8;
+  static constexpr int kBatch = 32;
   // A datagram's source and its text, kept so that a peer's address is
   // formatted once, not once per packet.
   struct SourceText {
@@ -69,11 +82,16 @@ class UdpMedium : public Medium {
   };
   absl::string_view SourceOf(const sockaddr_storage& from, socklen_t length);
 
-  // kBatch buffers large enough for any UDP datagram, allocated once and
-  // left uninitialised: only the pages datagrams are written to become
+  // kBatch buffers of wire::kMaxFrameSize bytes (a longer datagram is
+  // truncated, flagged and skipped: it cannot be a frame), allocated once
+  // and left uninitialised: only the pages datagrams are written to become
   // resident.
   std::unique_ptr<char[]> buffers_;
   bool stamped_ = false;  // SO_TIMESTAMPNS is on
+  // The kernel's drop count of the current socket as last read (a 32-bit
+  // counter that wraps), and the total over every socket of this medium.
+  uint32_t socket_drops_ = 0;
+  uint64_t kernel_drops_ = 0;
   // When the socket was last seen empty (or created): nothing still queued
   // can have arrived before.
   agent::MonoTime drained_at_;
