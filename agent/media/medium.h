@@ -69,9 +69,9 @@ class Medium {
   // Reads the frames pending, without blocking, and calls
   // deliver(frame, source) for each; source is "192.0.2.12:694" for UDP or
   // the device path for serial. Both views are valid during the call only.
-  // A call reads until the medium is empty, but at most
-  // kMaxFramesPerReceive frames (UDP media), so a flood cannot starve the
-  // loop; the fd then stays readable. A medium that fails in a way that
+  // A call reads until the medium is empty, but only a bounded amount
+  // (kMaxFramesPerReceive datagrams for the UDP media), so a flood cannot
+  // starve the loop; the fd then stays readable. A medium that fails in a way that
   // would keep its fd readable for ever (a serial device unplugged) closes
   // itself: fd() is then -1 until Open() succeeds again.
   using Deliver = absl::FunctionRef<void(absl::string_view frame, absl::string_view source)>;
