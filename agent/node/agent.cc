@@ -255,6 +255,7 @@ class Agent::Impl {
   MonoTime NextAnnouncement() const;
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
+  void LogKernelDrops(MonoTime now);
   // Restores the replay floors saved by an earlier run.
   absl::Status LoadFloors();
   // Saves the replay floors if they changed: on an executor thread, or
@@ -349,6 +350,11 @@ class Agent::Impl {
   MonoTime next_publish_;
   MonoTime next_flush_;
   std::vector<MonoTime> last_send_error_log_;
+  // Datagrams the kernel dropped per medium (its socket filter refused
+  // them as no frame, or the receive buffer was full), as last logged, and
+  // when they may next be logged.
+  std::vector<uint64_t> logged_kernel_drops_;
+  MonoTime next_kernel_drop_log_;
 
   wire::v1::Heartbeat out_hb_;
   std::string out_frame_;
@@ -636,6 +642,9 @@ void Agent::Impl::Publish(MonoTime now) {
   for (const auto& [reason, n] : drop_log_.TotalsByReason()) {
     if (n > 0) (*st.mutable_dropped_packets())[reason] = n;
   }
+  uint64_t kernel = 0;
+  for (const auto& m : config_.media) kernel += m->kernel_drops();
+  if (kernel > 0) (*st.mutable_dropped_packets())["kernel"] = kernel;
   // Addresses and labels come from the spec.
   for (auto& n : *st.mutable_nodes()) {
     if (n.local()) n.set_config_version(config_.spec.config_version());
@@ -1047,7 +1056,27 @@ void Agent::Impl::SaveFloors(bool now_here) {
   });
 }
 
+void Agent::Impl::LogKernelDrops(MonoTime now) {
+  if (now < next_kernel_drop_log_) return;
+  logged_kernel_drops_.resize(config_.media.size(), 0);
+  bool logged = false;
+  for (size_t i = 0; i < config_.media.size(); ++i) {
+    const media::Medium& m = *config_.media[i];
+    const uint64_t total = m.kernel_drops();
+    if (total <= logged_kernel_drops_[i]) continue;
+    logger_.Warn(absl::StrCat(m.description(), ": the kernel dropped ",
+                              total - logged_kernel_drops_[i],
+                              " datagrams since the last report (not heartbeat frames, or the "
+                              "receive buffer was full); ", total, " since the medium opened"));
+    logged_kernel_drops_[i] = total;
+    logged = true;
+  }
+  // Reported at most every 10 s, like the drop log's per-source lines.
+  if (logged) next_kernel_drop_log_ = now + absl::Seconds(10);
+}
+
 void Agent::Impl::Flush(MonoTime now) {
+  LogKernelDrops(now);
   for (std::string& line : drop_log_.Flush(now)) {
     v1::Event e;
     e.set_kind(v1::EVENT_KIND_AUTH_FAILURE);
@@ -1131,6 +1160,7 @@ void Agent::Impl::Reload(MonoTime now) {
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
+  if (new_media) logged_kernel_drops_.assign(config_.media.size(), 0);
   out_hb_.set_config_version(config_.spec.config_version());
   next_send_ = now;
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now

@@ -98,12 +98,14 @@ UdpCounters ReadUdpCounters(pid_t pid, int port) {
   return c;
 }
 
-uint64_t BadMacDrops(AgentClient& client) {
+uint64_t Drops(AgentClient& client, const std::string& reason) {
   auto st = client.Status();
   if (!st.ok()) return 0;
-  auto it = st->dropped_packets().find("bad-mac");
+  auto it = st->dropped_packets().find(reason);
   return it == st->dropped_packets().end() ? 0 : it->second;
 }
+
+uint64_t BadMacDrops(AgentClient& client) { return Drops(client, "bad-mac"); }
 
 class FloodTest : public ::testing::Test {
  protected:
@@ -265,6 +267,17 @@ TEST_F(FloodTest, JunkFloodAtBothAgentsKillsNobody) {
     // The flood reached the agent: its bad-MAC frames passed the filter and
     // failed the MAC check.
     EXPECT_GT(bad_mac, 0u) << node;
+    // What the filter refused is counted in the status (as the kernel
+    // counts it for the socket) and logged, rate-limited.
+    const uint64_t kernel = Drops(*clients[node], "kernel");
+    EXPECT_GT(kernel, 0u) << node;
+    EXPECT_LE(kernel, k.socket_drops) << node;
+    size_t lines = 0;
+    for (absl::string_view line : absl::StrSplit(ReadFile(agents.at(node).log_path()), '\n')) {
+      if (absl::StrContains(line, "datagrams since the last report")) ++lines;
+    }
+    EXPECT_GE(lines, 1u) << node;
+    EXPECT_LE(lines, 5u) << node << ": the kernel's drops are logged at most every 10 s";
   }
   EXPECT_GE(NumberOf(summary, "rate"), kMinFloodRate) << flood->output;
   EXPECT_EQ(NumberOf(summary, "errors"), 0) << flood->output;
