@@ -1,0 +1,493 @@
+// The FailoverTest fixture: see failover_fixture.h.
+#include "tests/cluster/failover_fixture.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "tests/harness/wait.h"
+
+namespace hacluster::testing {
+
+void WriteAtomically(const std::string& path, const std::string& contents, int mode) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << contents;
+  }
+  chmod(tmp.c_str(), mode);
+  ASSERT_EQ(rename(tmp.c_str(), path.c_str()), 0) << path << ": " << strerror(errno);
+}
+
+std::vector<std::string> MountPoints(const std::string& mountinfo) {
+  std::vector<std::string> points;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n')) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    if (f.size() > 4) points.emplace_back(f[4]);
+  }
+  return points;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string Tail(const std::string& text, int lines) {
+  std::vector<absl::string_view> all = absl::StrSplit(text, '\n');
+  if (!all.empty() && all.back().empty()) all.pop_back();
+  const size_t keep = std::min(all.size(), static_cast<size_t>(lines));
+  std::string out;
+  for (size_t i = all.size() - keep; i < all.size(); ++i) absl::StrAppend(&out, all[i], "\n");
+  return out;
+}
+
+std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToDoubleMilliseconds(d), " ms"); }
+
+MonoTime EventTime(const v1::Event& e) { return absl::Nanoseconds(e.monotonic_ns()); }
+
+ProbeFaults FailStart() {
+  ProbeFaults f;
+  f.fail_start = true;
+  return f;
+}
+
+ProbeFaults FailStop() {
+  ProbeFaults f;
+  f.fail_stop = true;
+  return f;
+}
+
+ClusterSetup GroupSetup(std::string resources, bool auto_failback) {
+  ClusterSetup s;
+  s.resources = std::move(resources);
+  s.auto_failback = auto_failback;
+  return s;
+}
+
+std::string VipAndServiceResources(const std::string& monitor) {
+  std::string r = absl::StrCat(
+      "      - ip: {address: ", kVip, ", prefix_length: 24, interface: eth0}\n",
+      "        name: vip\n", "      - lsb: {name: ", kScript, "}\n", "        name: service\n");
+  if (!monitor.empty()) absl::StrAppend(&r, "        monitor_interval: ", monitor, "\n");
+  return r;
+}
+
+void FailoverTest::SetUp() {
+  absl::Status pre = NetLab::CheckPrerequisites();
+  if (!pre.ok()) GTEST_SKIP() << "no network namespaces here: " << pre;
+  ASSERT_TRUE(std::filesystem::exists("/run/resource-agents"))
+      << "/run/resource-agents is missing (the resource-agents package, see setup.sh)";
+  probe_bin_ = std::filesystem::canonical(RunfilePath("tests/cluster/probe_server")).string();
+}
+
+// ------------------------------------------------------------ the lab
+
+// lan + hb, node01 and node02 on both, the client on lan, and with
+// `ping_node` a host answering ICMP on lan that the agents ping.
+void FailoverTest::BuildLab(const std::string& name, bool ping_node) {
+  lab_ = std::make_unique<NetLab>(name);
+  ASSERT_TRUE(lab_->status().ok()) << lab_->status();
+  ASSERT_TRUE(lab_->AddNetwork("lan", "192.0.2.0/24").ok());
+  ASSERT_TRUE(lab_->AddNetwork("hb", "198.51.100.0/24").ok());
+  for (int i : {1, 2}) {
+    absl::Status s = lab_->AddHost(absl::StrCat("node0", i),
+                                   {{"lan", "eth0", absl::StrCat("192.0.2.1", i)},
+                                    {"hb", "eth1", absl::StrCat("198.51.100.1", i)}});
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  absl::Status s = lab_->AddHost("client", {{"lan", "eth0", "192.0.2.100"}});
+  ASSERT_TRUE(s.ok()) << s;
+  if (ping_node) {
+    s = lab_->AddHost("pingnode", {{"lan", "eth0", kPingNode}});
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  for (const char* n : {"node01", "node02"}) {
+    for (const char* sub : {"state", "init.d", "rsc"}) {
+      std::filesystem::create_directories(absl::StrCat(NodeDir(n), "/", sub));
+    }
+  }
+}
+
+
+
+// The init script and its probe.env in the node's own /etc/init.d.
+void FailoverTest::InstallProbeService(const std::string& node, ProbeFaults faults) {
+  std::filesystem::copy_file(RunfilePath("tests/cluster/testdata/probe-service"), InitScript(node),
+                             std::filesystem::copy_options::overwrite_existing);
+  chmod(InitScript(node).c_str(), 0755);
+  SetProbeFaults(node, faults);
+}
+
+void FailoverTest::SetProbeFaults(const std::string& node, ProbeFaults faults) {
+  WriteAtomically(InitDir(node) + "/probe.env",
+                  absl::StrCat("PROBE_BIN=", probe_bin_, "\nPROBE_NAME=", node,
+                               "\nPROBE_PORT=", kProbePort, "\nPROBE_PIDFILE=", Pidfile(node),
+                               "\nPROBE_REALTIME_PRIORITY=1",
+                               "\nPROBE_FAIL_START=", faults.fail_start ? 1 : 0,
+                               "\nPROBE_FAIL_STOP=", faults.fail_stop ? 1 : 0, "\n"),
+                  0644);
+}
+
+// Runs the init script by hand in the node's namespace: its exit code.
+int FailoverTest::RunInit(const std::string& node, const std::string& op) {
+  auto r = lab_->Run(node, {InitScript(node), op}, absl::Seconds(15));
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return -1;
+  last_init_output_ = r->output;
+  return r->status.exited() ? r->status.code : 128 + r->status.signal;
+}
+
+pid_t FailoverTest::ProbePid(const std::string& node) {
+  int pid = 0;
+  std::string text(absl::StripAsciiWhitespace(ReadFile(Pidfile(node))));
+  return absl::SimpleAtoi(text, &pid) ? pid : 0;
+}
+
+// ------------------------------------------------------------ the spec
+
+std::string FailoverTest::WriteSpec(const ClusterSetup& setup) {
+  SpecOptions o;
+  o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}},
+             {"node02", {"192.0.2.12", "198.51.100.12"}}};
+  o.media = {"- ucast: {interface: eth0}", "- ucast: {interface: eth1}"};
+  o.keepalive = "100ms";
+  o.deadtime = "500ms";
+  o.initdead = "1s";
+  if (setup.ping_node) {
+    o.ping_nodes = {kPingNode};
+    o.deadping = "300ms";  // shorter than deadtime: the cut-off side yields first
+  }
+  dir_.Write("authkey", "failover-secret\n", 0600);
+  std::string yaml = SpecYaml(o);
+  absl::StrAppend(&yaml, "groups:\n  - name: ", kGroup, "\n    preferred_node: ", setup.preferred,
+                  "\n    resources:\n", setup.resources,
+                  "auto_failback: ", setup.auto_failback ? "on" : "off", "\n");
+  return dir_.Write("cluster.yaml", yaml);
+}
+
+// ------------------------------------------------------------ agents
+
+// Starts the agent of `node` in its namespace, with the node's own
+// /etc/init.d and /run/resource-agents bound inside the agent's mount
+// namespace only (checked: the host's stay as they were).
+void FailoverTest::StartAgent(const std::string& node) {
+  std::string log;
+  if (const char* out = getenv("TEST_UNDECLARED_OUTPUTS_DIR"); out != nullptr) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    // A parameterized test's name has a '/' ("Case/3").
+    const std::string test = absl::StrReplaceAll(info->name(), {{"/", "_"}});
+    log = absl::StrCat(out, "/", test, ".", node, ".agent.", ++starts_[node], ".log");
+  } else {
+    auto path = harness::NewLogPath("failover-agent-" + node);
+    ASSERT_TRUE(path.ok()) << path.status();
+    log = *path;
+  }
+  auto p = lab_->Spawn(node,
+                       {"/bin/sh", "-c", kMountWrapper, "ha-agent-mounts", InitDir(node),
+                        RscDir(node), HaAgentPath(), "--config", spec_, "--node", node,
+                        "--state-dir", StateDir(node)},
+                       log);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const pid_t pid = p->pid();
+  logs_[node].push_back(log);
+  agents_[node] = *std::move(p);
+  // Once the wrapper has exec'd the agent, its mounts are in place.
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        std::error_code ec;
+        auto exe = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec);
+        return !ec && exe.filename() == "ha-agent";
+      },
+      absl::Seconds(5)))
+      << "the wrapper never exec'd ha-agent\n" << Tail(ReadFile(log), 20);
+  const std::vector<std::string> inside =
+      MountPoints(ReadFile(absl::StrCat("/proc/", pid, "/mountinfo")));
+  EXPECT_TRUE(Contains(inside, "/etc/init.d")) << "no bind on /etc/init.d in the agent";
+  EXPECT_TRUE(Contains(inside, "/run/resource-agents"));
+  const std::vector<std::string> host = MountPoints(ReadFile("/proc/self/mountinfo"));
+  EXPECT_FALSE(Contains(host, "/etc/init.d")) << "the bind leaked to the test's namespace";
+  EXPECT_FALSE(Contains(host, "/run/resource-agents"));
+  // Once the API answers, follow this run's events from its first (the
+  // agent keeps them; the stream starts with them).
+  ASSERT_TRUE(harness::WaitFor([&] { return Client(node).Status().ok(); }, absl::Seconds(5)))
+      << node << "'s API never answered\n" << Tail(ReadFile(log), 20);
+  recorders_[node] = std::make_unique<EventRecorder>(Socket(node));
+  ASSERT_TRUE(harness::WaitFor([&] { return recorders_[node]->connected(); }, absl::Seconds(5)))
+      << "no event stream from " << node;
+}
+
+// Starts both agents (after installing the service on both).
+void FailoverTest::StartCluster(const ClusterSetup& setup,
+                                std::map<std::string, ProbeFaults> faults) {
+  spec_ = WriteSpec(setup);
+  for (const char* n : {"node01", "node02"}) InstallProbeService(n, faults[n]);
+  for (const std::string& n : setup.start_order) {
+    StartAgent(n);
+    if (HasFatalFailure()) return;
+  }
+}
+
+AgentClient& FailoverTest::Client(const std::string& node) {
+  auto it = clients_.find(node);
+  if (it == clients_.end()) {
+    it = clients_.emplace(node, std::make_unique<AgentClient>(Socket(node))).first;
+  }
+  return *it->second;
+}
+
+
+std::optional<v1::GroupStatus> FailoverTest::GroupSeenBy(const std::string& observer) {
+  auto st = Client(observer).Status();
+  if (!st.ok()) return std::nullopt;
+  for (const auto& g : st->groups()) {
+    if (g.name() == kGroup) return g;
+  }
+  return std::nullopt;
+}
+
+// Bounded wait until `observer` reports the group on `holder` in `state`.
+bool FailoverTest::WaitHolder(const std::string& observer, const std::string& holder,
+                              absl::Duration deadline, v1::GroupState state) {
+  return harness::WaitFor(
+      [&] {
+        auto g = GroupSeenBy(observer);
+        return g.has_value() && g->holder() == holder && g->state() == state;
+      },
+      deadline);
+}
+
+// Both agents report the group running on `holder`.
+void FailoverTest::ExpectRunningOn(const std::string& holder, absl::Duration deadline) {
+  for (const char* observer : {"node01", "node02"}) {
+    if (agents_.count(observer) == 0 || agents_[observer].TryWait().has_value()) continue;
+    ASSERT_TRUE(WaitHolder(observer, holder, deadline))
+        << observer << " never saw " << kGroup << " running on " << holder << "\n"
+        << Diagnose();
+  }
+}
+
+// `hacli --socket S ARGS...` run from the test's own namespace.
+harness::RunResult FailoverTest::Hacli(const std::string& node, std::vector<std::string> args,
+                                       absl::Duration timeout) {
+  std::vector<std::string> argv = {HacliPath(), "--socket", Socket(node)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = harness::RunProcess(argv, timeout);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : harness::RunResult{};
+}
+
+std::string FailoverTest::Where(const std::string& node, const std::string& target) {
+  harness::RunResult r = Hacli(node, {"where", target});
+  if (!r.status.ok()) return absl::StrCat("(hacli ", r.status.ToString(), ": ", r.output, ")");
+  return std::string(absl::StripAsciiWhitespace(r.output));
+}
+
+// `hacli where` for the VIP and the group on both agents says `holder`
+// (a peer learns it from the next heartbeat: allowed a few keepalives).
+void FailoverTest::ExpectWhere(const std::string& holder) {
+  for (const char* observer : {"node01", "node02"}) {
+    if (agents_.count(observer) == 0 || agents_[observer].TryWait().has_value()) continue;
+    for (const char* target : {kVip, kGroup}) {
+      std::string said;
+      EXPECT_TRUE(harness::WaitFor(
+          [&] {
+            said = Where(observer, target);
+            return said == holder;
+          },
+          absl::Seconds(1), absl::Milliseconds(50)))
+          << "hacli where " << target << " on " << observer << " says " << said
+          << ", not " << holder;
+    }
+  }
+}
+
+// The crash of a whole node: the agent killed with SIGKILL, its VIP gone
+// (as when the machine dies) and the service stopped.
+void FailoverTest::CrashNode(const std::string& node) {
+  ASSERT_TRUE(agents_[node].Kill(SIGKILL).ok());
+  auto exit = agents_[node].Wait(absl::Seconds(5));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  auto del = lab_->Run(node, {"ip", "addr", "del", absl::StrCat(kVip, "/24"), "dev", "eth0"});
+  ASSERT_TRUE(del.ok()) << del.status();
+  ASSERT_TRUE(del->status.ok()) << "the VIP was not on " << node << ": " << del->output;
+  ASSERT_EQ(RunInit(node, "stop"), 0) << last_init_output_;
+}
+
+// ------------------------------------------------------------ observers
+
+std::unique_ptr<VipProbe> FailoverTest::StartProbe() {
+  VipProbeOptions o;
+  o.netns_path = Netns("client");
+  o.address = kVip;
+  o.port = kProbePort;
+  o.max_duration = absl::Seconds(90);
+  // Above the test's other threads (the sampler runs flat out), below the
+  // agents' heartbeat loops (SCHED_RR 10).
+  o.realtime_priority = 1;
+  auto p = VipProbe::Start(o);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : nullptr;
+}
+
+// Starts the sampler of both nodes; the fixture owns it.
+VipHolderSampler* FailoverTest::StartSampler() {
+  VipSamplerOptions o;
+  o.hosts = {{"node01", Netns("node01")}, {"node02", Netns("node02")}};
+  o.address = kVip;
+  o.max_duration = absl::Seconds(90);
+  auto s = VipHolderSampler::Start(o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (!s.ok()) return nullptr;
+  sampler_ = *std::move(s);
+  return sampler_.get();
+}
+
+// The sampler's view after now: exactly these holders.
+void FailoverTest::ExpectHolders(const std::vector<std::string>& holders) {
+  ASSERT_NE(sampler_, nullptr);
+  ASSERT_TRUE(sampler_->WaitForRoundAfter(MonotonicNow(), absl::Seconds(2)))
+      << sampler_->Describe();
+  EXPECT_EQ(sampler_->Holders(), holders) << sampler_->Describe();
+}
+
+bool FailoverTest::HasVip(const std::string& host) {
+  auto has = AddressPresentIn(Netns(host), kVip);
+  EXPECT_TRUE(has.ok()) << has.status();
+  return has.ok() && *has;
+}
+
+std::string FailoverTest::MacOf(const std::string& host) {
+  auto r = lab_->Run(host, {"ip", "-o", "link", "show", "dev", "eth0"});
+  if (!r.ok() || !r->status.ok()) return "";
+  std::vector<std::string> words = absl::StrSplit(r->output, absl::ByAnyChar(" \t\n\\"),
+                                                  absl::SkipEmpty());
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == "link/ether") return words[i + 1];
+  }
+  return "";
+}
+
+// The client's neighbour entry for the VIP: its MAC, "" when none.
+std::string FailoverTest::ClientNeighbourMac() {
+  auto r = lab_->Run("client", {"ip", "neigh", "show", "to", kVip, "dev", "eth0"});
+  if (!r.ok() || !r->status.ok()) return "";
+  std::vector<std::string> words = absl::StrSplit(r->output, absl::ByAnyChar(" \t\n"),
+                                                  absl::SkipEmpty());
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == "lladdr") return words[i + 1];
+  }
+  return "";
+}
+
+// Waits for an answer from `node` after `after` and returns when it came.
+MonoTime FailoverTest::ExpectAnswerFrom(VipProbe& probe, const std::string& node, MonoTime after,
+                                        absl::Duration deadline) {
+  auto a = probe.WaitForAnswer(after, node, deadline);
+  EXPECT_TRUE(a.has_value()) << "the client got no answer from " << node << " within "
+                             << deadline << " (" << probe.sent() << " probes sent, "
+                             << probe.Answers().size() << " answers)\n"
+                             << Diagnose();
+  if (!a.has_value()) return MonotonicNow();
+  EXPECT_EQ(a->from, kVip) << "answer not from the VIP";
+  return a->received;
+}
+
+// Lets the probe run `n` more probes (about 2 ms each).
+void FailoverTest::LetProbeRun(VipProbe& probe, uint64_t n) {
+  const uint64_t start = probe.sent();
+  ASSERT_TRUE(harness::WaitFor([&] { return probe.sent() >= start + n; }, absl::Seconds(10)));
+}
+
+// Events of `node` matching `pred`, after `after` (monotonic).
+std::vector<v1::Event> FailoverTest::EventsOf(const std::string& node,
+                                              const std::function<bool(const v1::Event&)>& pred,
+                                              MonoTime after) {
+  std::vector<v1::Event> out;
+  for (const auto& e : Recorder(node).Events()) {
+    if (EventTime(e) > after && pred(e)) out.push_back(e);
+  }
+  return out;
+}
+
+std::optional<v1::Event> FailoverTest::WaitEvent(const std::string& node,
+                                                 const std::function<bool(const v1::Event&)>& pred,
+                                                 MonoTime after, absl::Duration deadline) {
+  std::optional<v1::Event> found;
+  harness::WaitFor(
+      [&] {
+        auto events = EventsOf(node, pred, after);
+        if (!events.empty()) found = events.front();
+        return found.has_value();
+      },
+      deadline);
+  return found;
+}
+
+std::function<bool(const v1::Event&)> FailoverTest::ResourceOp(v1::ResourceOp op, bool ok) {
+  return [op, ok](const v1::Event& e) {
+    return e.kind() == v1::EVENT_KIND_RESOURCE_OP && e.group() == kGroup &&
+           absl::StrContains(e.resource(), "service") && e.op() == op && e.ok() == ok;
+  };
+}
+
+std::function<bool(const v1::Event&)> FailoverTest::Kind(v1::EventKind kind) {
+  return [kind](const v1::Event& e) { return e.kind() == kind; };
+}
+
+// For failure messages: each agent's view of the group, the sampler's
+// record and the end of each agent's log.
+std::string FailoverTest::Diagnose() {
+  std::string s = "---- diagnosis\n";
+  for (const char* n : {"node01", "node02"}) {
+    if (agents_.count(n) == 0) continue;
+    auto st = Client(n).Status(absl::Milliseconds(500));
+    if (!st.ok()) {
+      absl::StrAppend(&s, n, ": no status (", st.status().message(), ")\n");
+      continue;
+    }
+    for (const auto& g : st->groups()) {
+      absl::StrAppend(&s, n, " sees ", g.name(), ": holder \"", g.holder(), "\" ",
+                      v1::GroupState_Name(g.state()), " target \"", g.target(),
+                      "\" failed_on [", absl::StrJoin(g.failed_on(), ","), "]\n");
+      for (const auto& r : g.resources()) {
+        absl::StrAppend(&s, "    ", r.name(), " running=", r.running(), " ",
+                        v1::ResourceOp_Name(r.last_op()), " ok=", r.last_ok(), " \"",
+                        r.last_message(), "\"\n");
+      }
+    }
+  }
+  if (sampler_ != nullptr) absl::StrAppend(&s, sampler_->Describe());
+  for (const auto& [node, paths] : logs_) {
+    for (const std::string& p : paths) {
+      absl::StrAppend(&s, "---- ", p, " (last 40 lines)\n", Tail(ReadFile(p), 40));
+    }
+  }
+  return s;
+}
+
+void FailoverTest::TearDown() {
+  if (HasFailure()) std::cerr << Diagnose();
+  // The observers go before the agents and the lab.
+  recorders_.clear();
+  sampler_.reset();
+}
+
+}  // namespace hacluster::testing
