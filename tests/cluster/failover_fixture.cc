@@ -416,6 +416,59 @@ void FailoverTest::LetProbeRun(VipProbe& probe, uint64_t n) {
   ASSERT_TRUE(harness::WaitFor([&] { return probe.sent() >= start + n; }, absl::Seconds(10)));
 }
 
+CalmWindow FailoverTest::MeasureCalmWindow(VipProbe& probe, uint64_t probes,
+                                           const std::string& name) {
+  CalmWindow calm;
+  calm.from = MonotonicNow();
+  const uint64_t sent = probe.sent();
+  LetProbeRun(probe, probes);
+  calm.to = MonotonicNow();
+  calm.probes = probe.sent() - sent;
+  calm.longest = LongestGapIn(probe.Answers(), calm.from, calm.to);
+  std::cerr << "calm window " << name << ": longest client gap " << Ms(calm.longest.length())
+            << " over " << Ms(calm.length()) << " (" << calm.probes << " probes)\n";
+  RecordProperty(absl::StrCat("calm_", name, "_ms"),
+                 absl::StrCat(absl::ToDoubleMilliseconds(calm.longest.length())));
+  return calm;
+}
+
+ProbeGap FailoverTest::ExpectGapsAsCalm(VipProbe& probe, const CalmWindow& calm, MonoTime from,
+                                        MonoTime to, const std::string& what) {
+  const std::vector<ProbeAnswer> answers = probe.Answers();
+  const ProbeGap overall = LongestGapIn(answers, from, to);
+  const absl::Duration allowed = calm.longest.length() + kGapMargin;
+  std::cerr << what << ": longest client gap " << Ms(overall.length()) << " from +"
+            << Ms(overall.from - from) << " over " << Ms(to - from) << "; calm window "
+            << Ms(calm.longest.length()) << " over " << Ms(calm.length()) << ", allowed "
+            << Ms(allowed) << "\n";
+  RecordProperty(absl::StrCat(what, "_gap_ms"),
+                 absl::StrCat(absl::ToDoubleMilliseconds(overall.length())));
+  const absl::Duration window = calm.length();
+  if (window <= absl::ZeroDuration()) {
+    ADD_FAILURE() << "empty calm window";
+    return overall;
+  }
+  // Windows as long as the calm one, each starting half a window after the
+  // previous: a gap up to half a window long lies wholly inside one.
+  const absl::Duration stride = window / 2;
+  absl::Duration rest;
+  const int64_t max_windows = absl::IDivDuration(to - from, stride, &rest) + 2;
+  MonoTime start = from;
+  for (int64_t i = 0; i < max_windows && start < to; ++i, start += stride) {
+    const MonoTime end = std::min(start + window, to);
+    const ProbeGap gap = LongestGapIn(answers, start, end);
+    if (gap.length() > allowed) {
+      ADD_FAILURE() << what << ": the client went " << Ms(gap.length()) << " without an answer, from +"
+                    << Ms(gap.from - from) << " to +" << Ms(gap.to - from)
+                    << "; the calm window of this run had " << Ms(calm.longest.length())
+                    << " at most over " << Ms(window) << " (margin " << Ms(kGapMargin) << ")";
+      break;
+    }
+    if (end >= to) break;
+  }
+  return overall;
+}
+
 // Events of `node` matching `pred`, after `after` (monotonic).
 std::vector<v1::Event> FailoverTest::EventsOf(const std::string& node,
                                               const std::function<bool(const v1::Event&)>& pred,

@@ -113,10 +113,12 @@ TEST_F(FailoverTest, SamplerCatchesTwoHoldersAcrossNamespaces) {
   EXPECT_GT(sampler->rounds(), 100u);
 }
 
-// The partition tests hold the client to gaps of at most 10 ms: with the
-// sampler running flat out, a service that nothing disturbs must stay well
-// under that here, or those checks would measure the machine.
-TEST_F(FailoverTest, ClientGapsStayUnderTenMsWhileNothingMoves) {
+// What the partition tests rely on: a cut and a heal of the paths between
+// the nodes, which the client does not use, leave the client's gaps as they
+// were in a calm window of the same probe just before (no absolute figure:
+// the machine is shared; the figures are printed and recorded as test
+// properties), and every probe is answered, by node01.
+TEST_F(FailoverTest, CutAndHealOfHeartbeatPathsLeaveClientGapsAsCalm) {
   BuildLab("calm");
   InstallProbeService("node01");
   ASSERT_EQ(RunInit("node01", "start"), 0) << last_init_output_;
@@ -127,19 +129,22 @@ TEST_F(FailoverTest, ClientGapsStayUnderTenMsWhileNothingMoves) {
   auto probe = StartProbe();
   ASSERT_NE(probe, nullptr);
   const MonoTime first = ExpectAnswerFrom(*probe, "node01", MonotonicNow());
-  LetProbeRun(*probe, 250);
-  // Cutting and healing paths the client does not use leaves it alone.
+  const CalmWindow calm = MeasureCalmWindow(*probe, 250, "nothing_cut");
+  const MonoTime cut = MonotonicNow();
   ASSERT_TRUE(lab().CutPath("node01", "node02").ok());
   LetProbeRun(*probe, 250);
+  const MonoTime heal = MonotonicNow();
   ASSERT_TRUE(lab().HealPath("node01", "node02").ok());
   LetProbeRun(*probe, 250);
   const MonoTime end = MonotonicNow();
-  const ProbeGap gap = LongestGapIn(probe->Answers(), first, end);
-  std::cerr << "calm: longest gap " << Ms(gap.length()) << " at +" << Ms(gap.from - first)
-            << " over " << Ms(end - first) << ", " << probe->sent() << " probes, "
-            << probe->Answers().size() << " answers, " << sampler->rounds()
-            << " sampler rounds\n";
-  EXPECT_LE(gap.length(), absl::Milliseconds(10));
+  ExpectGapsAsCalm(*probe, calm, cut, heal, "cut");
+  ExpectGapsAsCalm(*probe, calm, heal, end, "heal");
+  const std::vector<ProbeAnswer> answers = probe->Answers();
+  std::cerr << "calm: " << probe->sent() << " probes, " << answers.size() << " answers, "
+            << sampler->rounds() << " sampler rounds over " << Ms(end - first) << "\n";
+  EXPECT_EQ(NodesAnswering(answers, first, end), std::set<std::string>{"node01"});
+  // No probe lost: the only ones unanswered are the last few, in flight.
+  EXPECT_GE(answers.size() + 5, probe->sent());
   EXPECT_EQ(sampler->overlap_rounds(), 0u);
   ASSERT_EQ(RunInit("node01", "stop"), 0);
 }
@@ -457,6 +462,12 @@ class PartitionTest : public FailoverTest {
     return std::max(first_answer_, t - absl::Milliseconds(200));
   }
 
+  // The calm window the gaps across a cut or a heal are compared with:
+  // measured in the same test just before the cut, same probe, nothing
+  // moving, 1000 probes (2 s): at least as long as each window it is
+  // compared with (ExpectGapsAsCalm).
+  CalmWindow MeasureCalmBeforeCut() { return MeasureCalmWindow(*probe_, 1000, "before_cut"); }
+
   void CutHeartbeats() { ASSERT_TRUE(lab().CutPath("node01", "node02").ok()); }
   void HealHeartbeats() { ASSERT_TRUE(lab().HealPath("node01", "node02").ok()); }
 
@@ -486,6 +497,7 @@ TEST_F(PartitionTest, HolderThatLosesItsPingNodeYieldsAndHealKeepsOneHolder) {
   StartPartitionCluster("node01");
   if (HasFatalFailure()) return;
   VipHolderSampler& sampler = *sampler_;
+  const CalmWindow calm = MeasureCalmBeforeCut();
   const MonoTime cut = MonotonicNow();
   CutHeartbeats();
   ASSERT_TRUE(lab().CutPath("node01", "pingnode").ok());
@@ -514,13 +526,12 @@ TEST_F(PartitionTest, HolderThatLosesItsPingNodeYieldsAndHealKeepsOneHolder) {
   ExpectHolders({"node02"});
   EXPECT_FALSE(sampler.SeenHolding("node01", heal, MonotonicNow())) << sampler.Describe();
   EXPECT_EQ(sampler.overlap_rounds(), 0u) << sampler.Describe();
-  const auto answers = probe_->Answers();
-  const ProbeGap gap = LongestGapIn(answers, GapWindowStart(heal), MonotonicNow());
-  std::cerr << "heal: longest client gap " << Ms(gap.length()) << " from +"
-            << Ms(gap.from - heal) << " after the heal began\n";
-  EXPECT_LE(gap.length(), absl::Milliseconds(10))
-      << "from +" << Ms(gap.from - heal) << " to +" << Ms(gap.to - heal) << " after the heal began";
-  EXPECT_EQ(NodesAnswering(answers, heal, MonotonicNow()), std::set<std::string>{"node02"});
+  // No outage across the heal: the client's gaps stay as in the calm window
+  // (a release and re-acquire would show as tens of ms more, see
+  // kGapMargin), and only node02 answered.
+  const MonoTime end = MonotonicNow();
+  ExpectGapsAsCalm(*probe_, calm, GapWindowStart(heal), end, "heal");
+  EXPECT_EQ(NodesAnswering(probe_->Answers(), heal, end), std::set<std::string>{"node02"});
   for (const char* n : {"node01", "node02"}) {
     EXPECT_EQ(Where(n, kVip), "node02") << n;
   }
@@ -533,6 +544,7 @@ TEST_F(PartitionTest, ConnectedHolderKeepsServingThroughPartitionAndHeal) {
   StartPartitionCluster("node02");
   if (HasFatalFailure()) return;
   VipHolderSampler& sampler = *sampler_;
+  const CalmWindow calm = MeasureCalmBeforeCut();
   const MonoTime cut = MonotonicNow();
   CutHeartbeats();
   ASSERT_TRUE(lab().CutPath("node01", "pingnode").ok());
@@ -564,14 +576,13 @@ TEST_F(PartitionTest, ConnectedHolderKeepsServingThroughPartitionAndHeal) {
   ExpectHolders({"node02"});
   EXPECT_EQ(sampler.overlap_rounds(), 0u) << sampler.Describe();
   EXPECT_FALSE(sampler.SeenHolding("node01", cut, MonotonicNow())) << sampler.Describe();
-  const auto answers = probe_->Answers();
-  const ProbeGap gap = LongestGapIn(answers, GapWindowStart(cut), MonotonicNow());
-  std::cerr << "cut and heal: longest client gap " << Ms(gap.length()) << " from +"
-            << Ms(gap.from - cut) << " after the cut (heal at +" << Ms(heal - cut) << ")\n";
-  EXPECT_LE(gap.length(), absl::Milliseconds(10))
-      << "from +" << Ms(gap.from - cut) << " to +" << Ms(gap.to - cut)
-      << " after the cut; the heal began at +" << Ms(heal - cut);
-  EXPECT_EQ(NodesAnswering(answers, cut, MonotonicNow()), std::set<std::string>{"node02"});
+  // No outage through the cut and the heal: each stretch as long as the
+  // calm window has gaps as in it (see kGapMargin), and only node02
+  // answered.
+  const MonoTime end = MonotonicNow();
+  std::cerr << "cut and heal: the heal began " << Ms(heal - cut) << " after the cut\n";
+  ExpectGapsAsCalm(*probe_, calm, GapWindowStart(cut), end, "cut_and_heal");
+  EXPECT_EQ(NodesAnswering(probe_->Answers(), cut, end), std::set<std::string>{"node02"});
 }
 
 // Both keep their ping node: each side takes the group (split brain). On
@@ -638,10 +649,31 @@ TEST_F(FailoverTest, StartFailureRunsGroupOnPeerAndListsTheFailedNode) {
                         absl::Seconds(2)))
       << "no failed start of the service reported on node01";
   EXPECT_TRUE(WaitEvent("node01", Kind(v1::EVENT_KIND_GROUP_FAILED), ever, absl::Seconds(2)));
-  // node01 unwound what it had started (the VIP) before node02 started.
-  EXPECT_TRUE(sampler->SeenHolding("node01", absl::ZeroDuration(), MonotonicNow()))
-      << "the VIP never started on node01: the failure was not the service's\n"
-      << sampler->Describe();
+  // node01 unwound what it had started (the VIP) before node02 started it.
+  // From the agents' events: node01 may hold the VIP for a few ms only, less
+  // than the sampler (not real-time) can be sure to see on a loaded machine.
+  auto vip_op = [](v1::ResourceOp op) {
+    return [op](const v1::Event& e) {
+      return e.kind() == v1::EVENT_KIND_RESOURCE_OP && e.group() == kGroup &&
+             absl::StrContains(e.resource(), "vip") && e.op() == op && e.ok();
+    };
+  };
+  auto started01 = WaitEvent("node01", vip_op(v1::RESOURCE_OP_START), ever, absl::Seconds(2));
+  auto stopped01 = WaitEvent("node01", vip_op(v1::RESOURCE_OP_STOP), ever, absl::Seconds(2));
+  auto started02 = WaitEvent("node02", vip_op(v1::RESOURCE_OP_START), ever, absl::Seconds(2));
+  ASSERT_TRUE(started01.has_value())
+      << "the VIP never started on node01: the failure was not the service's\n" << Diagnose();
+  ASSERT_TRUE(stopped01.has_value()) << "node01 never removed the VIP\n" << Diagnose();
+  ASSERT_TRUE(started02.has_value()) << Diagnose();
+  EXPECT_LT(EventTime(*stopped01), EventTime(*started02))
+      << "node02 added the VIP " << Ms(EventTime(*stopped01) - EventTime(*started02))
+      << " before node01 had removed it";
+  std::cerr << "start failure: node01 held the VIP for "
+            << Ms(EventTime(*stopped01) - EventTime(*started01)) << "; the sampler "
+            << (sampler->SeenHolding("node01", EventTime(*started01), EventTime(*stopped01))
+                    ? "saw"
+                    : "did not see")
+            << " it\n";
   EXPECT_EQ(sampler->overlap_rounds(), 0u) << sampler->Describe();
   ExpectHolders({"node02"});
   EXPECT_EQ(RunInit("node01", "status"), 3);
