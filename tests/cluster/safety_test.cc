@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -77,7 +78,10 @@ std::vector<std::pair<MonoTime, MonoTime>> HoldingIntervals(
 }
 
 // The stretches of [from, to] in which the sampler had both nodes holding
-// the VIP, from its changes.
+// the VIP, from its changes: an upper bound of the time with two holders
+// (a release is known only at the next listing, so a handover within one
+// round shows as a few microseconds here). Whether two holders were proved
+// at all is the sampler's overlap_rounds().
 std::vector<std::pair<MonoTime, MonoTime>> TwoHolderStretches(const VipHolderSampler& sampler,
                                                               MonoTime from, MonoTime to) {
   const std::vector<HolderChange> changes = sampler.Changes();
@@ -288,6 +292,16 @@ class SafetyTest : public FailoverTest {
     return ok ? holder : "";
   }
 
+  // A RESOURCE_OP_PROBE event of the group's resource named `resource`
+  // that found it running (`running`) or not.
+  static std::function<bool(const v1::Event&)> ProbeOf(const std::string& resource,
+                                                       bool running) {
+    return [resource, running](const v1::Event& e) {
+      return e.kind() == v1::EVENT_KIND_RESOURCE_OP && e.group() == kGroup &&
+             e.resource() == resource && e.op() == v1::RESOURCE_OP_PROBE && e.ok() == running;
+    };
+  }
+
   uint64_t Dropped(const std::string& node, const std::string& reason) {
     auto st = Client(node).Status();
     EXPECT_TRUE(st.ok()) << st.status();
@@ -413,6 +427,11 @@ TEST_P(AgentCrashTest, ConvergesToOneHolderAndOneServiceInstance) {
   } else {
     EXPECT_FALSE(dead.empty()) << peer << " never declared " << active << " dead";
   }
+  // The restarted agent probed both resources and found them running.
+  for (const char* resource : {"vip", "service"}) {
+    EXPECT_FALSE(EventsOf(active, ProbeOf(resource, true)).empty())
+        << "no probe of " << resource << " found running on the restarted " << active;
+  }
   for (const auto& e : EventsOf(active, Kind(v1::EVENT_KIND_GROUP_RUNNING))) {
     std::cerr << "  " << active << " GROUP_RUNNING: " << e.reason() << "\n";
   }
@@ -429,6 +448,57 @@ INSTANTIATE_TEST_SUITE_P(
         CrashCase{3 * kDeadtime, true, true}, CrashCase{3 * kDeadtime, true, false},
         CrashCase{3 * kDeadtime, false, true}, CrashCase{3 * kDeadtime, false, false}),
     CaseName);
+
+// The group found in part at start-up (the VIP still there, the service
+// stopped behind the crashed agent's back): the restarted agent stops what
+// runs of it (GROUP_STOPPING, the VIP removed, GROUP_STOPPED) before the
+// group may run anywhere, and then it runs once, on one node.
+TEST_F(SafetyTest, GroupFoundPartlyRunningAtStartIsStoppedBeforeItRunsAgain) {
+  StartObservedCluster("partial", GroupSetup(VipAndServiceResources()), "node01");
+  if (HasFatalFailure()) return;
+  const uint64_t overlaps_before = sampler_->overlap_rounds();
+  ASSERT_TRUE(agents_["node01"].Kill(SIGKILL).ok());
+  auto exit = agents_["node01"].Wait(absl::Seconds(5));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  ASSERT_EQ(RunInit("node01", "stop"), 0) << last_init_output_;
+  ASSERT_TRUE(HasVip("node01"));
+  const MonoTime restart = MonotonicNow();
+  StartAgent("node01");
+  if (HasFatalFailure()) return;
+
+  auto stopped = WaitEvent("node01", Kind(v1::EVENT_KIND_GROUP_STOPPED), restart,
+                           absl::Seconds(5));
+  ASSERT_TRUE(stopped.has_value()) << "the group found in part was not stopped\n" << Diagnose();
+  EXPECT_FALSE(EventsOf("node01", ProbeOf("vip", true)).empty()) << Diagnose();
+  EXPECT_FALSE(EventsOf("node01", ProbeOf("service", false)).empty()) << Diagnose();
+  const auto stopping = EventsOf("node01", Kind(v1::EVENT_KIND_GROUP_STOPPING));
+  ASSERT_FALSE(stopping.empty()) << Diagnose();
+  std::cerr << "partial: " << stopping.front().reason() << "\n";
+  EXPECT_LE(EventTime(stopping.front()), EventTime(*stopped));
+  // Nothing started the group before the stop was over.
+  for (const char* node : {"node01", "node02"}) {
+    const auto starting = EventsOf(node, Kind(v1::EVENT_KIND_GROUP_STARTING), restart);
+    if (!starting.empty()) {
+      EXPECT_GE(EventTime(starting.front()), EventTime(*stopped))
+          << node << " started the group while node01 was still stopping what it found";
+    }
+  }
+  EXPECT_FALSE(sampler_->SeenHolding("node01", EventTime(*stopped), EventTime(*stopped)))
+      << "the VIP was still there when the group was reported stopped\n"
+      << sampler_->Describe();
+
+  const std::string holder = WaitOneHolderAgreed();
+  ASSERT_FALSE(holder.empty());
+  ExpectRunningOn(holder);
+  ExpectOneServiceInstance();
+  ExpectAnswerFrom(*probe_, holder, EventTime(*stopped));
+  EXPECT_EQ(sampler_->overlap_rounds(), overlaps_before) << sampler_->Describe();
+  EXPECT_TRUE(EventsOf("node02", [](const v1::Event& e) {
+                return e.kind() == v1::EVENT_KIND_NODE_DEAD && e.node() == "node01";
+              }).empty())
+      << "node02 declared node01 dead";
+  std::cerr << "partial: group running again on " << holder << "\n";
+}
 
 // ------------------------------------------------------------------------
 // B. Replayed heartbeats.
@@ -668,7 +738,9 @@ TEST_P(OneWayLossTest, OneHolderWhenHeartbeatsIntoOneNodeAreLost) {
     EXPECT_EQ(holder, "node01");
   }
 
-  // Heartbeats pass both ways again: one holder, named by both.
+  // Heartbeats pass both ways again: one holder, named by both, and no
+  // second holder on the way (a failback is a planned move).
+  const uint64_t overlaps_at_heal = sampler_->overlap_rounds();
   const MonoTime healed = MonotonicNow();
   UnblockHeartbeatsInto(deaf);
   if (HasFatalFailure()) return;
@@ -682,7 +754,7 @@ TEST_P(OneWayLossTest, OneHolderWhenHeartbeatsIntoOneNodeAreLost) {
   const auto twice_after = TwoHolderStretches(*sampler_, healed, MonotonicNow());
   std::cerr << "heartbeats both ways again: holder " << final_holder
             << "; two holders: " << DescribeStretches(twice_after, healed) << "\n";
-  EXPECT_EQ(Total(twice_after), absl::ZeroDuration()) << sampler_->Describe();
+  EXPECT_EQ(sampler_->overlap_rounds(), overlaps_at_heal) << sampler_->Describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(IntoEachNode, OneWayLossTest, ::testing::Values("node02", "node01"),
