@@ -295,18 +295,31 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
     std::vector<std::string> holders;
-    for (const auto& [node, phase] : Claimers(view, name)) {
+    const std::vector<std::pair<std::string, ClaimPhase>> claimers = Claimers(view, name);
+    for (const auto& [node, phase] : claimers) {
       if (Holds(phase)) holders.push_back(node);
     }
     const bool local_holds =
         std::find(holders.begin(), holders.end(), local_) != holders.end();
+    // A peer stopping a group held here held it too: it may have seen the
+    // double claim first and be letting go already. Release before acquire
+    // never gives a peer STOPPING while this node holds it otherwise.
+    if (local_holds) {
+      for (const auto& [node, phase] : claimers) {
+        if (phase == wire::v1::GroupClaim::PHASE_STOPPING && node != local_) {
+          holders.push_back(node);
+        }
+      }
+    }
     if (holders.size() >= 2 && split_.count(name) == 0) {
       split_.insert(name);
       std::optional<std::string> keeper = Target(view, name);
       out->events.push_back(MakeEvent(
           v1::EVENT_KIND_SPLIT_BRAIN, name,
           absl::StrCat("split brain resolved: group ", name, " is held by ",
-                       absl::StrJoin(holders, " and "), " (a healed partition); ",
+                       absl::StrJoin(holders, " and "),
+                       " (a healed partition, a one-way loss, or an agent that restarted "
+                       "holding it); ",
                        keeper.has_value() ? absl::StrCat(*keeper, " keeps it")
                                           : std::string("no node may keep it"),
                        ", the others release it now"),

@@ -604,3 +604,33 @@ TEST(GroupControllerTest, OneWayLossLeavesOneHolder) {
 
 }  // namespace
 }  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+// After a partition heals, node02 hears node01 first and lets go before
+// node01 ever saw both holding: node01 still treats it as a split brain and
+// announces the address again once node02 has let go (the client may hold
+// node02's MAC).
+TEST(GroupControllerTest, PeerThatReleasesFirstAfterAHealStillGetsTheAddressAnnouncedAgain) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.CutBetween("node01", "node02");
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01,node02");
+  sim.Heal();
+  sim.Deafen("node01", "node02");  // node01 does not hear node02 yet
+  sim.Round();
+  ASSERT_EQ(sim.c("node02").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_STOPPING);
+  EXPECT_FALSE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "keeps it"));
+  sim.Heal();
+  sim.Round();
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "node01 keeps it"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  const auto& again = sim.out("node01").reannounce;
+  EXPECT_EQ(std::count(again.begin(), again.end(), "web"), 2) << "when found and once let go";
+}
+
+}  // namespace
+}  // namespace hacluster::agent
