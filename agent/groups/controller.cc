@@ -94,9 +94,12 @@ absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec, boo
     if (kept.count(name) > 0) continue;
     const GroupRunner::State s = runner->state();
     if (s != GroupRunner::State::kStopped && s != GroupRunner::State::kFailed) {
-      problems.push_back(absl::StrCat("group ", name, " is active here and the new spec ",
-                                      in_new.count(name) > 0 ? "changes" : "removes",
-                                      " it (move it away or stop it first)"));
+      problems.push_back(absl::StrCat(
+          "group ", name, " is active here and the new spec ",
+          in_new.count(name) > 0 ? "changes" : "removes",
+          s == GroupRunner::State::kProbing
+              ? " it (its start-up probe is still running: reload once it has ended)"
+              : " it (move it away or stop it first)"));
     }
   }
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
@@ -314,6 +317,13 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     if (holders.size() >= 2 && split_.count(name) == 0) {
       split_.insert(name);
       std::optional<std::string> keeper = Target(view, name);
+      // A holder that does not hear this node keeps it (one-way loss: see
+      // agent/placement).
+      for (const NodeView& n : view.nodes) {
+        if (n.name == local_ || !n.alive || n.hears_local) continue;
+        auto c = n.claims.find(name);
+        if (c != n.claims.end() && Holds(c->second)) keeper = n.name;
+      }
       out->events.push_back(MakeEvent(
           v1::EVENT_KIND_SPLIT_BRAIN, name,
           absl::StrCat("split brain resolved: group ", name, " is held by ",

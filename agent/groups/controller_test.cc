@@ -634,3 +634,29 @@ TEST(GroupControllerTest, PeerThatReleasesFirstAfterAHealStillGetsTheAddressAnno
 
 }  // namespace
 }  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+// Both are starting the group (a partition at start-up) when node01 learns
+// that node02 does not hear it: node01 yields once its running start ends,
+// and meanwhile names node02 the keeper and announces nothing.
+TEST(GroupControllerTest, SplitBrainWithOneWayLossIsKeptByTheNodeThatCannotHear) {
+  Sim sim(Spec());
+  sim.CutBetween("node01", "node02");
+  sim.Round();
+  ASSERT_EQ(sim.c("node01").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_STARTING);
+  ASSERT_EQ(sim.c("node02").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_STARTING);
+  sim.Heal();
+  sim.Deafen("node02", "node01");
+  sim.Round();
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "node02 keeps it"));
+  EXPECT_FALSE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "node01 keeps it"));
+  EXPECT_TRUE(sim.out("node01").reannounce.empty());
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
+  EXPECT_TRUE(sim.out("node01").reannounce.empty());
+}
+
+}  // namespace
+}  // namespace hacluster::agent

@@ -86,9 +86,11 @@ constexpr absl::Duration kAnnounceEvery = absl::Milliseconds(200);
 constexpr int kOneWayGrace = 3;
 // The replay floors (agent/wire/replay_floors.h) are kept in this file of
 // the state directory, saved at most this often when they changed (off the
-// loop: the write is fsynced) and at a clean stop.
+// loop: the write is fsynced) and at a clean stop. After an agent crash the
+// floors are up to this old; a peer's frames from that span could be
+// replayed once each, and only until the peer's own newer frames arrive.
 constexpr char kReplayFloorsFile[] = "replay-floors";
-constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(1);
+constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(5);
 // A shutdown waits at most this long for the groups to stop.
 constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
 
@@ -354,12 +356,16 @@ class Agent::Impl {
   // them as no frame, or the receive buffer was full), as last logged, and
   // when they may next be logged.
   std::vector<uint64_t> logged_kernel_drops_;
+  // Kernel drops of media closed by reloads, so the total never goes back.
+  uint64_t kernel_drops_before_ = 0;
   MonoTime next_kernel_drop_log_;
 
   wire::v1::Heartbeat out_hb_;
   std::string out_frame_;
   wire::v1::Heartbeat in_hb_;
   std::vector<v1::Event> events_;
+  // events_[0, noted_events_) have been seen by NoteMembershipEvents.
+  size_t noted_events_ = 0;
 };
 
 // Tags of epoll registrations: media are 0..N-1.
@@ -541,6 +547,7 @@ absl::Status Agent::Impl::Init() {
   out_hb_.set_generation(generation_);
   out_hb_.set_config_version(config_.spec.config_version());
   out_hb_.set_connectivity_score(*local_score_);
+  out_hb_.set_reports_hears(true);
 
   // Before any claim or release goes out: what of each group already runs
   // here (left by an agent that crashed)? The first heartbeat claims them
@@ -620,6 +627,9 @@ void Agent::Impl::Emit(v1::EventKind kind, std::string node, std::string reason,
 }
 
 void Agent::Impl::EmitPending() {
+  // Membership events are acted on before they go (a SIGHUP's event may be
+  // emitted in the same wake as a NODE_UP that the loop has not seen yet).
+  if (groups_ != nullptr) NoteMembershipEvents(MonotonicNow());
   for (v1::Event& e : events_) {
     MonoTime at = absl::Nanoseconds(e.monotonic_ns());
     *e.mutable_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(WallTimeOf(at)));
@@ -628,6 +638,7 @@ void Agent::Impl::EmitPending() {
     hub_.Emit(std::move(e));
   }
   events_.clear();
+  noted_events_ = 0;
 }
 
 void Agent::Impl::Publish(MonoTime now) {
@@ -642,7 +653,7 @@ void Agent::Impl::Publish(MonoTime now) {
   for (const auto& [reason, n] : drop_log_.TotalsByReason()) {
     if (n > 0) (*st.mutable_dropped_packets())[reason] = n;
   }
-  uint64_t kernel = 0;
+  uint64_t kernel = kernel_drops_before_;
   for (const auto& m : config_.media) kernel += m->kernel_drops();
   if (kernel > 0) (*st.mutable_dropped_packets())["kernel"] = kernel;
   // Addresses and labels come from the spec.
@@ -662,6 +673,7 @@ void Agent::Impl::Publish(MonoTime now) {
 
 void Agent::Impl::SendHeartbeat(MonoTime now) {
   out_hb_.set_seq(out_hb_.seq() + 1);
+  UpdateHears();
   absl::Status s = encoder_->Encode(out_hb_, &out_frame_);
   if (!s.ok()) {
     logger_.Error(absl::StrCat("cannot encode a heartbeat: ", s.message()));
@@ -915,8 +927,10 @@ void Agent::Impl::SendAnnouncements(MonoTime now) {
 }
 
 void Agent::Impl::NoteMembershipEvents(MonoTime now) {
+  if (noted_events_ >= events_.size()) return;
   ControllerOutput out;
-  for (size_t i = 0; i < events_.size(); ++i) {
+  const size_t end = events_.size();
+  for (size_t i = noted_events_; i < end; ++i) {
     const v1::Event& e = events_[i];
     switch (e.kind()) {
       case v1::EVENT_KIND_NODE_DEAD:
@@ -926,7 +940,9 @@ void Agent::Impl::NoteMembershipEvents(MonoTime now) {
       case v1::EVENT_KIND_NODE_UP:
       case v1::EVENT_KIND_NODE_RESTARTED:
         groups_->OnNodeUp(e.node());
-        if (e.kind() == v1::EVENT_KIND_NODE_UP) up_since_[e.node()] = now;
+        // A restarted peer's first heartbeats list nobody yet: it gets the
+        // same grace as one that just came up.
+        up_since_[e.node()] = now;
         groups_dirty_ = true;
         break;
       case v1::EVENT_KIND_CONNECTIVITY_CHANGED:
@@ -938,8 +954,9 @@ void Agent::Impl::NoteMembershipEvents(MonoTime now) {
         break;
     }
   }
-  UpdateHears();
+  noted_events_ = end;
   Apply(out, now);
+  noted_events_ = std::max(noted_events_, events_.size());
 }
 
 void Agent::Impl::UpdateHears() {
@@ -958,7 +975,9 @@ std::set<std::string> Agent::Impl::DeafPeers(MonoTime now, MonoTime* next) const
   for (const auto& n : config_.spec.nodes()) {
     if (n.name() == local_node_ || membership_->StateOf(n.name()) != v1::NODE_STATE_UP) continue;
     const wire::v1::Heartbeat* last = membership_->LastHeartbeat(n.name());
-    if (last == nullptr ||
+    // A sender that does not report whom it hears (an older agent) is
+    // taken to hear everyone.
+    if (last == nullptr || !last->reports_hears() ||
         std::find(last->hears().begin(), last->hears().end(), local_node_) !=
             last->hears().end()) {
       continue;
@@ -1120,8 +1139,12 @@ void Agent::Impl::Reload(MonoTime now) {
     // The new media may bind the same addresses, ports and devices as the
     // old ones: close the old ones first, and open them again if the new
     // ones can't all be opened.
-    for (const auto& m : config_.media) Unwatch(m->fd());
+    for (const auto& m : config_.media) {
+      Unwatch(m->fd());
+      kernel_drops_before_ += m->kernel_drops();
+    }
     config_.media.clear();
+    logged_kernel_drops_.clear();
     absl::Status opened = absl::OkStatus();
     for (auto& m : config->media) {
       opened = m->Open();
@@ -1155,12 +1178,10 @@ void Agent::Impl::Reload(MonoTime now) {
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
   membership_->Reconfigure(MembershipConfigOf(config_), now);
-  UpdateHears();
   (void)groups_->Reconfigure(config_.spec);  // checked above
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
-  if (new_media) logged_kernel_drops_.assign(config_.media.size(), 0);
   out_hb_.set_config_version(config_.spec.config_version());
   next_send_ = now;
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now
@@ -1289,7 +1310,9 @@ int Agent::Impl::Run() {
         }
       }
       for (const std::string& p : deaf_peers_) {
-        if (deaf.count(p) == 0) logger_.Info(absl::StrCat(p, " hears this node again"));
+        if (deaf.count(p) == 0 && membership_->StateOf(p) == v1::NODE_STATE_UP) {
+          logger_.Info(absl::StrCat(p, " hears this node again"));
+        }
       }
       deaf_peers_ = std::move(deaf);
       groups_dirty_ = true;
@@ -1348,6 +1371,10 @@ int Agent::Impl::Run() {
       // Media that date their frames are read at the top of the loop.
     }
   }
+  // Work still running ends first (the destructor would wait for it
+  // anyway), so a floors save under way cannot race the last one.
+  executor_.reset();
+  floors_saving_ = false;
   SaveFloors(/*now_here=*/true);
   Publish(MonotonicNow());
   api_->Shutdown();

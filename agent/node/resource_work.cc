@@ -113,7 +113,16 @@ WorkResult RunResourceOp(const spec::v1::Resource& r, v1::ResourceOp op,
                          const exec::ScriptPaths& paths, const vip::Announcer* announcer) {
   if (r.has_ip()) return IpOp(r.ip(), op, placement, announcer);
   const exec::Op eop = ExecOp(op);
-  absl::StatusOr<exec::Command> c = exec::CommandFor(r, eop, paths);
+  // A probe is a monitor with interval 0, as Pacemaker runs it: OCF agents
+  // then know it for a probe (ocf_is_probe) and answer "not running" rather
+  // than an error when, say, their state directory does not exist yet.
+  spec::v1::Resource probe;
+  if (op == v1::RESOURCE_OP_PROBE) {
+    probe = r;
+    probe.clear_monitor_interval();
+  }
+  absl::StatusOr<exec::Command> c =
+      exec::CommandFor(op == v1::RESOURCE_OP_PROBE ? probe : r, eop, paths);
   if (!c.ok()) return Fail(std::string(c.status().message()));
   exec::RunResult run = exec::Run(*c);
   exec::Outcome o = exec::Interpret(r, eop, run);

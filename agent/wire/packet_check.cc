@@ -82,7 +82,10 @@ bool PacketCheck::AcceptSequence(const wire::v1::Heartbeat& hb, int link, Result
   if (hb.generation() < node.generation) {
     result->reason = DropReason::kReplay;
     result->detail = absl::StrCat("node ", Quoted(hb.node()), " generation ", hb.generation(),
-                                  " is older than generation ", node.generation);
+                                  " is older than generation ", node.generation,
+                                  " (if that node lost its state directory, set its "
+                                  "STATE_DIR/generation to ", node.generation,
+                                  " and restart it)");
     return false;
   }
   if (hb.generation() > node.generation) {
@@ -101,9 +104,9 @@ bool PacketCheck::AcceptSequence(const wire::v1::Heartbeat& hb, int link, Result
                                   ", seen before this agent restarted");
     return false;
   }
-  if (w.top == 0 && seq < node.max_seq) {
-    // A link that has not heard this generation yet: only the newest
-    // heartbeat's copy (or a newer one) may open it.
+  if (w.top == 0 && seq + kFreshLinkLag < node.max_seq) {
+    // A link that has not heard this generation yet: only a copy of one of
+    // the newest heartbeats (or a newer one) may open it.
     result->reason = DropReason::kReplay;
     result->detail = absl::StrCat("node ", Quoted(hb.node()), " link ", link, " generation ",
                                   hb.generation(), " seq ", seq, " is older than seq ",

@@ -14,9 +14,10 @@
 // below it, as IPsec does (RFC 4303 3.4.3); a seq already seen, or 64 or
 // more below the highest, is a replay. An out-of-order seq inside the window
 // is accepted once. A link that has not yet heard the node in its current
-// generation accepts only the node's newest seq or a higher one (the copy of
-// the heartbeat the other links just delivered), so a link the node was
-// never heard on is no way in for old frames.
+// generation accepts only a seq at most kFreshLinkLag below the node's
+// newest (the copy of a heartbeat the other links just delivered, on a link
+// up to that many heartbeats slower), so a link the node was never heard
+// on is no way in for old frames.
 //
 // This state is kept for the life of the agent, whatever membership says of
 // the node: a dead node's captured frames stay replays. A node that restarts
@@ -59,6 +60,7 @@ class PacketCheck {
   static constexpr int kMaxLinks = 64;
   static constexpr uint64_t kReplayWindow = 64;
   static constexpr size_t kMaxTrackedNodes = 1024;
+  static constexpr uint64_t kFreshLinkLag = 4;
 
   struct Result {
     // The heartbeat may be used (and *hb holds it).

@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -426,6 +427,15 @@ TEST_P(AgentCrashTest, ConvergesToOneHolderAndOneServiceInstance) {
         << "the restarted agent never reported the group running";
   } else {
     EXPECT_FALSE(dead.empty()) << peer << " never declared " << active << " dead";
+  }
+  // Neither agent took the other's first heartbeats after the restart (or
+  // after a death) for a one-way loss: a peer that just came up gets a
+  // grace to learn that it is heard.
+  for (const std::string& node : {active, peer}) {
+    for (const std::string& path : logs_[node]) {
+      EXPECT_FALSE(absl::StrContains(ReadFile(path), "one-way heartbeat loss"))
+          << node << " logged a one-way loss in " << path;
+    }
   }
   // The restarted agent probed both resources and found them running.
   for (const char* resource : {"vip", "service"}) {

@@ -102,7 +102,7 @@ struct Model {
     }
     if (seq <= node.floor) return false;
     Link& l = node.links[link];
-    if (l.seen.empty() && seq < node.max_seq) return false;
+    if (l.seen.empty() && seq + PacketCheck::kFreshLinkLag < node.max_seq) return false;
     if (l.seen.count(seq) != 0) return false;
     if (l.top >= 64 && seq <= l.top - 64) return false;
     l.seen.insert(seq);
