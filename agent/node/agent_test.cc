@@ -174,13 +174,9 @@ class AgentLoopTest : public ::testing::Test {
   // Sends node02's next heartbeat to the agent; returns the time just
   // before it went.
   MonoTime SendHeartbeat() {
-    hb_.set_seq(hb_.seq() + 1);
-    std::string frame;
-    EXPECT_TRUE(codec_->Encode(hb_, &frame).ok());
+    const std::string frame = NextFrame();
     MonoTime at = MonotonicNow();
-    EXPECT_EQ(sendto(peer_.get(), frame.data(), frame.size(), 0,
-                     reinterpret_cast<const sockaddr*>(&agent_address_), sizeof(agent_address_)),
-              static_cast<ssize_t>(frame.size()));
+    SendFrame(frame);
     return at;
   }
 
@@ -236,13 +232,9 @@ class AgentLoopTest : public ::testing::Test {
   }
 
   std::optional<v1::NodeStatus> StatusOfPeer() {
-    auto stub = v1::Agent::NewStub(grpc::CreateChannel(
-        "unix:" + dir_ + "/node01/agent.sock", grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    v1::GetStatusResponse st;
-    if (!stub->GetStatus(&ctx, v1::GetStatusRequest(), &st).ok()) return std::nullopt;
-    for (const v1::NodeStatus& n : st.nodes()) {
+    std::optional<v1::GetStatusResponse> st = Status();
+    if (!st.has_value()) return std::nullopt;
+    for (const v1::NodeStatus& n : st->nodes()) {
       if (n.name() == "node02") return n;
     }
     return std::nullopt;
