@@ -16,7 +16,9 @@ LOG="$(mktemp -t hacluster-test.XXXXXX)"
 trap 'rm -f "$LOG"' EXIT
 
 start=$(date +%s)
-bazel test --keep_going //... 2>&1 | tee "$LOG"
+# Every test runs every time: a result cached from an earlier run (the disk
+# cache is shared by every clone on the machine) would hide a flaky test.
+bazel test --keep_going --nocache_test_results //... 2>&1 | tee "$LOG"
 bazel_status=${PIPESTATUS[0]}
 testlogs="$(bazel info bazel-testlogs 2>/dev/null)"
 
