@@ -137,7 +137,7 @@ void GroupRunner::Stop(const std::string& reason, MonoTime now, std::vector<Grou
   if (state_ == State::kProbing) {
     // Once the probe has said what runs here.
     goal_ = Goal::kStop;
-    fail_reason_ = reason;
+    probe_stop_reason_ = reason;
     return;
   }
   if (state_ == State::kStopping) {
@@ -327,8 +327,8 @@ void GroupRunner::OnProbeResult(int i, const GroupOpResult& result, MonoTime now
     return;
   }
   const bool stop_asked = goal_ == Goal::kStop;
-  const std::string asked = fail_reason_;
-  fail_reason_.clear();
+  const std::string asked = std::move(probe_stop_reason_);
+  probe_stop_reason_.clear();
   goal_ = Goal::kNone;
   if (probe_running_.size() == resources_.size() && !stop_asked) {
     state_ = State::kRunning;

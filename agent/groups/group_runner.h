@@ -155,6 +155,8 @@ class GroupRunner {
   std::vector<std::string> probe_running_;
   std::vector<std::string> probe_stopped_;
   std::vector<std::string> probe_doubt_;
+  // Why a Stop was asked for while probing (said when the probe ends).
+  std::string probe_stop_reason_;
 };
 
 // The name shown for resource `r` (its name, else derived from its kind,

@@ -337,25 +337,31 @@ uint32_t QueuedBytes(int fd) {
   return info[SK_MEMINFO_RMEM_ALLOC];
 }
 
-TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
-  // The medium's receive buffer (kUdpReceiveBuffer) has room for the whole
-  // flood. What one small datagram takes in the queue, to know when all
-  // are in.
-  ASSERT_TRUE(media_[1]->Send("HAW1x").ok());
-  ASSERT_TRUE(WaitReadable(*media_[0]));
-  const uint32_t one = QueuedBytes(media_[0]->fd());
+// Sends `n` frames from media_[1] to media_[0] and waits (bounded, 2 s)
+// until the kernel has queued them all: after one frame, read at once, says
+// what one takes in the queue.
+void QueueFrames(std::vector<std::unique_ptr<Medium>>& media, int n) {
+  ASSERT_TRUE(media[1]->Send("HAW1x").ok());
+  ASSERT_TRUE(WaitReadable(*media[0]));
+  const uint32_t one = QueuedBytes(media[0]->fd());
   ASSERT_GT(one, 0u);
   bool more = true;
-  ASSERT_EQ(ReceiveDatedOnce(*media_[0], &more).size(), 1u);
-
-  constexpr int kFlood = 300;
-  for (int k = 0; k < kFlood; ++k) ASSERT_TRUE(media_[1]->Send(absl::StrCat("HAW1", k % 10)).ok());
+  ASSERT_EQ(ReceiveDatedOnce(*media[0], &more).size(), 1u);
+  for (int k = 0; k < n; ++k) ASSERT_TRUE(media[1]->Send(absl::StrCat("HAW1", k % 10)).ok());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (QueuedBytes(media_[0]->fd()) < kFlood * one &&
-         std::chrono::steady_clock::now() < deadline) {
-    WaitReadable(*media_[0]);
+  while (QueuedBytes(media[0]->fd()) < n * one && std::chrono::steady_clock::now() < deadline) {
+    WaitReadable(*media[0]);
   }
-  ASSERT_EQ(QueuedBytes(media_[0]->fd()), kFlood * one);
+  ASSERT_EQ(QueuedBytes(media[0]->fd()), n * one);
+}
+
+TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
+  // The medium's receive buffer (kUdpReceiveBuffer) has room for the whole
+  // flood.
+  constexpr int kFlood = 300;
+  QueueFrames(media_, kFlood);
+  if (HasFatalFailure()) return;
+  bool more = false;
   std::vector<Dated> first = ReceiveDatedOnce(*media_[0], &more);
   EXPECT_EQ(first.size(), static_cast<size_t>(kMaxFramesPerReceive));
   EXPECT_TRUE(more);
@@ -367,24 +373,11 @@ TEST_F(UcastTest, FloodIsReadInBoundedBatchesThatSayMoreIsPending) {
 TEST_F(UcastTest, OneDatedReceiveDrainsEverythingQueuedUnderTheBound) {
   // Far more than one recvmmsg batch (8 frames, then 32), fewer than the
   // bound: one call reads them all and says the medium is drained.
-  ASSERT_TRUE(media_[1]->Send("HAW1x").ok());
-  ASSERT_TRUE(WaitReadable(*media_[0]));
-  const uint32_t one = QueuedBytes(media_[0]->fd());
-  ASSERT_GT(one, 0u);
-  bool more = true;
-  ASSERT_EQ(ReceiveDatedOnce(*media_[0], &more).size(), 1u);
-
   constexpr int kFrames = 200;
   static_assert(kFrames < kMaxFramesPerReceive);
-  for (int k = 0; k < kFrames; ++k) {
-    ASSERT_TRUE(media_[1]->Send(absl::StrCat("HAW1", k % 10)).ok());
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (QueuedBytes(media_[0]->fd()) < kFrames * one &&
-         std::chrono::steady_clock::now() < deadline) {
-    WaitReadable(*media_[0]);
-  }
-  ASSERT_EQ(QueuedBytes(media_[0]->fd()), kFrames * one);
+  QueueFrames(media_, kFrames);
+  if (HasFatalFailure()) return;
+  bool more = true;
   std::vector<Dated> got = ReceiveDatedOnce(*media_[0], &more);
   EXPECT_EQ(got.size(), static_cast<size_t>(kFrames));
   EXPECT_FALSE(more);

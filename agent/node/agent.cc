@@ -555,7 +555,6 @@ absl::Status Agent::Impl::Init() {
   ControllerOutput probe;
   groups_->Probe(start_, &probe);
   Apply(probe, start_);
-  groups_->FillHeartbeat(&out_hb_);
 
   Publish(start_);
   auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_, ops_);
