@@ -216,7 +216,8 @@ class FailoverTest : public ::testing::Test {
   // ------------------------------------------------------------ observers
 
   // The client probing the VIP every 2 ms (SCHED_FIFO 1); nullptr on error
-  // (a test failure is recorded).
+  // (a test failure is recorded). Also (re)starts the control probes of
+  // each node's own lan address (controls_).
   std::unique_ptr<VipProbe> StartProbe();
 
   // Starts the sampler of both nodes; the fixture owns it.
@@ -244,10 +245,13 @@ class FailoverTest : public ::testing::Test {
   // test property `calm_<name>_ms`). The probe must be answered already.
   CalmWindow MeasureCalmWindow(VipProbe& probe, uint64_t probes, const std::string& name);
 
-  // The client saw no outage in [from, to]: every stretch of it as long as
-  // `calm` (consecutive stretches overlap by half, so no gap hides across a
-  // boundary) has a longest gap of at most calm's longest plus kGapMargin.
-  // Returns the longest gap found in [from, to], printed with `what`.
+  // The client saw no outage in [from, to]: no stretch of it without an
+  // answer is longer than calm's longest gap plus kGapMargin. A longer gap is not the VIP's when the node that served the VIP around
+  // it was silent as long on its own address (its control probe, started by
+  // StartProbe): the whole path stalled (a busy machine deferring packet
+  // processing), which is printed and recorded as the property
+  // `<what>_shared_stall_ms`, not counted. Returns the longest gap found in
+  // [from, to], printed with `what`.
   ProbeGap ExpectGapsAsCalm(VipProbe& probe, const CalmWindow& calm, MonoTime from, MonoTime to,
                             const std::string& what);
 
@@ -273,6 +277,9 @@ class FailoverTest : public ::testing::Test {
   std::string spec_;
   std::string last_init_output_;
   std::unique_ptr<VipHolderSampler> sampler_;
+  // By node: a probe of the same service on the node's own lan address,
+  // started with each VIP probe (StartProbe), for ExpectGapsAsCalm.
+  std::map<std::string, std::unique_ptr<VipProbe>> controls_;
   std::unique_ptr<NetLab> lab_;
   std::map<std::string, Process> agents_;
   std::map<std::string, int> starts_;

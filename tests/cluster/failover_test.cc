@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "gtest/gtest-spi.h"
 #include "gtest/gtest.h"
 #include "proto/agent.pb.h"
 #include "tests/cluster/failover_fixture.h"
@@ -111,6 +113,47 @@ TEST_F(FailoverTest, SamplerCatchesTwoHoldersAcrossNamespaces) {
   // Tens of thousands of rounds a second on an idle machine; a few hundred
   // at the very least.
   EXPECT_GT(sampler->rounds(), 100u);
+}
+
+// What ExpectGapsAsCalm relies on to tell the VIP's outage from a stall of
+// the machine: the server frozen (SIGSTOP) silences the VIP and node01's own
+// address alike, which is not counted; the VIP removed for as long leaves
+// node01's own address answering, which is.
+TEST_F(FailoverTest, GapCheckCountsAVipOutageButNotAStallOfTheWholePath) {
+  BuildLab("gapcheck");
+  InstallProbeService("node01");
+  ASSERT_EQ(RunInit("node01", "start"), 0) << last_init_output_;
+  const std::vector<std::string> add = {"ip", "addr", "add", "192.0.2.50/24", "dev", "eth0"};
+  const std::vector<std::string> del = {"ip", "addr", "del", "192.0.2.50/24", "dev", "eth0"};
+  ASSERT_TRUE(lab().Run("node01", add)->status.ok());
+  auto probe = StartProbe();
+  ASSERT_NE(probe, nullptr);
+  ExpectAnswerFrom(*probe, "node01", MonotonicNow());
+  const CalmWindow calm = MeasureCalmWindow(*probe, 250, "before");
+  const absl::Duration allowed = calm.longest.length() + kGapMargin;
+
+  std::ifstream pidfile(Pidfile("node01"));
+  int pid = 0;
+  ASSERT_TRUE(pidfile >> pid) << "no pid in " << Pidfile("node01");
+  const MonoTime stall = MonotonicNow();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  LetProbeRun(*probe, 40);  // about 80 ms
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  LetProbeRun(*probe, 50);
+  const MonoTime after_stall = MonotonicNow();
+  const ProbeGap stalled = ExpectGapsAsCalm(*probe, calm, stall, after_stall, "stall");
+  EXPECT_GT(stalled.length(), allowed) << "the frozen server left no gap to excuse";
+
+  const MonoTime outage = MonotonicNow();
+  ASSERT_TRUE(lab().Run("node01", del)->status.ok());
+  LetProbeRun(*probe, 40);
+  ASSERT_TRUE(lab().Run("node01", add)->status.ok());
+  ASSERT_TRUE(probe->WaitForAnswer(MonotonicNow(), "node01", absl::Seconds(10)).has_value());
+  LetProbeRun(*probe, 50);
+  const MonoTime after_outage = MonotonicNow();
+  EXPECT_NONFATAL_FAILURE(ExpectGapsAsCalm(*probe, calm, outage, after_outage, "outage"),
+                          "node01's own address went at most");
+  ASSERT_EQ(RunInit("node01", "stop"), 0);
 }
 
 // What the partition tests rely on: a cut and a heal of the paths between
