@@ -2,8 +2,9 @@
 // to the given streams. The binary (hacli.cc) only parses the command line
 // and calls these, so tests run them in-process.
 //
-// Exit statuses scripts can rely on: 0 success (warnings allowed), 1 the
-// input is invalid or an operation failed, 2 the command line is wrong.
+// Exit statuses scripts can rely on (exit_codes.h): 0 success (warnings
+// allowed), 1 the input is invalid or an operation failed, 2 the command
+// line is wrong.
 //
 // Thread-safety: each call is independent; the streams are not shared.
 #ifndef HACLUSTER_CLI_COMMANDS_H_
@@ -12,11 +13,9 @@
 #include <ostream>
 #include <string>
 
-namespace hacluster::cli {
+#include "cli/exit_codes.h"
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
+namespace hacluster::cli {
 
 struct MigrateArgs {
   // legacy -> spec

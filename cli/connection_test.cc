@@ -21,8 +21,8 @@ namespace hacluster::cli {
 namespace {
 
 namespace v1 = agent::v1;
-using testing::TestPki;
-using testing::TlsServer;
+using tls_testing::TestPki;
+using tls_testing::TlsServer;
 
 // --- exit statuses ---
 

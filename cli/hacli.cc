@@ -1,12 +1,18 @@
 // hacli: the operator's and scripts' command-line tool for the cluster.
-// This file only parses the command line; the work is in commands.h.
+// This file only parses the command line; the work is in commands.h,
+// agent_commands.h and control_commands.h, the agent in connection.h.
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "cli/agent_commands.h"
 #include "cli/commands.h"
+#include "cli/connection.h"
 #include "cli/control_commands.h"
+#include "cli/exit_codes.h"
+#include "grpc/support/log.h"
 
 namespace {
 
@@ -38,35 +44,50 @@ Examples:
   hacli validate cluster.yaml 2>problems.txt || echo "fix the spec first"
 )";
 
+constexpr char kDescription[] = R"(hacli: manage a high-availability cluster of ha-agent nodes.
+Subcommands: status (the cluster as an agent sees it), watch (follow its
+events), standby, takeover, move (move resource groups), operation (follow
+one), where (who holds an IP or group), migrate (legacy /etc/ha.d <-> YAML
+spec), validate (check a spec).
+The agent commands talk to the local agent's socket, or with --server to
+remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
+before the subcommand. -o json prints one JSON object for scripts.
+Run 'hacli SUBCOMMAND --help' for each one's options and examples.)";
+
 constexpr char kStatusHelp[] = R"(
-Show what the local agent believes about the cluster: every node with its
-state (up, dead, unknown), generation, when it was last heard, the state of
-each heartbeat link, its connectivity score (ping nodes reached) and the
-config version it runs; then every resource group with its holder (- when
-none), state, the node placement wants it on, its preferred node and its
-virtual IPs, each of its resources with the last operation run on this node
-(e.g. "ip 192.0.2.50: start ok"), and the nodes it failed on; and a line
-when this partition has no quorum. -o json prints the GetStatus answer of
-the agent API (proto/agent.proto) for scripts.
-Exit status: 0 answered, 1 the agent could not be reached, 2 usage.
+Show what an agent (the local one, unless --server) believes about the
+cluster: every node with its state (up, dead, unknown), generation, when it
+was last heard, the state of each heartbeat link, its connectivity score
+(ping nodes reached) and the config version it runs; then every resource
+group with its holder (- when none), state, the node placement wants it on,
+its preferred node and its virtual IPs, each of its resources with the last
+operation run on that node (e.g. "ip 192.0.2.50: start ok"), and the nodes
+it failed on; and a line when this partition has no quorum. -o json prints
+the GetStatus answer of the agent API (proto/agent.proto) for scripts; a
+failure prints {"error": {"code": N, "message": ...}} instead, N being the
+exit status.
 
 Examples:
   hacli status
   hacli --socket /run/ha/agent.sock status -o json | jq '.nodes[] | {name, state}'
+  # a remote node over mutual TLS: the first of the two that answers
+  hacli --server node01:7443,node02:7443 --ca ca.pem --cert admin.pem --key admin.key status
 )";
 
 constexpr char kWatchHelp[] = R"(
-Follow the agent's events as they happen: nodes and links going up or dead,
+Follow an agent's events as they happen: nodes and links going up or dead,
 late heartbeats, restarts (new generation), ping nodes, config reloads and
-authentication failures, one line each (-o json: one JSON object per line).
-The events the agent still holds (the last 4096) are shown first; each has
-an id, so a script can resume with --after ID. Stops on Ctrl-C, after
---count events, or when the agent stops (exit status 1).
+authentication failures, one line each (-o json: one JSON object per line,
+and a failure as a last {"error": ...} line). The events the agent still
+holds (the last 4096) are shown first; each has an id, so a script can
+resume with --after ID. Stops on Ctrl-C, after --count events (exit status
+0), or when the agent stops (exit status 1).
 
 Examples:
   hacli watch
   hacli watch --new -o json | while read -r ev; do ...; done
   hacli watch --after 812
+  HACLI_SERVER=node02:7443 hacli watch --new    # with HACLI_CA, HACLI_CERT, HACLI_KEY
 )";
 
 constexpr char kStandbyHelp[] = R"help(
@@ -76,19 +97,22 @@ Give this node's resource groups away, like Heartbeat's hb_standby. SCOPE:
   foreign   the groups preferred elsewhere
   failback  those same groups, back to their preferred node where it can
             take them
+"This node" is the local agent's, or with --server the node that answers
+(its certificate's role must allow changes: admin).
 Each group stops here before another node starts it (never two holders).
 The agent waits until every group has moved or --timeout passes (default
 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line tells the
 outcome, e.g. "done: web on node02 (operation 7)"; -o json prints the
 agent's OperationResponse. --no-wait returns at once with "operation N
 pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 5 means the groups had not
+all moved when --timeout passed (the move goes on).
 
 Examples:
   hacli standby                    # as hb_standby (all)
   hacli standby foreign --timeout 2m
   hacli --socket /run/ha/agent.sock standby --no-wait -o json | jq .operation_id
+  hacli --server node01:7443 --ca ca.pem --cert admin.pem --key admin.key standby
 )help";
 
 constexpr char kTakeoverHelp[] = R"help(
@@ -97,14 +121,15 @@ Take resource groups over to this node, like Heartbeat's hb_takeover. SCOPE:
   local     the groups whose preferred node is this one
   failback  the same as local
   foreign   the groups preferred elsewhere
+"This node" is the local agent's, or with --server the node that answers.
 The current holder stops each group before this node starts it (never two
 holders). The agent waits until every group has moved or --timeout passes
 (default 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line
 tells the outcome, e.g. "done: web on node01 (operation 8)"; -o json prints
 the agent's OperationResponse. --no-wait returns at once with "operation N
 pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 5 means the groups had not
+all moved when --timeout passed (the move goes on).
 
 Examples:
   hacli takeover                   # as hb_takeover (all)
@@ -116,30 +141,32 @@ constexpr char kMoveHelp[] = R"help(
 Move one resource group to one node: its holder stops it, then NODE starts
 it. Heartbeat had no such command (one ran hb_standby on the holder). A
 move is also how an operator sends a group back to a node it failed on
-(listed as "failed on" in 'hacli status'). The agent waits until the group
-runs on NODE or --timeout passes (default 30s; e.g. 500ms, 2m); after a
-timeout the move goes on. One line tells the outcome, e.g.
+(listed as "failed on" in 'hacli status'). Any node's agent can move any
+group. The agent waits until the group runs on NODE or --timeout passes
+(default 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line
+tells the outcome, e.g.
   done: web on node02 (operation 7)
   timed out after 30s: web still moving (operation 7)
   failed: no other node can take web: node02 is dead (operation 7)
 -o json prints the agent's OperationResponse; --no-wait returns at once with
 "operation N pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 1 failed (the line says
+why); 5 the group was still moving when --timeout passed (the move goes on).
 
 Examples:
   hacli move web node02
   hacli move db node01 --timeout 2m -o json
+  hacli --server node01:7443,node02:7443 move web node02
 )help";
 
 constexpr char kOperationHelp[] = R"help(
 Show an operation that standby, takeover or move started (the id they
 print, e.g. with --no-wait): at once by default, or after waiting up to
 --timeout (e.g. 30s, 500ms, 2m) for it to finish. The same one line as those
-commands; -o json prints the agent's OperationResponse.
-Exit status: 0 done, or still pending when asked without --timeout; 1 failed,
-timed out (still moving when --timeout passed), unknown operation, or the
-agent could not be reached; 2 usage.
+commands; -o json prints the agent's OperationResponse. An operation is
+known to the agent that started it: ask the same node.
+Exit status 0 also means still pending when asked without --timeout; 1
+failed or unknown operation; 5 still moving when --timeout passed.
 
 Examples:
   hacli operation 7
@@ -151,14 +178,20 @@ Print the node that holds a virtual IP or a resource group (running or
 starting it), alone on a line, or "none" when no node holds it: what a
 billing or management GUI asks. -o json prints the agent's WhereResponse
 (target, group, holder, state; holder "" when none).
-Exit status: 0 answered (a node or none), 1 the agent knows no such IP or
-group, or could not be reached, 2 usage.
+Exit status 0 means answered (a node or none); 1 the agent knows no such IP
+or group.
 
 Examples:
   hacli where 192.0.2.50
   [ "$(hacli where web)" = "$(hostname)" ] && echo "web runs here"
   hacli where web -o json | jq -r .state
+  hacli --server node02:7443 where 192.0.2.50    # as node02 sees it
 )help";
+
+// The help footer of a subcommand: its text, then the exit status table.
+std::string Footer(const char* help) {
+  return absl::StrCat(help, "\n", hacluster::cli::kExitStatusHelp);
+}
 
 // The options the write commands share.
 void AddWaitOptions(CLI::App* cmd, std::string& timeout, bool& no_wait, std::string& output) {
@@ -178,15 +211,16 @@ hacluster::cli::OutputFormat Format(const std::string& output) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "hacli: manage a high-availability cluster of ha-agent nodes.\n"
-      "Subcommands: status (the cluster as the local agent sees it), watch "
-      "(follow its events),\nstandby, takeover, move (move resource groups), operation "
-      "(follow one), where (who holds\nan IP or group), migrate (legacy /etc/ha.d <-> YAML "
-      "spec), validate (check a spec).\nRun 'hacli SUBCOMMAND --help' for each one's "
-      "options and examples.",
-      "hacli"};
+  // hacli's messages carry gRPC's reason for a failed connection; gRPC's own
+  // log lines on stderr would say it again, in its words. GRPC_VERBOSITY
+  // still brings them back for debugging.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
+  CLI::App app{kDescription, "hacli"};
   app.require_subcommand(1);
+  app.footer(absl::StrCat("\n", hacluster::cli::kConnectionEnvironmentHelp, "\n",
+                          hacluster::cli::kExitStatusHelp));
+  hacluster::cli::ConnectionOptions connection;
+  hacluster::cli::AddConnectionFlags(app, connection);
 
   hacluster::cli::MigrateArgs margs;
   CLI::App* migrate = app.add_subcommand(
@@ -216,23 +250,17 @@ int main(int argc, char** argv) {
   validate->footer(kValidateHelp);
   validate->add_option("FILE", validate_file, "The YAML spec")->required();
 
-  std::string socket;
-  app.add_option("--socket", socket,
-                 "The agent's API socket (default: $HACLI_SOCKET, else "
-                 "/var/lib/ha-agent/agent.sock)")
-      ->type_name("PATH");
-
   hacluster::cli::StatusArgs sargs;
   std::string status_output = "text";
-  CLI::App* status = app.add_subcommand("status", "Show the cluster as the local agent sees it");
-  status->footer(kStatusHelp);
+  CLI::App* status = app.add_subcommand("status", "Show the cluster as an agent sees it");
+  status->footer(Footer(kStatusHelp));
   status->add_option("-o,--output", status_output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
   hacluster::cli::WatchArgs wargs;
   std::string watch_output = "text";
   CLI::App* watch = app.add_subcommand("watch", "Follow the agent's events");
-  watch->footer(kWatchHelp);
+  watch->footer(Footer(kWatchHelp));
   watch->add_option("-o,--output", watch_output, "Output format: text or json (one object a line)")
       ->check(CLI::IsMember({"text", "json"}));
   watch->add_option("--after", wargs.after_id, "Resume after this event id")->type_name("ID");
@@ -243,7 +271,7 @@ int main(int argc, char** argv) {
   std::string standby_output = "text";
   CLI::App* standby =
       app.add_subcommand("standby", "Give this node's groups away (hb_standby)");
-  standby->footer(kStandbyHelp);
+  standby->footer(Footer(kStandbyHelp));
   standby->add_option("SCOPE", standby_args.scope, "all (default), local, foreign or failback");
   AddWaitOptions(standby, standby_args.timeout, standby_args.no_wait, standby_output);
 
@@ -251,14 +279,14 @@ int main(int argc, char** argv) {
   std::string takeover_output = "text";
   CLI::App* takeover =
       app.add_subcommand("takeover", "Take groups over to this node (hb_takeover)");
-  takeover->footer(kTakeoverHelp);
+  takeover->footer(Footer(kTakeoverHelp));
   takeover->add_option("SCOPE", takeover_args.scope, "all (default), local, foreign or failback");
   AddWaitOptions(takeover, takeover_args.timeout, takeover_args.no_wait, takeover_output);
 
   hacluster::cli::MoveArgs move_args;
   std::string move_output = "text";
   CLI::App* move = app.add_subcommand("move", "Move one group to one node");
-  move->footer(kMoveHelp);
+  move->footer(Footer(kMoveHelp));
   move->add_option("GROUP", move_args.group, "The resource group")
       ->type_name("NAME")
       ->required();
@@ -271,7 +299,7 @@ int main(int argc, char** argv) {
   std::string operation_output = "text";
   CLI::App* operation =
       app.add_subcommand("operation", "Show (or wait for) a standby, takeover or move");
-  operation->footer(kOperationHelp);
+  operation->footer(Footer(kOperationHelp));
   operation->add_option("ID", operation_args.operation_id, "The operation id")
       ->type_name("N")
       ->required();
@@ -285,7 +313,7 @@ int main(int argc, char** argv) {
   hacluster::cli::WhereArgs where_args;
   std::string where_output = "text";
   CLI::App* where = app.add_subcommand("where", "Print the node holding a virtual IP or group");
-  where->footer(kWhereHelp);
+  where->footer(Footer(kWhereHelp));
   where->add_option("TARGET", where_args.target, "A virtual IP address or a group name")
       ->type_name("IP|GROUP")
       ->required();
@@ -304,37 +332,37 @@ int main(int argc, char** argv) {
   }
 
   if (status->parsed()) {
-    sargs.socket = socket;
+    sargs.connection = connection;
     if (status_output == "json") sargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunStatus(sargs, std::cout, std::cerr);
   }
   if (watch->parsed()) {
-    wargs.socket = socket;
+    wargs.connection = connection;
     if (watch_output == "json") wargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunWatch(wargs, std::cout, std::cerr);
   }
   if (standby->parsed()) {
-    standby_args.socket = socket;
+    standby_args.connection = connection;
     standby_args.format = Format(standby_output);
     return hacluster::cli::RunStandby(standby_args, std::cout, std::cerr);
   }
   if (takeover->parsed()) {
-    takeover_args.socket = socket;
+    takeover_args.connection = connection;
     takeover_args.format = Format(takeover_output);
     return hacluster::cli::RunTakeover(takeover_args, std::cout, std::cerr);
   }
   if (move->parsed()) {
-    move_args.socket = socket;
+    move_args.connection = connection;
     move_args.format = Format(move_output);
     return hacluster::cli::RunMove(move_args, std::cout, std::cerr);
   }
   if (operation->parsed()) {
-    operation_args.socket = socket;
+    operation_args.connection = connection;
     operation_args.format = Format(operation_output);
     return hacluster::cli::RunOperation(operation_args, std::cout, std::cerr);
   }
   if (where->parsed()) {
-    where_args.socket = socket;
+    where_args.connection = connection;
     where_args.format = Format(where_output);
     return hacluster::cli::RunWhere(where_args, std::cout, std::cerr);
   }

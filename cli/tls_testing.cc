@@ -8,7 +8,7 @@
 #include "absl/time/clock.h"
 #include "tests/harness/process.h"
 
-namespace hacluster::cli::testing {
+namespace hacluster::cli::tls_testing {
 namespace {
 
 namespace v1 = agent::v1;
@@ -137,4 +137,4 @@ TlsServer::~TlsServer() {
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
 }
 
-}  // namespace hacluster::cli::testing
+}  // namespace hacluster::cli::tls_testing

@@ -19,7 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/agent.grpc.pb.h"
 
-namespace hacluster::cli::testing {
+namespace hacluster::cli::tls_testing {
 
 // Certificates and keys in one directory, each NAME as NAME.pem and
 // NAME.key (P-256):
@@ -96,6 +96,6 @@ class TlsServer {
 // The contents of a file; empty when it cannot be read.
 std::string ReadFileForTest(const std::string& path);
 
-}  // namespace hacluster::cli::testing
+}  // namespace hacluster::cli::tls_testing
 
 #endif  // HACLUSTER_CLI_TLS_TESTING_H_
