@@ -4,7 +4,6 @@
 #include <sys/un.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -134,17 +133,40 @@ absl::StatusOr<grpc::SslCredentialsOptions> ReadTlsFiles(const ConnectionOptions
   return tls;
 }
 
-// gRPC keeps why a channel could not connect (refused, TLS handshake, peer
-// name check) and fails calls that do not wait for the channel with it; such
-// a call is never sent, so this one is only a way to read that reason.
-std::string LastConnectError(const std::shared_ptr<grpc::Channel>& channel) {
+// What one call of the standard health check on a channel came to. Any gRPC
+// server answers it at once, if only with UNIMPLEMENTED, and it changes
+// nothing: a way to read what gRPC tells only through a call.
+struct Probe {
+  grpc::Status status;
+  std::shared_ptr<const grpc::AuthContext> peer;  // the handshake's; null if none
+};
+
+Probe HealthCheck(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout) {
+  grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
-  ctx.set_wait_for_ready(false);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  v1::GetStatusResponse ignored;
-  grpc::Status s = v1::Agent::NewStub(channel)->GetStatus(&ctx, v1::GetStatusRequest(), &ignored);
-  if (s.ok() || s.error_message().empty()) return "the connection failed";
-  return s.error_message();
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  grpc::Slice empty;  // an empty HealthCheckRequest: the server's overall health
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  Probe probe;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   probe.status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  probe.peer = ctx.auth_context();
+  return probe;
+}
+
+// gRPC keeps why a channel could not connect (refused, TLS handshake, peer
+// name check) and fails calls that do not wait for the channel with it.
+std::string LastConnectError(const std::shared_ptr<grpc::Channel>& channel,
+                             absl::Duration timeout) {
+  Probe probe = HealthCheck(channel, timeout);
+  if (probe.status.ok() || probe.status.error_message().empty()) return "the connection failed";
+  return probe.status.error_message();
 }
 
 // OK once `channel` is ready; Unavailable with the reason at its first
@@ -155,7 +177,7 @@ absl::Status WaitReady(const std::shared_ptr<grpc::Channel>& channel, absl::Dura
   grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
-      return absl::UnavailableError(LastConnectError(channel));
+      return absl::UnavailableError(LastConnectError(channel, timeout));
     }
     if (!channel->WaitForStateChange(state, deadline)) {
       return absl::UnavailableError(
@@ -166,7 +188,7 @@ absl::Status WaitReady(const std::shared_ptr<grpc::Channel>& channel, absl::Dura
   return absl::OkStatus();
 }
 
-// HOST without the brackets of an IPv6 address, and what follows the colon.
+// The HOST of HOST:PORT, without the brackets of an IPv6 address.
 absl::string_view HostOf(absl::string_view server) {
   absl::string_view host = server.substr(0, server.rfind(':'));
   if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
@@ -188,31 +210,16 @@ std::optional<std::string> IpBytes(absl::string_view text) {
 }
 
 // The IP subjectAltNames of the agent's certificate, from the handshake on
-// `channel`. A client sees its peer's properties only through a call; the
-// standard health check is one that any gRPC server answers at once, if only
-// with UNIMPLEMENTED, and that changes nothing.
+// the ready `channel`.
 absl::StatusOr<std::vector<std::string>> PeerIpNames(const std::shared_ptr<grpc::Channel>& channel,
                                                      absl::Duration timeout) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  grpc::Slice empty;  // an empty HealthCheckRequest: every service's health
-  grpc::ByteBuffer request(&empty, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
-  if (auth == nullptr) {
-    return absl::UnavailableError(absl::StrCat("no TLS peer to check: ", status.error_message()));
+  Probe probe = HealthCheck(channel, timeout);
+  if (probe.peer == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("no TLS peer to check: ", probe.status.error_message()));
   }
   std::vector<std::string> names;
-  for (const grpc::string_ref& ip : auth->FindPropertyValues(GRPC_PEER_IP_PROPERTY_NAME)) {
+  for (const grpc::string_ref& ip : probe.peer->FindPropertyValues(GRPC_PEER_IP_PROPERTY_NAME)) {
     names.emplace_back(ip.data(), ip.size());
   }
   return names;
@@ -241,9 +248,9 @@ std::shared_ptr<grpc::Channel> TlsChannel(const std::string& server,
   // A channel of its own to each server: one that failed a moment ago (in
   // another channel of this process) is tried afresh, not left in back-off.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // The target is HOST:PORT; gRPC checks the agent's certificate against the
-  // CA and against HOST (an IP address against the certificate's IP
-  // subjectAltNames).
+  // The target is HOST:PORT: gRPC checks the agent's certificate against the
+  // CA, and HOST against the text of its subjectAltNames (see
+  // CheckIpSubjectAltName for what it leaves out).
   return grpc::CreateCustomChannel(server, grpc::SslCredentials(tls), args);
 }
 
