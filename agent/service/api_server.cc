@@ -284,6 +284,7 @@ class ApiServer::UnixAcceptor {
 
 struct ApiServer::TlsServer {
   std::vector<std::string> addresses;
+  std::vector<int> ports;
   std::unique_ptr<AgentService> service;
   std::unique_ptr<grpc::Server> server;
   std::string subject;
@@ -444,6 +445,7 @@ absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
         " (address not on this host, or the port in use?)"));
   }
   auth_.SetCertVerifier(std::move(check));
+  out->ports = std::move(ports);
   return out;
 }
 
@@ -501,6 +503,11 @@ std::string ApiServer::Description() const {
   absl::MutexLock lock(&tls_mu_);
   if (tls_ == nullptr) return options_.socket_path;
   return absl::StrCat(options_.socket_path, " and mTLS on ", absl::StrJoin(tls_->addresses, ", "));
+}
+
+std::vector<int> ApiServer::TcpPorts() const {
+  absl::MutexLock lock(&tls_mu_);
+  return tls_ == nullptr ? std::vector<int>() : tls_->ports;
 }
 
 void ApiServer::Shutdown() {

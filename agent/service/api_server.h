@@ -113,6 +113,9 @@ class ApiServer {
   const std::string& socket_path() const { return options_.socket_path; }
   // "SOCKET" or "SOCKET and mTLS on A, B".
   std::string Description() const;
+  // The TCP ports bound, in the order of the addresses (port 0 asked for
+  // any); empty without TCP.
+  std::vector<int> TcpPorts() const;
 
  private:
   class UnixAcceptor;
