@@ -69,8 +69,9 @@ void BoundRequests(grpc::ServerBuilder& builder) {
   grpc::ResourceQuota quota("ha-agent-api");
   quota.SetMaxThreads(kMaxThreads);
   builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
 }
 
 // The calling thread back to normal priority: threads it creates (gRPC's)
