@@ -59,7 +59,8 @@ absl::StatusOr<CertAndKey> Leaf(const CertAndKey& ca, CertRole role, const std::
 absl::Status WriteApiCerts(const std::string& dir, const ApiCertOptions& options) {
   const absl::Time from = absl::Now() - absl::Hours(1);
   const absl::Time to = absl::Now() + absl::Hours(24 * options.days);
-  auto ca = agent::tls::MakeCa(options.cluster, from, to + absl::Hours(24));
+  // The CA from a month back, so expired certificates can be issued too.
+  auto ca = agent::tls::MakeCa(options.cluster, from - absl::Hours(24 * 30), to + absl::Hours(24));
   if (!ca.ok()) return ca.status();
   absl::Status s = WritePair(dir, "ca", *ca);
   if (!s.ok()) return s;
