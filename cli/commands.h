@@ -12,11 +12,9 @@
 #include <ostream>
 #include <string>
 
-namespace hacluster::cli {
+#include "cli/exit_status.h"
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
+namespace hacluster::cli {
 
 struct MigrateArgs {
   // legacy -> spec
