@@ -165,8 +165,8 @@ Examples:
 constexpr char kCertHelp[] = R"help(
 Make and read the certificates of the agent API's mutual TLS, with nothing
 but hacli: one cluster CA, then one certificate per node (it serves the API
-and calls its peers), per admin (may act: standby, takeover, move, apply)
-and per reader (status, watch, where only). The role is the certificate's
+and calls its peers), per admin (may act: standby, takeover, move) and per
+reader (may only read: status, watch, where, the server list). The role is the certificate's
 OU; the cluster name its O.
   init    make the cluster CA: DIR/ca.crt, DIR/ca.key
   issue   make a certificate signed by it: DIR/NAME.crt, DIR/NAME.key
@@ -201,8 +201,9 @@ DIR/NAME.crt. ROLE:
   node    an agent: serves the API and calls its peers (serverAuth and
           clientAuth); give every address clients and peers use with
           --san (at least one)
-  admin   a person or tool that may act: standby, takeover, move, apply
-  reader  a person or tool that may only read: status, watch, where
+  admin   a person or tool that may act: standby, takeover, move
+  reader  a person or tool that may only read: status, watch, where, the
+          server list
 --san takes an IPv4 or IPv6 address or a DNS name, once per address. The
 certificate starts an hour ago (for clocks a little behind) and lasts
 --days (default 825), never beyond the CA: a longer --days is cut to the
