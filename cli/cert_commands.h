@@ -23,7 +23,7 @@
 
 #include "absl/time/time.h"
 #include "cli/agent_commands.h"
-#include "cli/exit_status.h"
+#include "cli/exit_codes.h"
 
 namespace hacluster::cli {
 

@@ -12,7 +12,7 @@
 #include <ostream>
 #include <string>
 
-#include "cli/exit_status.h"
+#include "cli/exit_codes.h"
 
 namespace hacluster::cli {
 
