@@ -7,7 +7,7 @@
 // - the cluster CA: subject "O=<cluster>, CN=<cluster> cluster CA";
 // - every other certificate: "O=<cluster>, OU=<role>, CN=<name>", where the
 //   role (OU) is node, admin or reader. An admin may read and act (standby,
-//   takeover, move, apply); a reader may only read; a node certificate is
+//   takeover, move); a reader may only read; a node certificate is
 //   what an agent serves its API with and uses as a client of its peers.
 //
 // Times are passed in (`now`); nothing here reads the clock. Errors are
