@@ -3,8 +3,10 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -26,7 +28,16 @@ before a restart stay replays after it), and keeps the
 membership: each node up, dead or unknown, each link to it up or dead, late
 heartbeats after warntime, death after deadtime, nobody dead before initdead.
 It answers hacli on its API socket (spec api.unix_socket, default
-STATE_DIR/agent.sock, mode 0660).
+STATE_DIR/agent.sock, mode 0660, group api.unix_socket_group): root calls
+as admin, other users as reader. With api.listen it also serves the API
+over TCP with mutual TLS only (api.tls_cert, api.tls_key, and
+api.tls_client_ca for the clients' certificates, whose OU is their role:
+reader for status, watch, where and servers; admin or node also for
+standby, takeover and move). It refuses to start with a certificate that is
+expired or not yet valid, a key that does not match it, or a key file
+others may read. Every write call and every refused call is logged with
+the caller (certificate subject or uid), the call and the outcome, and sent
+as an event to watchers.
 
 It runs the spec's resource groups: each on one node at a time (placement
 from the heartbeats: operator requests, auto_failback, the current holder,
@@ -59,7 +70,9 @@ a link there (agent.lock, generation) is an error naming it.
 
 Signals: SIGTERM or SIGINT stop the agent cleanly: it first stops its
 groups (peers take them over at once), then exits; a second one exits
-without waiting. SIGHUP re-reads the spec;
+without waiting. SIGHUP re-reads the spec and the TLS files (new certificates
+take over without a restart; ones that fail the checks are refused, and
+the running ones kept);
 an invalid spec is refused (logged, and shown by 'hacli watch') and the
 running one is kept.
 
@@ -122,6 +135,19 @@ void BindLibrariesNow(char** argv) {
   unsetenv("LD_BIND_NOW");
 }
 
+// The soft limit on open files up to the hard one (at most 65536): clients
+// of the TCP API that open connections and never finish a TLS handshake
+// hold a descriptor each until the handshake timeout, and must not leave the
+// agent without descriptors for its own work (resource scripts' pipes).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = limit.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(limit.rlim_max, 65536);
+  if (limit.rlim_cur >= want) return;
+  limit.rlim_cur = want;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +180,7 @@ int main(int argc, char** argv) {
   }
   options.realtime = !no_realtime;
   BindLibrariesNow(argv);
+  RaiseOpenFileLimit();
 
   // Before any thread starts: only the loop's signalfd takes the signals.
   hacluster::agent::BlockSignals();

@@ -67,16 +67,11 @@ TEST_F(CommandsTest, ValidateWarnsOfEachKeyNotActedOnAndStaysValid) {
   std::string spec = Write("spec.yaml", absl::StrCat(kSpec, R"yaml(respawn:
   - {user: hacluster, argv: [/usr/lib/heartbeat/ipfail]}
 watchdog_device: /dev/watchdog
-api:
-  listen: ["0.0.0.0:7443"]
-  tls_cert: cert.pem
-  tls_key: key.pem
-  tls_client_ca: ca.pem
 )yaml"));
   std::ostringstream out, err;
   EXPECT_EQ(RunValidate(spec, out, err), kExitOk) << err.str();
   EXPECT_TRUE(absl::StrContains(out.str(), ": valid: cluster c")) << out.str();
-  EXPECT_TRUE(absl::StrContains(out.str(), "(0 error(s), 6 warning(s))")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "(0 error(s), 2 warning(s))")) << out.str();
   const std::string e = err.str();
   for (const std::string& line : {
            absl::StrCat(spec, ":11:5: warning: respawn is not acted on by this version of "
@@ -84,11 +79,6 @@ api:
            absl::StrCat(spec, ":12:18: warning: watchdog_device /dev/watchdog is not acted on "
                               "by this version of ha-agent: no hardware watchdog will be kept "
                               "alive"),
-           absl::StrCat(spec, ":14:3: warning: api.listen is not acted on by this version of "
-                              "ha-agent: the API is served only on the Unix socket"),
-           absl::StrCat(spec, ":15:13: warning: api.tls_cert is not acted on"),
-           absl::StrCat(spec, ":16:12: warning: api.tls_key is not acted on"),
-           absl::StrCat(spec, ":17:18: warning: api.tls_client_ca is not acted on"),
        }) {
     EXPECT_TRUE(absl::StrContains(e, line)) << "missing: " << line << "\nin:\n" << e;
   }

@@ -7,7 +7,9 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "cli/agent_commands.h"
+#include "cli/cert_commands.h"
 #include "cli/commands.h"
 #include "cli/connection.h"
 #include "cli/control_commands.h"
@@ -60,7 +62,7 @@ constexpr char kDescription[] = R"(hacli: manage a high-availability cluster of 
 Subcommands: status (the cluster as an agent sees it), watch (follow its
 events), standby, takeover, move (move resource groups), operation (follow
 one), where (who holds an IP or group), migrate (legacy /etc/ha.d <-> YAML
-spec), validate (check a spec).
+spec), validate (check a spec), cert (the API's TLS certificates).
 The agent commands talk to the local agent's socket, or with --server to
 remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
 before the subcommand. -o json prints one JSON object for scripts.
@@ -205,6 +207,76 @@ std::string Footer(const char* help) {
   return absl::StrCat(help, "\n", hacluster::cli::kExitStatusHelp);
 }
 
+constexpr char kCertHelp[] = R"help(
+Make and read the certificates of the agent API's mutual TLS, with nothing
+but hacli: one cluster CA, then one certificate per node (it serves the API
+and calls its peers), per admin (may act: standby, takeover, move) and per
+reader (may only read: status, watch, where, the server list). The role is the certificate's
+OU; the cluster name its O.
+  init    make the cluster CA: DIR/ca.crt, DIR/ca.key
+  issue   make a certificate signed by it: DIR/NAME.crt, DIR/NAME.key
+  show    print what a certificate says
+Keys are written mode 0600, certificates 0644; nothing is overwritten
+without --force. Exit status: 0 done, 1 failed, 2 usage.
+
+Examples:
+  hacli cert init --dir /etc/ha-agent/pki --cluster voip
+  hacli cert issue --dir /etc/ha-agent/pki --role node --name node01 --san 192.0.2.11
+  hacli cert show /etc/ha-agent/pki/node01.crt
+)help";
+
+constexpr char kCertInitHelp[] = R"help(
+Make the cluster CA: an EC P-256 key in DIR/ca.key (mode 0600) and a
+self-signed certificate "O=CLUSTER, CN=CLUSTER cluster CA", valid 10 years,
+in DIR/ca.crt. DIR is created (mode 0700) when missing. ca.crt goes to every
+node (api.tls_client_ca); keep ca.key where certificates are issued, not on
+the nodes. --force replaces an existing CA: every certificate the old one
+signed is then refused, so issue them all again.
+Exit status: 0 done, 1 failed (e.g. the CA exists), 2 usage.
+
+Examples:
+  hacli cert init --dir pki
+  hacli cert init --dir /etc/ha-agent/pki --cluster voip
+)help";
+
+constexpr char kCertIssueHelp[] = R"help(
+Make a certificate signed by DIR/ca.crt and DIR/ca.key: a new EC P-256 key
+in DIR/NAME.key (mode 0600) and "O=CLUSTER, OU=ROLE, CN=NAME" in
+DIR/NAME.crt. ROLE:
+  node    an agent: serves the API and calls its peers (serverAuth and
+          clientAuth); give every address clients and peers use with
+          --san (at least one)
+  admin   a person or tool that may act: standby, takeover, move
+  reader  a person or tool that may only read: status, watch, where, the
+          server list
+--san takes an IPv4 or IPv6 address or a DNS name, once per address. The
+certificate starts an hour ago (for clocks a little behind) and lasts
+--days (default 825), never beyond the CA: a longer --days is cut to the
+CA's end, with a note. Nothing is overwritten without --force, and a failed
+run leaves no new file behind.
+Exit status: 0 done, 1 failed (e.g. no CA in DIR, NAME exists), 2 usage.
+
+Examples:
+  hacli cert issue --dir pki --role node --name node01 --san 192.0.2.11 --san 198.51.100.11
+  hacli cert issue --dir pki --role admin --name alice --days 365
+  hacli cert issue --dir pki --role reader --name billing-gui
+  openssl verify -CAfile pki/ca.crt pki/node01.crt   # any TLS tool agrees
+)help";
+
+constexpr char kCertShowHelp[] = R"help(
+Print what a certificate (PEM) says: its subject, role (the OU; - when
+none), subjectAltNames, validity (marked EXPIRED or not yet valid), whether
+it is a CA, and its SHA-256 fingerprint. -o json prints one object with
+subject, common_name, role (null when none), sans, not_before, not_after
+(RFC 3339, UTC), is_ca, fingerprint_sha256 and expired.
+Exit status: 0 shown (even when expired), 1 unreadable or not a
+certificate, 2 usage.
+
+Examples:
+  hacli cert show pki/node01.crt
+  hacli cert show pki/alice.crt -o json | jq -r .not_after
+)help";
+
 // The options the write commands share.
 void AddWaitOptions(CLI::App* cmd, std::string& timeout, bool& no_wait, std::string& output) {
   cmd->add_option("--timeout", timeout,
@@ -340,6 +412,51 @@ int main(int argc, char** argv) {
   where->add_option("-o,--output", where_output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  CLI::App* cert = app.add_subcommand("cert", "Make and read the API's TLS certificates");
+  cert->footer(kCertHelp);
+  cert->require_subcommand(1);
+
+  hacluster::cli::CertInitArgs cert_init_args;
+  CLI::App* cert_init = cert->add_subcommand("init", "Make the cluster CA");
+  cert_init->footer(kCertInitHelp);
+  cert_init->add_option("--dir", cert_init_args.dir, "Where to write ca.crt and ca.key")
+      ->type_name("DIR")
+      ->required();
+  cert_init->add_option("--cluster", cert_init_args.cluster,
+                        "The cluster name, the O of every certificate (default hacluster)")
+      ->type_name("NAME");
+  cert_init->add_flag("--force", cert_init_args.force, "Replace an existing CA");
+
+  hacluster::cli::CertIssueArgs cert_issue_args;
+  CLI::App* cert_issue = cert->add_subcommand("issue", "Make a certificate signed by the CA");
+  cert_issue->footer(kCertIssueHelp);
+  cert_issue->add_option("--dir", cert_issue_args.dir, "The directory of 'hacli cert init'")
+      ->type_name("DIR")
+      ->required();
+  cert_issue->add_option("--role", cert_issue_args.role, "node, admin or reader")
+      ->type_name("ROLE")
+      ->required()
+      ->check(CLI::IsMember({"node", "admin", "reader"}));
+  cert_issue->add_option("--name", cert_issue_args.name,
+                         "The node, person or tool (the CN; files DIR/NAME.crt and .key)")
+      ->type_name("NAME")
+      ->required();
+  cert_issue->add_option("--san", cert_issue_args.sans,
+                         "An address of the node (IP or DNS name); repeat for each")
+      ->type_name("ADDR");
+  cert_issue->add_option("--days", cert_issue_args.days,
+                         "How long the certificate lasts (default 825, at most the CA's end)")
+      ->type_name("N");
+  cert_issue->add_flag("--force", cert_issue_args.force, "Replace DIR/NAME.crt and DIR/NAME.key");
+
+  hacluster::cli::CertShowArgs cert_show_args;
+  std::string cert_show_output = "text";
+  CLI::App* cert_show = cert->add_subcommand("show", "Print what a certificate says");
+  cert_show->footer(kCertShowHelp);
+  cert_show->add_option("FILE", cert_show_args.file, "A PEM certificate")->required();
+  cert_show->add_option("-o,--output", cert_show_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -385,6 +502,16 @@ int main(int argc, char** argv) {
     where_args.connection = connection;
     where_args.format = Format(where_output);
     return hacluster::cli::RunWhere(where_args, std::cout, std::cerr);
+  }
+  if (cert_init->parsed()) {
+    return hacluster::cli::RunCertInit(cert_init_args, absl::Now(), std::cout, std::cerr);
+  }
+  if (cert_issue->parsed()) {
+    return hacluster::cli::RunCertIssue(cert_issue_args, absl::Now(), std::cout, std::cerr);
+  }
+  if (cert_show->parsed()) {
+    cert_show_args.format = Format(cert_show_output);
+    return hacluster::cli::RunCertShow(cert_show_args, absl::Now(), std::cout, std::cerr);
   }
   if (migrate->parsed()) {
     margs.format = Format(migrate_format);

@@ -1,7 +1,6 @@
 #include "agent/config/not_acted_on.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace hacluster::config {
 namespace {
@@ -30,24 +29,6 @@ std::vector<NotActedOn> NotActedOnKeys(const spec::v1::ClusterSpec& spec) {
   }
   if (!spec.watchdog_device().empty()) {
     out.push_back({"watchdog_device", WatchdogNotActedOn(spec.watchdog_device())});
-  }
-  const auto& api = spec.api();
-  if (!api.listen().empty()) {
-    out.push_back({"api.listen",
-                   absl::StrCat("api.listen", kNotActedOn,
-                                "the API is served only on the Unix socket (api.unix_socket, "
-                                "default STATE_DIR/agent.sock), not on ",
-                                absl::StrJoin(api.listen(), ", "))});
-  }
-  const std::pair<const char*, const std::string*> tls[] = {
-      {"api.tls_cert", &api.tls_cert()},
-      {"api.tls_key", &api.tls_key()},
-      {"api.tls_client_ca", &api.tls_client_ca()}};
-  for (const auto& [key, value] : tls) {
-    if (value->empty()) continue;
-    out.push_back({key, absl::StrCat(key, kNotActedOn,
-                                     "there is no TCP API for it to secure; the API is served "
-                                     "only on the Unix socket")});
   }
   return out;
 }

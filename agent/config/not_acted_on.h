@@ -1,6 +1,5 @@
 // Keys of the spec that this version of ha-agent accepts but does not act
-// on yet: respawn, watchdog_device, and api.listen with its TLS keys
-// (api.tls_cert, api.tls_key, api.tls_client_ca). A spec using them stays
+// on yet: respawn and watchdog_device. A spec using them stays
 // valid, so that it keeps working once they are implemented, but every one
 // that is set is reported as a warning naming the key and what will not
 // happen, never silently ignored.

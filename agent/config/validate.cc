@@ -12,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
@@ -752,7 +753,8 @@ void Validator::CheckLogging() {
   }
 }
 
-// Checks "host:port" ("[v6]:port" for IPv6); returns a problem or "".
+// Checks "host:port" ("[v6]:port" for IPv6, ":port" for the node's own
+// addresses); returns a problem or "".
 std::string ListenProblem(const std::string& listen) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return "has no port: write host:port, e.g. 0.0.0.0:7443";
@@ -761,6 +763,7 @@ std::string ListenProblem(const std::string& listen) {
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 1 || port > 65535) {
     return "has no valid port: the port must be 1 to 65535";
   }
+  if (host.empty()) return "";  // each of the node's own addresses
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     std::optional<IpAddr> a = ParseIp(host.substr(1, host.size() - 2));
     return a && a->family == AF_INET6 ? "" : "has no valid IPv6 address between [ and ]";
@@ -776,13 +779,32 @@ void Validator::CheckApi() {
     if (!problem.empty()) {
       sink_.Error(absl::StrCat("api.listen[", i, "]"),
                   absl::StrCat("api listen address ", Quoted(api.listen(i)), " ", problem));
+      continue;
+    }
+    if (!absl::StartsWith(api.listen(i), ":")) continue;
+    for (const auto& node : spec_.nodes()) {
+      if (node.addresses_size() > 0) continue;
+      sink_.Error(absl::StrCat("api.listen[", i, "]"),
+                  absl::StrCat("api listen address ", Quoted(api.listen(i)),
+                               " means each node's own addresses, and node ", node.name(),
+                               " has none: give it addresses, or write host:port"));
+      break;
     }
   }
-  if (api.listen().empty()) return;
   const std::pair<const char*, const std::string*> required[] = {
       {"tls_cert", &api.tls_cert()},
       {"tls_key", &api.tls_key()},
       {"tls_client_ca", &api.tls_client_ca()}};
+  if (api.listen().empty()) {
+    for (const auto& [name, value] : required) {
+      if (value->empty()) continue;
+      sink_.Warning(absl::StrCat("api.", name),
+                    absl::StrCat("api.", name,
+                                 " is set but api.listen is empty: there is no TCP API for it "
+                                 "to secure, so it is not used"));
+    }
+    return;
+  }
   for (const auto& [name, value] : required) {
     if (value->empty()) {
       sink_.Error("api", absl::StrCat("api.listen serves the API over TCP, which needs TLS: set "

@@ -787,34 +787,43 @@ TEST(ValidateTest, WatchdogDeviceWarnsItIsNotActedOn) {
                  "no hardware watchdog will be kept alive"});
 }
 
-TEST(ValidateTest, ApiListenAndEachTlsKeyWarnTheyAreNotActedOn) {
+TEST(ValidateTest, ApiListenWithTlsIsValidWithoutWarnings) {
   std::vector<Diagnostic> ds = Validate(Base(R"yaml(api:
-  listen: ["0.0.0.0:7443", "[::]:7443"]
+  listen: ["0.0.0.0:7443", "[::]:7443", ":7444", "node01.example.net:7445"]
+  tls_cert: /etc/ha/cert.pem
+  tls_key: /etc/ha/key.pem
+  tls_client_ca: /etc/ha/ca.pem
+  unix_socket_group: hamon
+)yaml"));
+  EXPECT_TRUE(ds.empty()) << FormatDiagnostics(ds);
+}
+
+TEST(ValidateTest, ApiListenOwnAddressesNeedEveryNodesAddresses) {
+  std::vector<Diagnostic> ds = ErrorsOf(Validate(R"yaml(cluster_name: demo
+nodes:
+  - {name: node01, addresses: [192.0.2.11]}
+  - {name: node02}
+media:
+  - bcast: {interface: eth1}
+auth:
+  keys:
+    - {id: 1, secret: s3cret}
+api:
+  listen: [":7443"]
   tls_cert: /etc/ha/cert.pem
   tls_key: /etc/ha/key.pem
   tls_client_ca: /etc/ha/ca.pem
 )yaml"));
-  ASSERT_EQ(ds.size(), 4u) << FormatDiagnostics(ds);
-  EXPECT_EQ(FormatDiagnostic(ds[0]),
-            "spec.yaml:13:3: warning: api.listen is not acted on by this version of ha-agent: "
-            "the API is served only on the Unix socket (api.unix_socket, default "
-            "STATE_DIR/agent.sock), not on 0.0.0.0:7443, [::]:7443");
-  const char* keys[] = {"api.tls_cert", "api.tls_key", "api.tls_client_ca"};
-  const int columns[] = {13, 12, 18};  // each at its value
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(ds[i + 1].severity, Severity::kWarning);
-    EXPECT_EQ(ds[i + 1].location.line, 14 + i) << FormatDiagnostic(ds[i + 1]);
-    EXPECT_EQ(ds[i + 1].location.column, columns[i]) << FormatDiagnostic(ds[i + 1]);
-    EXPECT_EQ(ds[i + 1].message,
-              absl::StrCat(keys[i], " is not acted on by this version of ha-agent: there is "
-                                    "no TCP API for it to secure; the API is served only on "
-                                    "the Unix socket"));
-  }
+  ASSERT_EQ(ds.size(), 1u) << FormatDiagnostics(ds);
+  EXPECT_NE(ds[0].message.find("':7443' means each node's own addresses, and node node02 has none"),
+            std::string::npos)
+      << FormatDiagnostic(ds[0]);
 }
 
-TEST(ValidateTest, TlsKeyWithoutListenStillWarns) {
+TEST(ValidateTest, TlsKeyWithoutListenWarnsNothingUsesIt) {
   ExpectWarning(Base("api:\n  tls_cert: /etc/ha/cert.pem\n"), 13, 13,
-                {"api.tls_cert is not acted on by this version of ha-agent"});
+                {"api.tls_cert is set but api.listen is empty: there is no TCP API for it to "
+                 "secure, so it is not used"});
 }
 
 TEST(ValidateTest, UnixSocketAloneIsActedOnAndQuiet) {

@@ -286,6 +286,8 @@ class Agent::Impl {
   EventHub hub_;
   Operations ops_;
   std::unique_ptr<ApiServer> api_;
+  // The API's listeners and TLS files as `spec` says.
+  absl::StatusOr<ApiOptions> ApiOptionsOf(const spec::v1::ClusterSpec& spec) const;
 
   // Resource groups.
   std::unique_ptr<GroupController> groups_;
@@ -557,7 +559,9 @@ absl::Status Agent::Impl::Init() {
   Apply(probe, start_);
 
   Publish(start_);
-  auto api = ApiServer::Start(ApiSocketPath(config_.spec, options_.state_dir), hub_, ops_);
+  auto api_options = ApiOptionsOf(config_.spec);
+  if (!api_options.ok()) return api_options.status();
+  auto api = ApiServer::Start(*api_options, hub_, ops_, logger_);
   if (!api.ok()) return api.status();
   api_ = *std::move(api);
 
@@ -567,9 +571,23 @@ absl::Status Agent::Impl::Init() {
        absl::StrCat("ha-agent started as node ", local_node_, " of cluster ",
                     config_.spec.cluster_name(), " (generation ", generation_,
                     ", config version ", config_.spec.config_version(), "); media: ",
-                    absl::StrJoin(media_text, "; "), "; API on ", api_->socket_path()),
+                    absl::StrJoin(media_text, "; "), "; API on ", api_->Description()),
        start_);
   return absl::OkStatus();
+}
+
+absl::StatusOr<ApiOptions> Agent::Impl::ApiOptionsOf(const spec::v1::ClusterSpec& spec) const {
+  ApiOptions o;
+  o.socket_path = ApiSocketPath(spec, options_.state_dir);
+  o.socket_group = spec.api().unix_socket_group();
+  auto tcp = ApiListenAddresses(spec, local_node_);
+  if (!tcp.ok()) return tcp.status();
+  o.tcp_addresses = *std::move(tcp);
+  o.tls_cert = spec.api().tls_cert();
+  o.tls_key = spec.api().tls_key();
+  o.tls_client_ca = spec.api().tls_client_ca();
+  o.generation = generation_;
+  return o;
 }
 
 void Agent::Impl::GoRealtime() {
@@ -1125,6 +1143,8 @@ void Agent::Impl::Reload(MonoTime now) {
   std::string new_socket = ApiSocketPath(*spec, options_.state_dir);
   absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
   if (!groups_ok.ok()) return reject(groups_ok.message());
+  auto api_options = ApiOptionsOf(*spec);
+  if (!api_options.ok()) return reject(api_options.status().message());
   auto config = BuildConfig(*std::move(spec), &config_);
   if (!config.ok()) return reject(config.status().message());
   if (PingTargets(config->spec).size() > 0 && pinger_ == nullptr) {
@@ -1180,6 +1200,9 @@ void Agent::Impl::Reload(MonoTime now) {
   (void)groups_->Reconfigure(config_.spec);  // checked above
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
+  // The TLS files are re-read (and checked) off the loop; a failure keeps
+  // the running certificates and is logged.
+  if (api_ != nullptr) api_->ReloadTls(*api_options);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   out_hb_.set_config_version(config_.spec.config_version());
   next_send_ = now;

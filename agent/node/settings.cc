@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
@@ -54,6 +55,32 @@ std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::Clu
   for (const auto& h : spec.connectivity().ping_nodes()) out.emplace_back("", h);
   for (const auto& g : spec.connectivity().ping_groups()) {
     for (const auto& h : g.hosts()) out.emplace_back(g.name(), h);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
+                                                            const std::string& local_node) {
+  std::vector<std::string> out;
+  for (int i = 0; i < spec.api().listen_size(); ++i) {
+    const std::string& entry = spec.api().listen(i);
+    if (!absl::StartsWith(entry, ":")) {
+      out.push_back(entry);
+      continue;
+    }
+    const spec::v1::Node* node = nullptr;
+    for (const auto& n : spec.nodes()) {
+      if (n.name() == local_node) node = &n;
+    }
+    if (node == nullptr || node->addresses().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("api.listen[", i, "] '", entry, "' means this node's own addresses, and node ",
+                       local_node, " has none in the spec"));
+    }
+    for (const std::string& a : node->addresses()) {
+      const bool v6 = a.find(':') != std::string::npos;
+      out.push_back(absl::StrCat(v6 ? "[" : "", a, v6 ? "]" : "", entry));
+    }
   }
   return out;
 }

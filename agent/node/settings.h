@@ -34,6 +34,13 @@ absl::StatusOr<std::string> LocalNodeName(const spec::v1::ClusterSpec& spec,
 // The API socket: spec.api.unix_socket, else STATE_DIR/agent.sock.
 std::string ApiSocketPath(const spec::v1::ClusterSpec& spec, const std::string& state_dir);
 
+// The TCP addresses the API listens on, in gRPC's "host:port" form
+// ("[v6]:port" for IPv6), from spec.api.listen: ":PORT" becomes each of
+// `local_node`'s own addresses on PORT. Empty when listen is. An error names
+// the entry when ":PORT" finds the node without addresses.
+absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
+                                                            const std::string& local_node);
+
 // Every ping target as (group name or "", host), ping nodes first.
 std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::ClusterSpec& spec);
 

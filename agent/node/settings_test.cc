@@ -75,6 +75,26 @@ TEST(SettingsTest, SocketDefaultsIntoTheStateDir) {
   EXPECT_EQ(ApiSocketPath(s, "/var/lib/ha-agent"), "/run/ha.sock");
 }
 
+TEST(SettingsTest, ApiListenOwnAddressesAreTheLocalNodesAndOthersStayAsWritten) {
+  auto s = TwoNodes();
+  EXPECT_TRUE(ApiListenAddresses(s, "node01")->empty());
+  for (auto& n : *s.mutable_nodes()) n.clear_addresses();
+  s.mutable_nodes(0)->add_addresses("192.0.2.11");
+  s.mutable_nodes(0)->add_addresses("2001:db8::11");
+  s.mutable_nodes(1)->add_addresses("192.0.2.12");
+  s.mutable_api()->add_listen(":7443");
+  s.mutable_api()->add_listen("[::]:7444");
+  EXPECT_EQ(*ApiListenAddresses(s, "node01"),
+            (std::vector<std::string>{"192.0.2.11:7443", "[2001:db8::11]:7443", "[::]:7444"}));
+  EXPECT_EQ(*ApiListenAddresses(s, "node02"),
+            (std::vector<std::string>{"192.0.2.12:7443", "[::]:7444"}));
+  s.mutable_nodes(1)->clear_addresses();
+  auto none = ApiListenAddresses(s, "node02");
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(absl::StrContains(none.status().message(), "api.listen[0] ':7443'"))
+      << none.status();
+}
+
 TEST(SettingsTest, PingTargetsListNodesThenGroupHosts) {
   auto s = TwoNodes();
   s.mutable_connectivity()->add_ping_nodes("192.0.2.1");

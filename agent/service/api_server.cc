@@ -1,23 +1,100 @@
 #include "agent/service/api_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/service/server_list.h"
+#include "agent/tls/certificates.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_posix.h"
 
 namespace hacluster::agent {
+namespace {
 
-grpc::Status AgentService::GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
+absl::Duration DurationOf(const google::protobuf::Duration& d, absl::Duration fallback) {
+  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+// Operations wait this long unless the request says otherwise.
+constexpr absl::Duration kDefaultTimeout = absl::Seconds(30);
+// A timeout beyond this is refused (a caller's mistake, e.g. ms for s).
+constexpr absl::Duration kMaxTimeout = absl::Hours(1);
+
+// Bounds on what a client may ask of the API (its requests are tiny).
+constexpr int kMaxMessageBytes = 64 * 1024;
+constexpr int kMaxStreamsPerConnection = 32;
+constexpr int kHandshakeTimeoutMs = 3000;
+constexpr int kMaxThreads = 32;
+constexpr int kMaxIdleMs = 10 * 60 * 1000;
+
+const char* ScopeWord(v1::StandbyScope s) {
+  switch (s) {
+    case v1::STANDBY_SCOPE_FOREIGN:
+      return "foreign";
+    case v1::STANDBY_SCOPE_LOCAL:
+      return "local";
+    case v1::STANDBY_SCOPE_FAILBACK:
+      return "failback";
+    default:
+      return "all";
+  }
+}
+
+void BoundRequests(grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, kHandshakeTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  grpc::ResourceQuota quota("ha-agent-api");
+  quota.SetMaxThreads(kMaxThreads);
+  builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
+}
+
+// The calling thread back to normal priority: threads it creates (gRPC's)
+// inherit it, and must never run at the heartbeat loop's.
+void NormalPriority() {
+  sched_param param{};
+  param.sched_priority = 0;
+  pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ handlers
+
+grpc::Status AgentService::Read(grpc::ServerContext* context, const char* call) {
+  Caller caller;
+  return auth_.Authorize(context, ApiRole::kReader, call, &caller);
+}
+
+grpc::Status AgentService::GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest*,
                                      v1::GetStatusResponse* response) {
+  grpc::Status allowed = Read(context, "status");
+  if (!allowed.ok()) return allowed;
   *response = hub_.Status(MonotonicNow());
   return grpc::Status::OK;
 }
@@ -25,6 +102,8 @@ grpc::Status AgentService::GetStatus(grpc::ServerContext*, const v1::GetStatusRe
 grpc::Status AgentService::WatchEvents(grpc::ServerContext* context,
                                        const v1::WatchEventsRequest* request,
                                        grpc::ServerWriter<v1::Event>* writer) {
+  grpc::Status allowed = Read(context, "watch");
+  if (!allowed.ok()) return allowed;
   uint64_t cursor = request->only_new() ? hub_.LastId() : request->after_id();
   std::vector<v1::Event> batch;
   while (!context->IsCancelled()) {
@@ -39,68 +118,81 @@ grpc::Status AgentService::WatchEvents(grpc::ServerContext* context,
   return grpc::Status::CANCELLED;
 }
 
-namespace {
-
-absl::Duration DurationOf(const google::protobuf::Duration& d, absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-// Operations wait this long unless the request says otherwise.
-constexpr absl::Duration kDefaultTimeout = absl::Seconds(30);
-// A timeout beyond this is refused (a caller's mistake, e.g. ms for s).
-constexpr absl::Duration kMaxTimeout = absl::Hours(1);
-
-}  // namespace
-
-grpc::Status AgentService::Run(OperationRequest request,
-                               const google::protobuf::Duration& timeout_proto, bool no_wait,
-                               v1::OperationResponse* response) {
+grpc::Status AgentService::Write(grpc::ServerContext* context, const std::string& call,
+                                 OperationRequest request,
+                                 const google::protobuf::Duration& timeout_proto, bool no_wait,
+                                 v1::OperationResponse* response) {
+  Caller caller;
+  grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
+  if (!allowed.ok()) return allowed;
+  auto answer = [&](grpc::Status s) {
+    const bool ok = s.ok() && response->state() != v1::OPERATION_STATE_FAILED;
+    auth_.AuditResult(caller, call, ok,
+                      s.ok() ? absl::StrCat(v1::OperationState_Name(response->state()), " (",
+                                            "operation ", response->operation_id(), "): ",
+                                            response->message())
+                             : absl::StrCat("error: ", s.error_message()));
+    return s;
+  };
   absl::Duration timeout = DurationOf(timeout_proto, kDefaultTimeout);
   if (timeout < absl::ZeroDuration() || timeout > kMaxTimeout) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("timeout ", absl::FormatDuration(timeout),
-                                     " is outside 0 to 1h"));
+    return answer(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("timeout ", absl::FormatDuration(timeout), " is outside 0 to 1h")));
   }
   absl::StatusOr<uint64_t> id = ops_.Submit(std::move(request));
-  if (!id.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(id.status().message()));
-  std::optional<v1::OperationResponse> r = ops_.Wait(*id, no_wait ? absl::ZeroDuration() : timeout);
-  if (!r.has_value()) return grpc::Status(grpc::StatusCode::INTERNAL, "operation lost");
+  if (!id.ok()) {
+    return answer(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(id.status().message())));
+  }
+  std::optional<v1::OperationResponse> r =
+      ops_.Wait(*id, no_wait ? absl::ZeroDuration() : timeout);
+  if (!r.has_value()) return answer(grpc::Status(grpc::StatusCode::INTERNAL, "operation lost"));
   *response = *std::move(r);
-  return grpc::Status::OK;
+  return answer(grpc::Status::OK);
 }
 
-grpc::Status AgentService::Standby(grpc::ServerContext*, const v1::StandbyRequest* request,
+grpc::Status AgentService::Standby(grpc::ServerContext* context, const v1::StandbyRequest* request,
                                    v1::OperationResponse* response) {
   OperationRequest r;
   r.kind = OperationRequest::Kind::kStandby;
   r.scope = request->scope();
-  return Run(std::move(r), request->timeout(), request->no_wait(), response);
+  return Write(context, absl::StrCat("standby scope=", ScopeWord(request->scope())), std::move(r),
+               request->timeout(), request->no_wait(), response);
 }
 
-grpc::Status AgentService::Takeover(grpc::ServerContext*, const v1::TakeoverRequest* request,
+grpc::Status AgentService::Takeover(grpc::ServerContext* context,
+                                    const v1::TakeoverRequest* request,
                                     v1::OperationResponse* response) {
   OperationRequest r;
   r.kind = OperationRequest::Kind::kTakeover;
   r.scope = request->scope();
-  return Run(std::move(r), request->timeout(), request->no_wait(), response);
+  return Write(context, absl::StrCat("takeover scope=", ScopeWord(request->scope())),
+               std::move(r), request->timeout(), request->no_wait(), response);
 }
 
-grpc::Status AgentService::Move(grpc::ServerContext*, const v1::MoveRequest* request,
+grpc::Status AgentService::Move(grpc::ServerContext* context, const v1::MoveRequest* request,
                                 v1::OperationResponse* response) {
+  const std::string call =
+      absl::StrCat("move group=", request->group(), " node=", request->node());
   if (request->group().empty() || request->node().empty()) {
+    Caller caller;
+    grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
+    if (!allowed.ok()) return allowed;
+    auth_.AuditResult(caller, call, false, "error: move needs a group and a node");
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "move needs a group and a node");
   }
   OperationRequest r;
   r.kind = OperationRequest::Kind::kMove;
   r.group = request->group();
   r.node = request->node();
-  return Run(std::move(r), request->timeout(), request->no_wait(), response);
+  return Write(context, call, std::move(r), request->timeout(), request->no_wait(), response);
 }
 
-grpc::Status AgentService::GetOperation(grpc::ServerContext*,
+grpc::Status AgentService::GetOperation(grpc::ServerContext* context,
                                         const v1::GetOperationRequest* request,
                                         v1::OperationResponse* response) {
+  grpc::Status allowed = Read(context, "operation");
+  if (!allowed.ok()) return allowed;
   absl::Duration timeout = DurationOf(request->timeout(), absl::ZeroDuration());
   if (timeout < absl::ZeroDuration() || timeout > kMaxTimeout) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "timeout is outside 0 to 1h");
@@ -115,10 +207,12 @@ grpc::Status AgentService::GetOperation(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::Where(grpc::ServerContext*, const v1::WhereRequest* request,
+grpc::Status AgentService::Where(grpc::ServerContext* context, const v1::WhereRequest* request,
                                  v1::WhereResponse* response) {
-  v1::GetStatusResponse st = hub_.Status(MonotonicNow());
-  for (const v1::GroupStatus& g : st.groups()) {
+  grpc::Status allowed = Read(context, "where");
+  if (!allowed.ok()) return allowed;
+  std::shared_ptr<const v1::GetStatusResponse> st = hub_.Snapshot();
+  for (const v1::GroupStatus& g : st->groups()) {
     bool match = g.name() == request->target();
     for (const std::string& a : g.addresses()) match = match || a == request->target();
     if (!match) continue;
@@ -132,60 +226,309 @@ grpc::Status AgentService::Where(grpc::ServerContext*, const v1::WhereRequest* r
                       absl::StrCat("no group or virtual IP ", request->target(), " in the spec"));
 }
 
-ApiServer::ApiServer(std::string path, EventHub& hub, Operations& ops)
-    : socket_path_(std::move(path)), hub_(hub), ops_(ops), service_(hub, ops) {}
+grpc::Status AgentService::ListServers(grpc::ServerContext* context,
+                                       const v1::ListServersRequest*,
+                                       v1::ListServersResponse* response) {
+  grpc::Status allowed = Read(context, "servers");
+  if (!allowed.ok()) return allowed;
+  *response = ServerList(*hub_.Snapshot());
+  return grpc::Status::OK;
+}
+
+// ------------------------------------------------------------ Unix socket
+
+// Accepts the Unix socket's connections itself, to learn each peer's uid
+// (SO_PEERCRED), and hands them to gRPC as "fd:N" channels.
+class ApiServer::UnixAcceptor {
+ public:
+  UnixAcceptor(int listen_fd, grpc::Server* server, ApiAuth& auth)
+      : listen_fd_(listen_fd), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+        server_(server), auth_(auth), thread_([this] { Loop(); }) {}
+  ~UnixAcceptor() {
+    stop_ = true;
+    uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+    close(listen_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      // Bounded wait, so a lost wake-up still ends the loop.
+      if (poll(fds, wake_fd_ >= 0 ? 2 : 1, 500) <= 0) continue;
+      if (!(fds[0].revents & POLLIN)) continue;
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) continue;
+      ucred cred{};
+      socklen_t len = sizeof(cred);
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        close(fd);
+        continue;
+      }
+      auth_.NoteUnixPeer(fd, cred.uid);
+      grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns fd now
+    }
+  }
+
+  const int listen_fd_;
+  const int wake_fd_;
+  grpc::Server* const server_;
+  ApiAuth& auth_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// ------------------------------------------------------------ TLS
+
+struct ApiServer::TlsServer {
+  std::vector<std::string> addresses;
+  std::vector<int> ports;
+  std::unique_ptr<AgentService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::string subject;
+  absl::Time expires;
+};
+
+ApiServer::ApiServer(const ApiOptions& options, EventHub& hub, Operations& ops, Logger& logger)
+    : options_(options), hub_(hub), ops_(ops), logger_(logger), auth_(logger, hub),
+      unix_service_(hub, ops, auth_) {
+  auth_.SetGeneration(options.generation);
+}
 
 ApiServer::~ApiServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::string& socket_path,
                                                             EventHub& hub, Operations& ops) {
-  if (socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "API socket path ", socket_path, " is longer than a Unix socket path may be (",
-        sizeof(sockaddr_un::sun_path) - 1, " bytes)"));
-  }
-  struct stat st;
-  if (lstat(socket_path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot create the API socket: ", socket_path, " exists and is not a socket"));
-    }
-    // A socket nobody answers on is left by a dead agent (the state
-    // directory lock already keeps two agents apart).
-    if (unlink(socket_path.c_str()) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot remove stale socket ", socket_path, ": ", strerror(errno)));
-    }
-  }
-  std::unique_ptr<ApiServer> api(new ApiServer(socket_path, hub, ops));
-  grpc::ServerBuilder builder;
-  int bound = 0;
-  builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials(), &bound);
-  builder.RegisterService(&api->service_);
-  // Few threads: the API is for operators and scripts, not bulk traffic.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
-  api->server_ = builder.BuildAndStart();
-  if (api->server_ == nullptr || bound == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot listen on the API socket ", socket_path,
-        " (does its directory exist and is it writable?)"));
-  }
-  if (chmod(socket_path.c_str(), 0660) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot set mode 0660 on ", socket_path, ": ", strerror(errno)));
-  }
+  auto logger = Logger::Create(LogOptions{});
+  if (!logger.ok()) return logger.status();
+  ApiOptions options;
+  options.socket_path = socket_path;
+  auto api = Start(options, hub, ops, **logger);
+  if (api.ok()) (*api)->own_logger_ = *std::move(logger);
   return api;
 }
 
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
+                                                            EventHub& hub, Operations& ops,
+                                                            Logger& logger) {
+  std::unique_ptr<ApiServer> api(new ApiServer(options, hub, ops, logger));
+  if (!options.tcp_addresses.empty()) {
+    auto tls = api->BuildTls(options);
+    if (!tls.ok()) return tls.status();
+    absl::MutexLock lock(&api->tls_mu_);
+    api->tls_ = *std::move(tls);
+  }
+  absl::Status s = api->StartUnix();
+  if (!s.ok()) return s;
+  return api;
+}
+
+absl::Status ApiServer::StartUnix() {
+  const std::string& path = options_.socket_path;
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "API socket path ", path, " is longer than a Unix socket path may be (",
+        sizeof(sockaddr_un::sun_path) - 1, " bytes)"));
+  }
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!options_.socket_group.empty()) {
+    group g{};
+    group* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getgrnam_r(options_.socket_group.c_str(), &g, buf.data(), buf.size(), &found) != 0 ||
+        found == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "api.unix_socket_group: no group ", options_.socket_group,
+          " on this host (create it with groupadd, or remove the key)"));
+    }
+    gid = g.gr_gid;
+  }
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the API socket: ", path, " exists and is not a socket"));
+    }
+    // A socket nobody answers on is left by a dead agent (the state
+    // directory lock already keeps two agents apart).
+    if (unlink(path.c_str()) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot remove stale socket ", path, ": ", strerror(errno)));
+    }
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket(AF_UNIX): ", strerror(errno)));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 64) != 0) {
+    int err = errno;
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on the API socket ", path, ": ", strerror(err),
+                     " (does its directory exist and is it writable?)"));
+  }
+  if (chmod(path.c_str(), 0660) != 0 ||
+      (gid != static_cast<gid_t>(-1) && chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0)) {
+    int err = errno;
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot set mode 0660", gid != static_cast<gid_t>(-1) ? " and group " : "",
+        options_.socket_group, " on ", path, ": ", strerror(err)));
+  }
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&unix_service_);
+  BoundRequests(builder);
+  unix_server_ = builder.BuildAndStart();
+  if (unix_server_ == nullptr) {
+    close(fd);
+    return absl::InternalError("cannot start the API server");
+  }
+  acceptor_ = std::make_unique<UnixAcceptor>(fd, unix_server_.get(), auth_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
+    const ApiOptions& options) {
+  const absl::Time now = absl::Now();
+  absl::StatusOr<tls::TlsFiles> files =
+      tls::LoadTlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca, now);
+  if (!files.ok()) return files.status();
+  auto verifier = tls::ClientCertVerifier::Create(files->ca_pem);
+  if (!verifier.ok()) return verifier.status();
+  std::shared_ptr<const tls::ClientCertVerifier> shared = *std::move(verifier);
+  auto check = std::make_shared<const CertVerifier>(
+      [shared](absl::string_view pem, absl::Time at) -> absl::StatusOr<CertIdentity> {
+        absl::StatusOr<tls::CertInfo> info = shared->Verify(pem, at);
+        if (!info.ok()) return info.status();
+        if (!info->role.has_value()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("certificate ", info->subject, " has no role (OU reader, admin or node)"));
+        }
+        return CertIdentity{info->subject, *info->role == tls::CertRole::kReader
+                                               ? ApiRole::kReader
+                                               : ApiRole::kAdmin};
+      });
+
+  auto out = std::make_unique<TlsServer>();
+  out->addresses = options.tcp_addresses;
+  out->subject = files->cert.subject;
+  out->expires = files->cert.not_after;
+  out->service = std::make_unique<AgentService>(hub_, ops_, auth_);
+  // The client's certificate is requested and checked here (ApiAuth), not
+  // in the handshake: a client with none, or a bad one, then gets an
+  // answer that says why, and the refusal is audited. The handshake still
+  // proves the client holds the certificate's key.
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  ssl.pem_root_certs = files->ca_pem;
+  ssl.pem_key_cert_pairs.push_back({files->key_pem, files->cert_pem});
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(options.tcp_addresses.size(), 0);
+  for (size_t i = 0; i < options.tcp_addresses.size(); ++i) {
+    builder.AddListeningPort(options.tcp_addresses[i], creds, &ports[i]);
+  }
+  builder.RegisterService(out->service.get());
+  BoundRequests(builder);
+  out->server = builder.BuildAndStart();
+  std::vector<std::string> failed;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (ports[i] == 0) failed.push_back(options.tcp_addresses[i]);
+  }
+  if (out->server == nullptr || !failed.empty()) {
+    if (out->server != nullptr) out->server->Shutdown();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "api.listen: cannot listen on ",
+        absl::StrJoin(failed.empty() ? options.tcp_addresses : failed, ", "),
+        " (address not on this host, or the port in use?)"));
+  }
+  auth_.SetCertVerifier(std::move(check));
+  out->ports = std::move(ports);
+  return out;
+}
+
+void ApiServer::ReloadTls(const ApiOptions& options) {
+  if (reload_.joinable()) reload_.join();
+  reload_ = std::thread([this, options] {
+    NormalPriority();
+    RunReload(options);
+  });
+}
+
+void ApiServer::WaitForReload() {
+  if (reload_.joinable()) reload_.join();
+}
+
+void ApiServer::RunReload(ApiOptions options) {
+  std::unique_ptr<TlsServer> fresh;
+  if (!options.tcp_addresses.empty()) {
+    auto built = BuildTls(options);
+    if (!built.ok()) {
+      logger_.Error(absl::StrCat("API: keeping the running TLS certificates and addresses: ",
+                                 built.status().message()));
+      v1::Event e;
+      e.set_kind(v1::EVENT_KIND_CONFIG_REJECTED);
+      e.set_reason(absl::StrCat("API TLS not reloaded: ", built.status().message()));
+      e.set_monotonic_ns(absl::ToInt64Nanoseconds(MonotonicNow()));
+      hub_.Emit(std::move(e));
+      return;
+    }
+    fresh = *std::move(built);
+  }
+  std::unique_ptr<TlsServer> old;
+  {
+    absl::MutexLock lock(&tls_mu_);
+    old = std::move(tls_);
+    tls_ = std::move(fresh);
+  }
+  // The new server is bound beside the old (SO_REUSEPORT), so the port
+  // never closes; the old one now ends its calls.
+  if (old != nullptr) {
+    old->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    old->server->Wait();
+  }
+  absl::MutexLock lock(&tls_mu_);
+  if (tls_ == nullptr) {
+    if (old != nullptr) logger_.Info("API: TCP listener closed (api.listen is empty)");
+    return;
+  }
+  logger_.Info(absl::StrCat("API: TLS certificates re-read: serving mTLS on ",
+                            absl::StrJoin(tls_->addresses, ", "), " as ", tls_->subject,
+                            " (valid until ", absl::FormatTime(tls_->expires), ")"));
+}
+
+std::string ApiServer::Description() const {
+  absl::MutexLock lock(&tls_mu_);
+  if (tls_ == nullptr) return options_.socket_path;
+  return absl::StrCat(options_.socket_path, " and mTLS on ", absl::StrJoin(tls_->addresses, ", "));
+}
+
+std::vector<int> ApiServer::TcpPorts() const {
+  absl::MutexLock lock(&tls_mu_);
+  return tls_ == nullptr ? std::vector<int>() : tls_->ports;
+}
+
 void ApiServer::Shutdown() {
-  if (server_ == nullptr) return;
+  if (reload_.joinable()) reload_.join();
+  if (unix_server_ == nullptr) return;
   hub_.Close();
   ops_.Close();
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  server_->Wait();
-  server_.reset();
-  unlink(socket_path_.c_str());
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  acceptor_.reset();
+  std::unique_ptr<TlsServer> tls;
+  {
+    absl::MutexLock lock(&tls_mu_);
+    tls = std::move(tls_);
+  }
+  if (tls != nullptr) tls->server->Shutdown(deadline);
+  unix_server_->Shutdown(deadline);
+  if (tls != nullptr) tls->server->Wait();
+  unix_server_->Wait();
+  unix_server_.reset();
+  unlink(options_.socket_path.c_str());
 }
 
 }  // namespace hacluster::agent

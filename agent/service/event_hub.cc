@@ -15,12 +15,16 @@ void Age(google::protobuf::Duration* d, absl::Duration by) {
 
 }  // namespace
 
-EventHub::EventHub(size_t history) : history_(history == 0 ? 1 : history) {}
+EventHub::EventHub(size_t history)
+    : history_(history == 0 ? 1 : history),
+      status_(std::make_shared<const v1::GetStatusResponse>()) {}
 
 void EventHub::PublishStatus(v1::GetStatusResponse status, MonoTime at) {
+  auto snapshot = std::make_shared<const v1::GetStatusResponse>(std::move(status));
   absl::MutexLock lock(&mu_);
-  status_ = std::move(status);
+  status_.swap(snapshot);
   status_at_ = at;
+  // The old snapshot is freed after the lock is released.
 }
 
 uint64_t EventHub::Emit(v1::Event event) {
@@ -36,14 +40,20 @@ void EventHub::Close() {
   closed_ = true;
 }
 
+std::shared_ptr<const v1::GetStatusResponse> EventHub::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
 v1::GetStatusResponse EventHub::Status(MonoTime now) const {
-  v1::GetStatusResponse copy;
+  std::shared_ptr<const v1::GetStatusResponse> snapshot;
   absl::Duration passed;
   {
     absl::MutexLock lock(&mu_);
-    copy = status_;
+    snapshot = status_;
     passed = now - status_at_;
   }
+  v1::GetStatusResponse copy = *snapshot;
   if (passed <= absl::ZeroDuration()) return copy;
   for (auto& node : *copy.mutable_nodes()) {
     if (node.has_since_last_heard()) Age(node.mutable_since_last_heard(), passed);

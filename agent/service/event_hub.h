@@ -2,8 +2,11 @@
 // snapshot and the feed of events (with a bounded history so a watcher can
 // resume after an id).
 //
-// The loop is the only writer (PublishStatus, Emit, Close); RPC handlers
-// only read (Status, Next). Handlers thus never touch the loop's state.
+// The loop is the only writer of the status (PublishStatus) and closes the
+// feed; RPC handlers read (Status, Snapshot, Next) and append audit events
+// (Emit). Handlers thus never touch the loop's state, and the lock is held
+// only to swap or copy a pointer to the snapshot, so a burst of API calls
+// cannot keep the loop waiting.
 //
 // Thread-safety: every method may be called from any thread.
 #ifndef HACLUSTER_AGENT_SERVICE_EVENT_HUB_H_
@@ -11,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -41,6 +45,8 @@ class EventHub {
   // The latest snapshot, with since_last_heard advanced by the time passed
   // since it was taken (to `now`).
   v1::GetStatusResponse Status(MonoTime now) const;
+  // The latest snapshot as published (no copy, times not advanced).
+  std::shared_ptr<const v1::GetStatusResponse> Snapshot() const;
 
   // The id of the newest event (0 before the first).
   uint64_t LastId() const;
@@ -55,7 +61,7 @@ class EventHub {
  private:
   const size_t history_;
   mutable absl::Mutex mu_;
-  v1::GetStatusResponse status_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const v1::GetStatusResponse> status_ ABSL_GUARDED_BY(mu_);
   MonoTime status_at_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);
   uint64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;

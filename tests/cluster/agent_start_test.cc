@@ -49,22 +49,12 @@ TEST_F(AgentStartTest, KeysNotActedOnAreWarnedAtTheirLinesAtStartAndReload) {
   - user: hacluster
     argv: [/usr/lib/heartbeat/ipfail]
 watchdog_device: /dev/watchdog
-api:
-  listen: ["127.0.0.1:7443"]
-  tls_cert: cert.pem
-  tls_key: key.pem
-  tls_client_ca: ca.pem
 )yaml"));
   const std::string expected[] = {
       absl::StrCat(spec, ":", n + 2, ":5: warning: respawn is not acted on by this version of "
                    "ha-agent: /usr/lib/heartbeat/ipfail will not be started"),
       absl::StrCat(spec, ":", n + 4, ":18: warning: watchdog_device /dev/watchdog is not acted "
                    "on by this version of ha-agent: no hardware watchdog will be kept alive"),
-      absl::StrCat(spec, ":", n + 6, ":3: warning: api.listen is not acted on by this version "
-                   "of ha-agent: the API is served only on the Unix socket"),
-      absl::StrCat(spec, ":", n + 7, ":13: warning: api.tls_cert is not acted on"),
-      absl::StrCat(spec, ":", n + 8, ":12: warning: api.tls_key is not acted on"),
-      absl::StrCat(spec, ":", n + 9, ":18: warning: api.tls_client_ca is not acted on"),
   };
   auto log = harness::NewLogPath("agent-start");
   ASSERT_TRUE(log.ok()) << log.status();

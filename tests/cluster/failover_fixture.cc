@@ -179,7 +179,8 @@ std::string FailoverTest::WriteSpec(const ClusterSetup& setup) {
   std::string yaml = SpecYaml(o);
   absl::StrAppend(&yaml, "groups:\n  - name: ", kGroup, "\n    preferred_node: ", setup.preferred,
                   "\n    resources:\n", setup.resources,
-                  "auto_failback: ", setup.auto_failback ? "on" : "off", "\n");
+                  "auto_failback: ", setup.auto_failback ? "on" : "off", "\n",
+                  setup.extra_yaml);
   return dir_.Write("cluster.yaml", yaml);
 }
 

@@ -105,6 +105,8 @@ struct ClusterSetup {
   bool ping_node = false;
   // The order the agents start in.
   std::vector<std::string> start_order = {"node01", "node02"};
+  // More top-level YAML (e.g. an api section), appended to the spec.
+  std::string extra_yaml;
 };
 
 ClusterSetup GroupSetup(std::string resources, bool auto_failback = true);
