@@ -261,6 +261,27 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
   return out;
 }
 
+std::string FormatServersText(const v1::ListServersResponse& list) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NODE", "STATE", "ROLE", "ADDRESSES", "GROUPS", "VIPS", "CONFIG", "LABELS"});
+  for (const v1::Server& n : list.nodes()) {
+    std::map<std::string, std::string> labels(n.labels().begin(), n.labels().end());
+    std::vector<std::string> label_text;
+    for (const auto& [key, value] : labels) label_text.push_back(absl::StrCat(key, "=", value));
+    rows.push_back({n.name(), OrDash(n.state()), OrDash(n.role()),
+                    OrDash(absl::StrJoin(n.addresses(), ",")),
+                    OrDash(absl::StrJoin(n.groups(), ",")), OrDash(absl::StrJoin(n.vips(), ",")),
+                    n.config_version() == 0 ? "-" : absl::StrCat(n.config_version()),
+                    OrDash(absl::StrJoin(label_text, ","))});
+  }
+  std::string out;
+  for (const std::string& line : AlignColumns(rows)) absl::StrAppend(&out, line, "\n");
+  if (!list.answered_by().empty()) {
+    absl::StrAppend(&out, "(answered by ", list.answered_by(), ")\n");
+  }
+  return out;
+}
+
 std::string FormatEventText(const v1::Event& e) {
   std::string out = absl::StrCat(Wall(e.time()), " #", e.id(), " ", EventKindName(e.kind()));
   if (!e.node().empty()) absl::StrAppend(&out, " node=", e.node());
@@ -285,6 +306,23 @@ int RunStatus(const StatusArgs& args, std::ostream& out, std::ostream& err) {
     out << ApiJson(status, /*pretty=*/true) << "\n";
   } else {
     out << FormatStatusText(status);
+  }
+  return kExitOk;
+}
+
+int RunServers(const ServersArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report{"servers", args.format, out, err};
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + args.timeout));
+  v1::ListServersResponse list;
+  grpc::Status s = agent->stub->ListServers(&ctx, v1::ListServersRequest(), &list);
+  if (!s.ok()) return ReportCallError(report, *agent, args.timeout, s);
+  if (args.format == OutputFormat::kJson) {
+    out << ApiJson(list, /*pretty=*/true, /*with_defaults=*/true) << "\n";
+  } else {
+    out << FormatServersText(list);
   }
   return kExitOk;
 }

@@ -1,7 +1,7 @@
 // hacli's commands that talk to a running ha-agent, on its Unix socket or
-// remotely over mutual TLS (connection.h): `status` and `watch` (the control
-// commands are in control_commands.h), and the pieces they share: the error
-// reports. Text output for people, `-o json` for scripts (the protobuf JSON
+// remotely over mutual TLS (connection.h): `status`, `watch` and `servers`
+// (the control commands are in control_commands.h), and the pieces they
+// share: the error reports. Text output for people, `-o json` for scripts (the protobuf JSON
 // mapping of proto/agent.proto, so the schema is the API's; a failure prints
 // {"error": {...}} instead, see output.h).
 //
@@ -68,8 +68,19 @@ struct WatchArgs {
 };
 int RunWatch(const WatchArgs& args, std::ostream& out, std::ostream& err);
 
+// `hacli servers`: every node of the spec as the answering agent sees it
+// (addresses, labels, up or dead, active or standby, the VIPs it holds), the
+// list a billing or management GUI shows.
+struct ServersArgs {
+  ConnectionOptions connection;
+  OutputFormat format = OutputFormat::kText;
+  absl::Duration timeout = absl::Seconds(5);
+};
+int RunServers(const ServersArgs& args, std::ostream& out, std::ostream& err);
+
 // The text forms, exposed for tests.
 std::string FormatStatusText(const agent::v1::GetStatusResponse& status);
+std::string FormatServersText(const agent::v1::ListServersResponse& servers);
 std::string FormatEventText(const agent::v1::Event& event);
 // "dead", "up", "unknown"; "node-dead", "link-up"; "running"; "start" ...
 std::string NodeStateName(agent::v1::NodeState s);

@@ -113,6 +113,32 @@ TEST(AgentCommandsTest, StatusWithoutGroupsHasNoGroupTable) {
   EXPECT_FALSE(absl::StrContains(text, "quorum")) << text;
 }
 
+TEST(AgentCommandsTest, ServersTextHasOneLinePerNodeAndWhoAnswered) {
+  v1::ListServersResponse list;
+  list.set_answered_by("node02");
+  v1::Server* a = list.add_nodes();
+  a->set_name("node01");
+  a->set_state("up");
+  a->set_role("active");
+  a->add_addresses("192.0.2.11");
+  a->add_groups("web");
+  a->add_vips("192.0.2.50");
+  a->set_config_version(3);
+  (*a->mutable_labels())["gui_server_id"] = "7";
+  (*a->mutable_labels())["dc"] = "fra";
+  v1::Server* b = list.add_nodes();
+  b->set_name("node02");
+  b->set_state("up");
+  b->set_role("standby");
+  b->add_addresses("192.0.2.12");
+  EXPECT_EQ(
+      FormatServersText(list),
+      "NODE    STATE  ROLE     ADDRESSES   GROUPS  VIPS        CONFIG  LABELS\n"
+      "node01  up     active   192.0.2.11  web     192.0.2.50  3       dc=fra,gui_server_id=7\n"
+      "node02  up     standby  192.0.2.12  -       -           -       -\n"
+      "(answered by node02)\n");
+}
+
 TEST(AgentCommandsTest, ResourceNeverRunHereSaysSo) {
   v1::GetStatusResponse st = SampleStatus();
   auto* g = st.add_groups();

@@ -61,8 +61,9 @@ Examples:
 constexpr char kDescription[] = R"(hacli: manage a high-availability cluster of ha-agent nodes.
 Subcommands: status (the cluster as an agent sees it), watch (follow its
 events), standby, takeover, move (move resource groups), operation (follow
-one), where (who holds an IP or group), migrate (legacy /etc/ha.d <-> YAML
-spec), validate (check a spec), cert (the API's TLS certificates).
+one), where (who holds an IP or group), servers (every node, for a GUI),
+migrate (legacy /etc/ha.d <-> YAML spec), validate (check a spec), cert (the
+API's TLS certificates).
 The agent commands talk to the local agent's socket, or with --server to
 remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
 before the subcommand. -o json prints one JSON object for scripts.
@@ -200,6 +201,20 @@ Examples:
   [ "$(hacli where web)" = "$(hostname)" ] && echo "web runs here"
   hacli where web -o json | jq -r .state
   hacli --server node02:7443 where 192.0.2.50    # as node02 sees it
+)help";
+
+constexpr char kServersHelp[] = R"help(
+Print every node of the cluster as an agent sees it, one line each: its
+state (up, dead, unknown), its role (active: up and holding a group;
+standby: up and holding none; down), its addresses and labels from the spec
+(e.g. a GUI's server id), the groups and virtual IPs it holds and the config
+version it runs; then which node answered. What a billing or management GUI
+shows. -o json prints the agent's ListServersResponse (proto/agent.proto).
+A reader's certificate may ask.
+
+Examples:
+  hacli servers
+  hacli --server node01:7443,node02:7443 servers -o json | jq -r '.nodes[] | select(.role == "active") | .name'
 )help";
 
 // The help footer of a subcommand: its text, then the exit status table.
@@ -359,6 +374,13 @@ int main(int argc, char** argv) {
   watch->add_flag("--new", wargs.only_new, "Only events from now on (skip the held ones)");
   watch->add_option("--count", wargs.count, "Stop after this many events")->type_name("N");
 
+  hacluster::cli::ServersArgs servers_args;
+  std::string servers_output = "text";
+  CLI::App* servers = app.add_subcommand("servers", "List every node with its role and VIPs");
+  servers->footer(Footer(kServersHelp));
+  servers->add_option("-o,--output", servers_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   hacluster::cli::ScopeArgs standby_args;
   std::string standby_output = "text";
   CLI::App* standby =
@@ -477,6 +499,11 @@ int main(int argc, char** argv) {
     wargs.connection = connection;
     if (watch_output == "json") wargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunWatch(wargs, std::cout, std::cerr);
+  }
+  if (servers->parsed()) {
+    servers_args.connection = connection;
+    servers_args.format = Format(servers_output);
+    return hacluster::cli::RunServers(servers_args, std::cout, std::cerr);
   }
   if (standby->parsed()) {
     standby_args.connection = connection;

@@ -131,6 +131,16 @@ TEST_F(RemoteAgentTest, AReaderReadsStatusAndWhere) {
   EXPECT_EQ(out.str(), "node01\n");
 }
 
+TEST_F(RemoteAgentTest, AReaderListsTheServersAndWhoAnswered) {
+  ServersArgs servers;
+  servers.connection = As("reader");
+  servers.format = OutputFormat::kJson;
+  ASSERT_EQ(RunServers(servers, out_, err_), 0) << err_.str();
+  v1::ListServersResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok()) << out_.str();
+  EXPECT_EQ(parsed.answered_by(), "node01");
+}
+
 TEST_F(RemoteAgentTest, AReadersStandbyIsDeniedWithExitFourAndNothingSubmitted) {
   ScopeArgs standby;
   standby.connection = As("reader");
