@@ -72,7 +72,7 @@ GetEnv ProcessEnvironment();
 // InvalidArgument, a usage error naming what is wrong or missing: --socket
 // with --server, both variables set, a server that is not HOST:PORT,
 // servers without a CA, a certificate without its key or the reverse, TLS
-// flags without a server.
+// flags without a server, a socket path too long for a Unix socket.
 absl::StatusOr<ConnectionOptions> ResolveConnection(const ConnectionOptions& given,
                                                     const GetEnv& getenv);
 
