@@ -151,6 +151,11 @@ TEST_F(RemoteTest, RolesAndRefusalsOverMutualTls) {
 TEST_F(RemoteTest, ScriptedStandbyWithTheFirstServerDownAndEveryExitCode) {
   StartRemoteCluster();
   if (HasFatalFailure()) return;
+  // A monitoring check's cl_status, remote, with a reader certificate.
+  harness::RunResult node = InClient(RunfilePath("cli/cl_status"), {"nodestatus", "node02"},
+                                     TlsEnv("reader"));
+  EXPECT_EQ(Code(node), 0) << node.output;
+  EXPECT_EQ(node.output, "active\n");
   // hb_standby, as a maintenance script calls it, with the environment.
   harness::RunResult hb = InClient(RunfilePath("cli/hb_standby"), {"all"}, TlsEnv("admin"));
   EXPECT_EQ(Code(hb), 0) << hb.output;
