@@ -1,7 +1,6 @@
 #include "cli/agent_commands.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <vector>
@@ -13,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/json_util.h"
+#include "cli/exit_codes.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/agent.grpc.pb.h"
@@ -23,9 +22,6 @@ namespace {
 
 namespace v1 = agent::v1;
 using google::protobuf::util::TimeUtil;
-
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
 
 // Lower-case enum value name without its prefix, '_' -> '-'.
 std::string ShortName(const std::string& full, absl::string_view prefix) {
@@ -96,39 +92,90 @@ std::string ResourceLine(const v1::ResourceStatus& r) {
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
+constexpr char kSocketHint[] =
+    "Is ha-agent running? Use --socket PATH or HACLI_SOCKET for another socket (the spec's "
+    "api.unix_socket, default STATE_DIR/agent.sock), or --server HOST:PORT for a remote agent.\n";
+constexpr char kCertificateHint[] =
+    "Give --cert and --key (or HACLI_CERT and HACLI_KEY): a client certificate the cluster's CA "
+    "signed.\n";
+constexpr char kRoleHint[] =
+    "The client certificate's role may not make this call (changes need the admin role).\n";
+
+// "UNAVAILABLE", "PERMISSION_DENIED", ...: gRPC's codes are google.rpc.Code,
+// as absl's are, so absl names them.
+std::string GrpcCodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+// One failure: "hacli: COMMAND: MESSAGE" and the hint on stderr; with -o json
+// the error object on stdout.
+int Emit(const ErrorReport& report, int code, const std::string& target, absl::string_view message,
+         absl::string_view hint, absl::string_view grpc_status) {
+  report.err << "hacli: " << report.command << ": " << message << "\n" << hint;
+  if (report.format == OutputFormat::kJson) {
+    report.out << ErrorJson(code, message, target, grpc_status, /*pretty=*/!report.one_line)
+               << "\n";
+  }
+  return code;
+}
+
 }  // namespace
 
-std::unique_ptr<v1::Agent::Stub> ConnectAgent(const std::string& socket) {
-  return v1::Agent::NewStub(
-      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+int ReportFailure(const ErrorReport& report, int code, const std::string& target,
+                  absl::string_view message) {
+  return Emit(report, code, target, message, /*hint=*/"", /*grpc_status=*/"");
 }
 
-std::string AgentCallError(const std::string& socket, const grpc::Status& s) {
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::StrCat("hacli: cannot reach the agent at ", socket, ": ", s.error_message(),
-                        "\nIs ha-agent running? Use --socket PATH or HACLI_SOCKET for another "
-                        "socket (the spec's api.unix_socket, default STATE_DIR/agent.sock).\n");
+int ReportUsageError(const ErrorReport& report, absl::string_view message) {
+  return Emit(report, kExitUsage, /*target=*/"", message,
+              absl::StrCat("Run 'hacli ", report.command, " --help'.\n"), "");
+}
+
+int ReportConnectError(const ErrorReport& report, const absl::Status& s) {
+  const int code = ExitCodeFor(s);
+  std::string hint;
+  if (code == kExitUsage) {
+    hint = "Run 'hacli --help' for --socket, --server, --ca, --cert, --key.\n";
   }
-  return absl::StrCat("hacli: the agent at ", socket, " answered: ", s.error_message(), "\n");
+  return Emit(report, code, /*target=*/"", s.message(), hint, "");
 }
 
-std::string ApiJson(const google::protobuf::Message& m, bool pretty, bool with_defaults) {
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = pretty;
-  opts.preserve_proto_field_names = true;
-  opts.always_print_primitive_fields = with_defaults;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
-  if (!pretty) return out;
-  return absl::StrCat(absl::StripTrailingAsciiWhitespace(out));
-}
-
-std::string ResolveSocket(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  const char* env = std::getenv("HACLI_SOCKET");
-  if (env != nullptr && *env != '\0') return env;
-  return kDefaultAgentSocket;
+int ReportCallError(const ErrorReport& report, const AgentConnection& agent,
+                    absl::Duration deadline, const grpc::Status& s) {
+  const std::string& at = agent.target;
+  std::string message;
+  std::string hint;
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      message = absl::StrCat("cannot reach the agent at ", at, ": ", s.error_message());
+      if (!agent.remote) hint = kSocketHint;
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      message = absl::StrCat("no answer from the agent at ", at, " within ",
+                             absl::FormatDuration(deadline));
+      if (report.changes_state) hint = "What was asked may still go on: see 'hacli status'.\n";
+      break;
+    case grpc::StatusCode::NOT_FOUND:  // the agent's words name what it does not know
+      message = absl::StrCat(s.error_message(), " (asked the agent at ", at, ")");
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      message =
+          absl::StrCat("the agent at ", at, " did not accept this client: ", s.error_message());
+      if (agent.remote) hint = kCertificateHint;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      message = absl::StrCat("the agent at ", at, " denied the call: ", s.error_message());
+      if (agent.remote) hint = kRoleHint;
+      break;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      message =
+          absl::StrCat("the agent at ", at,
+                       " does not offer this call (it runs an older version): ", s.error_message());
+      break;
+    default:
+      message = absl::StrCat("the agent at ", at, " refused: ", s.error_message());
+  }
+  return Emit(report, ExitCodeFor(s), at, message, hint, GrpcCodeName(s.error_code()));
 }
 
 std::string NodeStateName(v1::NodeState s) {
@@ -214,6 +261,27 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
   return out;
 }
 
+std::string FormatServersText(const v1::ListServersResponse& list) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NODE", "STATE", "ROLE", "ADDRESSES", "GROUPS", "VIPS", "CONFIG", "LABELS"});
+  for (const v1::Server& n : list.nodes()) {
+    std::map<std::string, std::string> labels(n.labels().begin(), n.labels().end());
+    std::vector<std::string> label_text;
+    for (const auto& [key, value] : labels) label_text.push_back(absl::StrCat(key, "=", value));
+    rows.push_back({n.name(), OrDash(n.state()), OrDash(n.role()),
+                    OrDash(absl::StrJoin(n.addresses(), ",")),
+                    OrDash(absl::StrJoin(n.groups(), ",")), OrDash(absl::StrJoin(n.vips(), ",")),
+                    n.config_version() == 0 ? "-" : absl::StrCat(n.config_version()),
+                    OrDash(absl::StrJoin(label_text, ","))});
+  }
+  std::string out;
+  for (const std::string& line : AlignColumns(rows)) absl::StrAppend(&out, line, "\n");
+  if (!list.answered_by().empty()) {
+    absl::StrAppend(&out, "(answered by ", list.answered_by(), ")\n");
+  }
+  return out;
+}
+
 std::string FormatEventText(const v1::Event& e) {
   std::string out = absl::StrCat(Wall(e.time()), " #", e.id(), " ", EventKindName(e.kind()));
   if (!e.node().empty()) absl::StrAppend(&out, " node=", e.node());
@@ -226,32 +294,49 @@ std::string FormatEventText(const v1::Event& e) {
 }
 
 int RunStatus(const StatusArgs& args, std::ostream& out, std::ostream& err) {
-  std::string socket = ResolveSocket(args.socket);
+  const ErrorReport report{"status", args.format, out, err};
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(absl::ToInt64Milliseconds(args.timeout)));
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + args.timeout));
   v1::GetStatusResponse status;
-  grpc::Status s = ConnectAgent(socket)->GetStatus(&ctx, v1::GetStatusRequest(), &status);
-  if (!s.ok()) {
-    err << AgentCallError(socket, s);
-    return kFailed;
-  }
+  grpc::Status s = agent->stub->GetStatus(&ctx, v1::GetStatusRequest(), &status);
+  if (!s.ok()) return ReportCallError(report, *agent, args.timeout, s);
   if (args.format == OutputFormat::kJson) {
     out << ApiJson(status, /*pretty=*/true) << "\n";
   } else {
     out << FormatStatusText(status);
   }
-  return kOk;
+  return kExitOk;
+}
+
+int RunServers(const ServersArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report{"servers", args.format, out, err};
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + args.timeout));
+  v1::ListServersResponse list;
+  grpc::Status s = agent->stub->ListServers(&ctx, v1::ListServersRequest(), &list);
+  if (!s.ok()) return ReportCallError(report, *agent, args.timeout, s);
+  if (args.format == OutputFormat::kJson) {
+    out << ApiJson(list, /*pretty=*/true, /*with_defaults=*/true) << "\n";
+  } else {
+    out << FormatServersText(list);
+  }
+  return kExitOk;
 }
 
 int RunWatch(const WatchArgs& args, std::ostream& out, std::ostream& err) {
-  std::string socket = ResolveSocket(args.socket);
+  // Events are one JSON object a line, and so is an error after them.
+  const ErrorReport report{"watch", args.format, out, err, /*one_line=*/true};
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
   grpc::ClientContext ctx;
   v1::WatchEventsRequest req;
   req.set_after_id(args.after_id);
   req.set_only_new(args.only_new);
-  auto stub = ConnectAgent(socket);
-  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = stub->WatchEvents(&ctx, req);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = agent->stub->WatchEvents(&ctx, req);
   v1::Event e;
   uint64_t seen = 0;
   while (reader->Read(&e)) {
@@ -261,18 +346,19 @@ int RunWatch(const WatchArgs& args, std::ostream& out, std::ostream& err) {
       out << FormatEventText(e) << "\n";
     }
     out.flush();
-    if (args.count > 0 && ++seen >= args.count) {
+    ++seen;
+    if (args.count > 0 && seen >= args.count) {
       ctx.TryCancel();
-      return kOk;
+      return kExitOk;
     }
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) {
-    err << AgentCallError(socket, s);
-    return kFailed;
-  }
-  err << "hacli: the agent at " << socket << " ended the event stream (it is stopping)\n";
-  return kFailed;
+  // Before the first event, a failure is the call's (unreachable, denied);
+  // after it, the agent was there and ended the stream: it stopped or died.
+  if (!s.ok() && seen == 0) return ReportCallError(report, *agent, absl::InfiniteDuration(), s);
+  return ReportFailure(report, kExitFailed, agent->target,
+                       absl::StrCat("the agent at ", agent->target, " ended the event stream",
+                                    s.ok() ? " (it is stopping)" : ": " + s.error_message()));
 }
 
 }  // namespace hacluster::cli

@@ -13,6 +13,8 @@
 #include "agent/service/api_server.h"
 #include "agent/service/operations.h"
 #include "cli/control_commands.h"
+#include "cli/hacli_output.pb.h"
+#include "cli/tls_testing.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -111,6 +113,32 @@ TEST(AgentCommandsTest, StatusWithoutGroupsHasNoGroupTable) {
   EXPECT_FALSE(absl::StrContains(text, "quorum")) << text;
 }
 
+TEST(AgentCommandsTest, ServersTextHasOneLinePerNodeAndWhoAnswered) {
+  v1::ListServersResponse list;
+  list.set_answered_by("node02");
+  v1::Server* a = list.add_nodes();
+  a->set_name("node01");
+  a->set_state("up");
+  a->set_role("active");
+  a->add_addresses("192.0.2.11");
+  a->add_groups("web");
+  a->add_vips("192.0.2.50");
+  a->set_config_version(3);
+  (*a->mutable_labels())["gui_server_id"] = "7";
+  (*a->mutable_labels())["dc"] = "fra";
+  v1::Server* b = list.add_nodes();
+  b->set_name("node02");
+  b->set_state("up");
+  b->set_role("standby");
+  b->add_addresses("192.0.2.12");
+  EXPECT_EQ(
+      FormatServersText(list),
+      "NODE    STATE  ROLE     ADDRESSES   GROUPS  VIPS        CONFIG  LABELS\n"
+      "node01  up     active   192.0.2.11  web     192.0.2.50  3       dc=fra,gui_server_id=7\n"
+      "node02  up     standby  192.0.2.12  -       -           -       -\n"
+      "(answered by node02)\n");
+}
+
 TEST(AgentCommandsTest, ResourceNeverRunHereSaysSo) {
   v1::GetStatusResponse st = SampleStatus();
   auto* g = st.add_groups();
@@ -120,15 +148,6 @@ TEST(AgentCommandsTest, ResourceNeverRunHereSaysSo) {
   r->set_name("heartbeat:mysql");
   std::string text = FormatStatusText(st);
   EXPECT_TRUE(absl::StrContains(text, "\n  ocf heartbeat:mysql: not run on this node\n")) << text;
-}
-
-TEST(AgentCommandsTest, SocketFlagBeatsEnvironmentBeatsDefault) {
-  unsetenv("HACLI_SOCKET");
-  EXPECT_EQ(ResolveSocket(""), kDefaultAgentSocket);
-  setenv("HACLI_SOCKET", "/run/x.sock", 1);
-  EXPECT_EQ(ResolveSocket(""), "/run/x.sock");
-  EXPECT_EQ(ResolveSocket("/tmp/y.sock"), "/tmp/y.sock");
-  unsetenv("HACLI_SOCKET");
 }
 
 class AgentCommandsServerTest : public ::testing::Test {
@@ -151,7 +170,7 @@ TEST_F(AgentCommandsServerTest, StatusJsonIsTheApiMessage) {
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   StatusArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.format = OutputFormat::kJson;
   std::ostringstream out, err;
   ASSERT_EQ(RunStatus(args, out, err), 0) << err.str();
@@ -162,11 +181,11 @@ TEST_F(AgentCommandsServerTest, StatusJsonIsTheApiMessage) {
   EXPECT_TRUE(absl::StrContains(out.str(), "\"NODE_STATE_DEAD\"")) << out.str();
 }
 
-TEST_F(AgentCommandsServerTest, StatusWithNoAgentNamesTheSocket) {
+TEST_F(AgentCommandsServerTest, StatusWithNoAgentIsUnreachableNamingTheSocket) {
   StatusArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   std::ostringstream out, err;
-  EXPECT_EQ(RunStatus(args, out, err), 1);
+  EXPECT_EQ(RunStatus(args, out, err), 3);
   EXPECT_TRUE(absl::StrContains(err.str(), "cannot reach the agent at " + socket_)) << err.str();
 }
 
@@ -181,7 +200,7 @@ TEST_F(AgentCommandsServerTest, WatchPrintsOneJsonObjectPerEventAndStopsAtCount)
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   WatchArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.format = OutputFormat::kJson;
   args.count = 2;
   std::ostringstream out, err;
@@ -201,18 +220,38 @@ TEST_F(AgentCommandsServerTest, WatchEndsWithStatusOneWhenTheAgentStops) {
   agent::EventHub hub;
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
+  // What a stopping agent does: says so, then ends every watch.
+  v1::Event e;
+  e.set_kind(v1::EVENT_KIND_AGENT_STOPPING);
+  hub.Emit(e);
+  hub.Close();
   WatchArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
+  args.format = OutputFormat::kJson;
   std::ostringstream out, err;
-  std::thread stopper([&] {
-    v1::Event e;
-    e.set_kind(v1::EVENT_KIND_AGENT_STOPPING);
-    hub.Emit(e);
-    (*api)->Shutdown();
-  });
-  int rc = RunWatch(args, out, err);
-  stopper.join();
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(RunWatch(args, out, err), 1);
+  EXPECT_TRUE(absl::StrContains(out.str(), "\"EVENT_KIND_AGENT_STOPPING\"")) << out.str();
+  // The last line is the error object.
+  std::string text = out.str();
+  ASSERT_TRUE(absl::EndsWith(text, "\n")) << text;
+  text.pop_back();
+  hacli::v1::ErrorOutput error;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(text.substr(text.rfind('\n') + 1), &error).ok())
+      << text;
+  EXPECT_EQ(error.error().code(), 1);
+  EXPECT_EQ(error.error().target(), socket_);
+  EXPECT_EQ(error.error().message(),
+            "the agent at " + socket_ + " ended the event stream (it is stopping)");
+}
+
+TEST_F(AgentCommandsServerTest, WatchWithNoAgentIsUnreachable) {
+  WatchArgs args;
+  args.connection.socket = socket_;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunWatch(args, out, err), 3);
+  EXPECT_TRUE(absl::StrContains(err.str(), "cannot reach the agent at " + socket_)) << err.str();
+  EXPECT_EQ(out.str(), "");
 }
 
 // The control commands against the agent's real service: what hacli sends
@@ -231,7 +270,7 @@ TEST_F(AgentCommandsServerTest, MoveReachesTheLoopAndPrintsItsAnswer) {
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   MoveArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.group = "web";
   args.node = "node02";
   std::ostringstream out, err;
@@ -264,7 +303,7 @@ TEST_F(AgentCommandsServerTest, NoWaitStandbyThenOperationShowsItPendingThenFail
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   ScopeArgs standby;
-  standby.socket = socket_;
+  standby.connection.socket = socket_;
   standby.scope = "foreign";
   standby.no_wait = true;
   std::ostringstream out, err;
@@ -276,7 +315,7 @@ TEST_F(AgentCommandsServerTest, NoWaitStandbyThenOperationShowsItPendingThenFail
   EXPECT_EQ(out.str(), absl::StrCat("operation ", got[0].id, " pending\n"));
 
   OperationArgs follow;
-  follow.socket = socket_;
+  follow.connection.socket = socket_;
   follow.operation_id = got[0].id;
   std::ostringstream out2, err2;
   EXPECT_EQ(RunOperation(follow, out2, err2), 0) << err2.str();
@@ -304,7 +343,7 @@ TEST_F(AgentCommandsServerTest, WhereAnswersFromTheStatusAndUnknownTargetsExitOn
   auto api = agent::ApiServer::Start(socket_, hub, ops_);
   ASSERT_TRUE(api.ok()) << api.status();
   WhereArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.target = "192.0.2.50";
   std::ostringstream out, err;
   EXPECT_EQ(RunWhere(args, out, err), 0) << err.str();
@@ -315,6 +354,138 @@ TEST_F(AgentCommandsServerTest, WhereAnswersFromTheStatusAndUnknownTargetsExitOn
   EXPECT_EQ(out2.str(), "");
   EXPECT_TRUE(absl::StrContains(err2.str(), "hacli: ")) << err2.str();
   EXPECT_TRUE(absl::StrContains(err2.str(), "10.9.9.9")) << err2.str();
+}
+
+// --- the same commands against remote agents over mutual TLS ---
+
+// The error object a command printed with -o json.
+hacli::v1::Error ErrorOf(const std::string& json) {
+  hacli::v1::ErrorOutput output;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &output).ok()) << json;
+  return output.error();
+}
+
+class RemoteCommandsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string tmpl = std::string(getenv("TEST_TMPDIR")) + "/pki-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    absl::StatusOr<tls_testing::TestPki> pki = tls_testing::TestPki::Make(tmpl);
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = new tls_testing::TestPki(*pki);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(pki_, nullptr) << "no test PKI";
+    node01_ = tls_testing::TlsServer::Start("127.0.0.1", *pki_, "server", "node01");
+    ASSERT_NE(node01_, nullptr);
+  }
+  static ConnectionOptions Admin(std::vector<std::string> servers) {
+    ConnectionOptions o;
+    o.servers = std::move(servers);
+    o.ca = pki_->Pem("ca");
+    o.cert = pki_->Pem("client");
+    o.key = pki_->Key("client");
+    return o;
+  }
+  StatusArgs Status(ConnectionOptions connection) {
+    StatusArgs args;
+    args.connection = std::move(connection);
+    args.format = OutputFormat::kJson;
+    return args;
+  }
+
+  static tls_testing::TestPki* pki_;
+  std::unique_ptr<tls_testing::TlsServer> node01_;
+  std::ostringstream out_, err_;
+};
+tls_testing::TestPki* RemoteCommandsTest::pki_ = nullptr;
+
+TEST_F(RemoteCommandsTest, StatusOverTlsPrintsTheAnswer) {
+  ASSERT_EQ(RunStatus(Status(Admin({node01_->address()})), out_, err_), 0) << err_.str();
+  v1::GetStatusResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok()) << out_.str();
+  EXPECT_EQ(parsed.cluster_name(), "node01");
+}
+
+TEST_F(RemoteCommandsTest, WithoutAClientCertificateStatusIsDeniedWithExitFour) {
+  ConnectionOptions connection = Admin({node01_->address()});
+  connection.cert = connection.key = "";
+  EXPECT_EQ(RunStatus(Status(connection), out_, err_), 4);
+  hacli::v1::Error error = ErrorOf(out_.str());
+  EXPECT_EQ(error.code(), 4);
+  EXPECT_EQ(error.target(), node01_->address());
+  EXPECT_EQ(error.grpc_status(), "UNAUTHENTICATED");
+  EXPECT_TRUE(absl::StrContains(err_.str(), "hacli: status: the agent at " + node01_->address() +
+                                                " did not accept this client"))
+      << err_.str();
+  EXPECT_TRUE(absl::StrContains(err_.str(), "--cert and --key")) << err_.str();
+}
+
+TEST_F(RemoteCommandsTest, AReadersStandbyIsDeniedWithExitFour) {
+  ScopeArgs args;
+  args.connection = Admin({node01_->address()});
+  args.format = OutputFormat::kJson;
+  EXPECT_EQ(RunStandby(args, out_, err_), 4);
+  hacli::v1::Error error = ErrorOf(out_.str());
+  EXPECT_EQ(error.code(), 4);
+  EXPECT_EQ(error.grpc_status(), "PERMISSION_DENIED");
+  EXPECT_TRUE(absl::StrContains(error.message(), "denied the call")) << error.message();
+}
+
+TEST_F(RemoteCommandsTest, AWrongCaIsExitThreeNamingTheServer) {
+  ConnectionOptions connection = Admin({node01_->address()});
+  connection.ca = pki_->Pem("other-ca");
+  EXPECT_EQ(RunStatus(Status(connection), out_, err_), 3);
+  hacli::v1::Error error = ErrorOf(out_.str());
+  EXPECT_EQ(error.code(), 3);
+  EXPECT_EQ(error.target(), "");  // none was chosen
+  EXPECT_TRUE(absl::StrContains(error.message(), node01_->address() + ": ")) << error.message();
+  EXPECT_TRUE(absl::StrContains(
+      err_.str(), "hacli: status: no agent reachable over TLS:\n  " + node01_->address() + ": "))
+      << err_.str();
+}
+
+TEST_F(RemoteCommandsTest, TheSecondServerAnswersWhenTheFirstIsDown) {
+  std::string down;
+  {
+    std::unique_ptr<tls_testing::TlsServer> gone =
+        tls_testing::TlsServer::Start("127.0.0.1", *pki_, "server", "gone");
+    ASSERT_NE(gone, nullptr);
+    down = gone->address();
+  }
+  ASSERT_EQ(RunStatus(Status(Admin({down, node01_->address()})), out_, err_), 0) << err_.str();
+  EXPECT_TRUE(absl::StrContains(out_.str(), "\"cluster_name\": \"node01\"")) << out_.str();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunStatus(Status(Admin({down})), out, err), 3);
+  EXPECT_EQ(ErrorOf(out.str()).code(), 3);
+}
+
+TEST_F(RemoteCommandsTest, NoAnswerWithinTheTimeoutIsExitFive) {
+  node01_->agent().Hang();
+  StatusArgs args = Status(Admin({node01_->address()}));
+  args.timeout = absl::Milliseconds(200);
+  EXPECT_EQ(RunStatus(args, out_, err_), 5);
+  hacli::v1::Error error = ErrorOf(out_.str());
+  EXPECT_EQ(error.code(), 5);
+  EXPECT_EQ(error.grpc_status(), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(error.message(), "no answer from the agent at " + node01_->address() + " within 200ms");
+}
+
+TEST_F(RemoteCommandsTest, AMissingCaIsAUsageErrorBeforeAnyConnection) {
+  ConnectionOptions connection = Admin({node01_->address()});
+  connection.ca = "";
+  WhereArgs args;
+  args.connection = connection;
+  args.target = "web";
+  args.format = OutputFormat::kJson;
+  EXPECT_EQ(RunWhere(args, out_, err_), 2);
+  hacli::v1::Error error = ErrorOf(out_.str());
+  EXPECT_EQ(error.code(), 2);
+  EXPECT_TRUE(absl::StartsWith(error.message(), "--server needs --ca FILE")) << error.message();
 }
 
 }  // namespace

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "agent/config/diagnostics.h"
 #include "agent/config/validate.h"
 #include "agent/config/yaml_codec.h"
+#include "cli/hacli_output.pb.h"
 #include "migrate/atomic_file.h"
 #include "migrate/migrate.h"
 
@@ -30,6 +32,32 @@ int CountOf(const std::vector<Diagnostic>& ds, config::Severity s) {
 std::string Summary(const std::vector<Diagnostic>& ds) {
   return absl::StrCat(CountOf(ds, config::Severity::kError), " error(s), ",
                       CountOf(ds, config::Severity::kWarning), " warning(s)");
+}
+
+// The diagnostics and their counts, as -o json prints them.
+template <typename Output>
+void SetDiagnostics(const std::vector<Diagnostic>& ds, Output& output) {
+  for (const Diagnostic& d : ds) {
+    hacli::v1::Diagnostic* j = output.add_diagnostics();
+    j->set_file(d.location.file);
+    j->set_line(d.location.line);
+    j->set_column(d.location.column);
+    j->set_severity(d.severity == config::Severity::kError ? "error" : "warning");
+    j->set_message(d.message);
+  }
+  output.set_errors(CountOf(ds, config::Severity::kError));
+  output.set_warnings(CountOf(ds, config::Severity::kWarning));
+}
+
+// The end of a migrate: with --format json its outcome on `out`.
+int FinishMigrate(hacli::v1::MigrateOutput& output, const std::vector<Diagnostic>& ds, int code,
+                  OutputFormat format, std::ostream& out) {
+  output.set_valid(code == kExitOk);
+  SetDiagnostics(ds, output);
+  if (format == OutputFormat::kJson) {
+    out << ApiJson(output, /*pretty=*/true, /*with_defaults=*/true) << "\n";
+  }
+  return code;
 }
 
 // The first line of a secret file (relative paths from `base_dir`).
@@ -76,118 +104,156 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     }
   }
   err << FormatDiagnostics(diagnostics);
+  hacli::v1::MigrateOutput output;
   if (HasErrors(diagnostics)) {
     err << "hacli migrate: " << args.from << " not converted: " << Summary(diagnostics)
         << "\n";
-    return kExitFailed;
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
   }
   std::string yaml = config::SpecToYaml(result.spec);
   if (args.output.empty() || args.output == "-") {
-    out << yaml;
+    if (args.format == OutputFormat::kText) out << yaml;
+    output.set_yaml(yaml);
   } else {
     // The spec holds the shared secret: owner-only, as authkeys.
     absl::Status written = migrate::WriteFileAtomically(args.output, yaml, 0600);
     if (!written.ok()) {
       err << args.output << ": error: " << written.message() << "\n";
-      return kExitFailed;
+      output.set_error(absl::StrCat(args.output, ": ", written.message()));
+      return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
     }
+    output.add_written(args.output);
     err << "hacli migrate: wrote " << args.output << " (" << Summary(diagnostics)
         << ")\n";
   }
-  return kExitOk;
+  return FinishMigrate(output, diagnostics, kExitOk, args.format, out);
 }
 
-int MigrateToLegacy(const MigrateArgs& args, std::ostream& err) {
-  config::ParsedSpec parsed = config::LoadSpecFile(args.to_legacy);
-  err << FormatDiagnostics(parsed.diagnostics);
-  if (HasErrors(parsed.diagnostics)) {
-    err << "hacli migrate: " << args.to_legacy << " is not valid: "
-        << Summary(parsed.diagnostics) << "\n";
-    return kExitFailed;
-  }
-  // Heartbeat's authkeys holds secrets inline: read secret files here.
-  std::string base_dir = std::filesystem::path(args.to_legacy).parent_path().string();
+// Heartbeat's authkeys holds secrets inline: the spec's secret files are
+// read in (relative paths from the spec's directory). An error names the
+// key's place in the spec.
+std::optional<Diagnostic> InlineSecrets(const std::string& spec_file, config::ParsedSpec& parsed) {
+  std::string base_dir = std::filesystem::path(spec_file).parent_path().string();
   for (int i = 0; i < parsed.spec.auth().keys_size(); ++i) {
     auto* key = parsed.spec.mutable_auth()->mutable_keys(i);
     if (key->secret_file().empty()) continue;
     std::string path = absl::StrCat("auth.keys[", i, "].secret_file");
     absl::StatusOr<std::string> secret = ReadSecretFile(key->secret_file(), base_dir);
     if (!secret.ok()) {
-      err << config::FormatDiagnostic({config::Severity::kError, parsed.source_map.Find(path),
-                                       std::string(secret.status().message())})
-          << "\n";
-      return kExitFailed;
+      return Diagnostic{config::Severity::kError, parsed.source_map.Find(path),
+                        std::string(secret.status().message())};
     }
     key->set_secret(*secret);
     key->clear_secret_file();
   }
-  absl::StatusOr<migrate::LegacyFiles> files =
-      migrate::SpecToLegacy(parsed.spec, args.node);
+  return std::nullopt;
+}
+
+// What Heartbeat's files cannot hold, as a warning at the spec line it is on.
+std::vector<Diagnostic> DroppedWarnings(const migrate::LegacyFiles& files,
+                                        const config::SourceMap& source_map) {
+  std::vector<Diagnostic> warnings;
+  for (const std::string& item : files.dropped) {
+    size_t colon = item.find(": ");
+    std::string path = item.substr(0, colon);
+    std::string reason = colon == std::string::npos ? "" : item.substr(colon + 2);
+    warnings.push_back({config::Severity::kWarning, source_map.Find(path),
+                        absl::StrCat(path, " is not written to the Heartbeat files: ", reason)});
+  }
+  return warnings;
+}
+
+int MigrateToLegacy(const MigrateArgs& args, std::ostream& out, std::ostream& err) {
+  hacli::v1::MigrateOutput output;
+  config::ParsedSpec parsed = config::LoadSpecFile(args.to_legacy);
+  std::vector<Diagnostic> diagnostics = parsed.diagnostics;
+  err << FormatDiagnostics(diagnostics);
+  if (HasErrors(diagnostics)) {
+    err << "hacli migrate: " << args.to_legacy << " is not valid: " << Summary(diagnostics)
+        << "\n";
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
+  }
+  if (std::optional<Diagnostic> bad = InlineSecrets(args.to_legacy, parsed)) {
+    err << config::FormatDiagnostic(*bad) << "\n";
+    diagnostics.push_back(*std::move(bad));
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
+  }
+  absl::StatusOr<migrate::LegacyFiles> files = migrate::SpecToLegacy(parsed.spec, args.node);
   if (!files.ok()) {
     // The writer's messages start with the spec path they concern.
     std::string message(files.status().message());
     std::string path = message.substr(0, message.find_first_of(" :'"));
-    err << config::FormatDiagnostic({config::Severity::kError, parsed.source_map.Find(path),
-                                     message})
-        << "\n";
-    return kExitFailed;
+    diagnostics.push_back({config::Severity::kError, parsed.source_map.Find(path), message});
+    err << config::FormatDiagnostic(diagnostics.back()) << "\n";
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
   }
-  // What Heartbeat's files cannot hold is said, at the spec line it is on.
-  for (const std::string& item : files->dropped) {
-    size_t colon = item.find(": ");
-    std::string path = item.substr(0, colon);
-    std::string reason = colon == std::string::npos ? "" : item.substr(colon + 2);
-    err << config::FormatDiagnostic(
-               {config::Severity::kWarning, parsed.source_map.Find(path),
-                absl::StrCat(path, " is not written to the Heartbeat files: ", reason)})
-        << "\n";
+  for (Diagnostic& warning : DroppedWarnings(*files, parsed.source_map)) {
+    err << config::FormatDiagnostic(warning) << "\n";
+    diagnostics.push_back(std::move(warning));
   }
   absl::Status written = migrate::WriteLegacyDir(*files, args.output);
   if (!written.ok()) {
     err << args.output << ": error: " << written.message() << "\n";
-    return kExitFailed;
+    output.set_error(absl::StrCat(args.output, ": ", written.message()));
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
+  }
+  for (const char* name : {"ha.cf", "haresources", "authkeys"}) {
+    output.add_written((std::filesystem::path(args.output) / name).string());
   }
   err << "hacli migrate: wrote ha.cf, haresources and authkeys (mode 0600) for node "
       << args.node << " to " << args.output << "\n";
-  return kExitOk;
+  return FinishMigrate(output, diagnostics, kExitOk, args.format, out);
 }
 
 }  // namespace
 
 int RunMigrate(const MigrateArgs& args, std::ostream& out, std::ostream& err) {
+  std::string usage;
   if (args.from.empty() == args.to_legacy.empty()) {
-    err << "hacli migrate: give exactly one of --from DIR or --to-legacy FILE "
-           "(see hacli migrate --help)\n";
+    usage = "give exactly one of --from DIR or --to-legacy FILE (see hacli migrate --help)";
+  } else if (!args.to_legacy.empty() && (args.node.empty() || args.output.empty())) {
+    usage = "--to-legacy needs --node NAME and -o DIR (see hacli migrate --help)";
+  } else if (!args.to_legacy.empty() && (!args.peer.empty() || !args.cluster_name.empty())) {
+    usage = "--peer and --cluster-name go with --from, not --to-legacy";
+  }
+  if (!usage.empty()) {
+    err << "hacli migrate: " << usage << "\n";
+    if (args.format == OutputFormat::kJson) {
+      out << ErrorJson(kExitUsage, usage, /*target=*/"", /*grpc_status=*/"", /*pretty=*/true)
+          << "\n";
+    }
     return kExitUsage;
   }
-  if (!args.to_legacy.empty()) {
-    if (args.node.empty() || args.output.empty()) {
-      err << "hacli migrate: --to-legacy needs --node NAME and -o DIR "
-             "(see hacli migrate --help)\n";
-      return kExitUsage;
-    }
-    if (!args.peer.empty() || !args.cluster_name.empty()) {
-      err << "hacli migrate: --peer and --cluster-name go with --from, not "
-             "--to-legacy\n";
-      return kExitUsage;
-    }
-    return MigrateToLegacy(args, err);
-  }
+  if (!args.to_legacy.empty()) return MigrateToLegacy(args, out, err);
   return MigrateToSpec(args, out, err);
 }
 
-int RunValidate(const std::string& file, std::ostream& out, std::ostream& err) {
+int RunValidate(const std::string& file, std::ostream& out, std::ostream& err,
+                OutputFormat format) {
   config::ParsedSpec parsed = config::LoadSpecFile(file);
   err << FormatDiagnostics(parsed.diagnostics);
-  if (HasErrors(parsed.diagnostics)) {
+  const bool valid = !HasErrors(parsed.diagnostics);
+  if (format == OutputFormat::kJson) {
+    hacli::v1::ValidateOutput output;
+    output.set_file(file);
+    output.set_valid(valid);
+    SetDiagnostics(parsed.diagnostics, output);
+    if (valid) {
+      output.set_cluster_name(parsed.spec.cluster_name());
+      output.set_nodes(parsed.spec.nodes_size());
+      output.set_groups(parsed.spec.groups_size());
+      output.set_config_version(parsed.spec.config_version());
+    }
+    out << ApiJson(output, /*pretty=*/true, /*with_defaults=*/true) << "\n";
+  } else if (!valid) {
     out << file << ": invalid: " << Summary(parsed.diagnostics) << "\n";
-    return kExitFailed;
+  } else {
+    out << file << ": valid: cluster " << parsed.spec.cluster_name() << ", "
+        << parsed.spec.nodes_size() << " node(s), " << parsed.spec.groups_size()
+        << " group(s), config version " << parsed.spec.config_version() << " ("
+        << Summary(parsed.diagnostics) << ")\n";
   }
-  out << file << ": valid: cluster " << parsed.spec.cluster_name() << ", "
-      << parsed.spec.nodes_size() << " node(s), " << parsed.spec.groups_size()
-      << " group(s), config version " << parsed.spec.config_version() << " ("
-      << Summary(parsed.diagnostics) << ")\n";
-  return kExitOk;
+  return valid ? kExitOk : kExitFailed;
 }
 
 }  // namespace hacluster::cli

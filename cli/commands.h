@@ -2,8 +2,9 @@
 // to the given streams. The binary (hacli.cc) only parses the command line
 // and calls these, so tests run them in-process.
 //
-// Exit statuses scripts can rely on: 0 success (warnings allowed), 1 the
-// input is invalid or an operation failed, 2 the command line is wrong.
+// Exit statuses scripts can rely on (exit_codes.h): 0 success (warnings
+// allowed), 1 the input is invalid or an operation failed, 2 the command
+// line is wrong.
 //
 // Thread-safety: each call is independent; the streams are not shared.
 #ifndef HACLUSTER_CLI_COMMANDS_H_
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "cli/exit_codes.h"
+#include "cli/output.h"
 
 namespace hacluster::cli {
 
@@ -26,6 +28,9 @@ struct MigrateArgs {
   std::string to_legacy;     // spec file
   // both: output file (spec) or directory (legacy); empty = stdout (spec)
   std::string output;
+  // kJson: one hacli.v1.MigrateOutput object on `out` (the YAML inside it,
+  // when it would have gone to stdout), or an ErrorOutput for a usage error.
+  OutputFormat format = OutputFormat::kText;
 };
 
 // `hacli migrate`: legacy /etc/ha.d -> YAML spec, or spec -> legacy files
@@ -33,8 +38,10 @@ struct MigrateArgs {
 // file is given.
 int RunMigrate(const MigrateArgs& args, std::ostream& out, std::ostream& err);
 
-// `hacli validate FILE`: diagnostics to `err`, a one-line summary to `out`.
-int RunValidate(const std::string& file, std::ostream& out, std::ostream& err);
+// `hacli validate FILE`: diagnostics to `err`, a one-line summary to `out`,
+// or with kJson one hacli.v1.ValidateOutput object (hacli_output.proto).
+int RunValidate(const std::string& file, std::ostream& out, std::ostream& err,
+                OutputFormat format = OutputFormat::kText);
 
 }  // namespace hacluster::cli
 

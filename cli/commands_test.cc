@@ -11,6 +11,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cli/hacli_output.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 
 namespace hacluster::cli {
@@ -109,6 +111,146 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
   // The spec keeps both keys for a version that acts on them.
   EXPECT_TRUE(absl::StrContains(out.str(), "watchdog_device: /dev/watchdog")) << out.str();
   EXPECT_TRUE(absl::StrContains(out.str(), "/usr/lib/heartbeat/ipfail")) << out.str();
+}
+
+// --- -o json: one object on stdout, the same exit status ---
+
+template <typename Message>
+Message Parse(const std::string& json) {
+  Message m;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &m).ok()) << json;
+  return m;
+}
+
+TEST_F(CommandsTest, ValidateJsonOfAValidSpecSaysWhatItHolds) {
+  Write("authkey", "s3cret\n", 0600);
+  std::string spec = Write("spec.yaml", kSpec);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(spec, out, err, OutputFormat::kJson), kExitOk) << err.str();
+  auto v = Parse<hacli::v1::ValidateOutput>(out.str());
+  EXPECT_EQ(v.file(), spec);
+  EXPECT_TRUE(v.valid());
+  EXPECT_EQ(v.cluster_name(), "c");
+  EXPECT_EQ(v.nodes(), 2);
+  EXPECT_EQ(v.errors(), 0);
+  // Every field is there, an empty list too.
+  EXPECT_TRUE(absl::StrContains(out.str(), "\"diagnostics\": []")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "\"groups\": 0")) << out.str();
+}
+
+TEST_F(CommandsTest, ValidateJsonOfAnInvalidSpecListsEachProblemWithItsPlace) {
+  Write("authkey", "s3cret\n", 0600);
+  std::string spec = Write("spec.yaml", absl::StrCat(kSpec, "timming:\n  keepalive: 1s\n"));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(spec, out, err, OutputFormat::kJson), kExitFailed);
+  auto v = Parse<hacli::v1::ValidateOutput>(out.str());
+  EXPECT_FALSE(v.valid());
+  EXPECT_EQ(v.cluster_name(), "");
+  ASSERT_GE(v.diagnostics_size(), 1);
+  EXPECT_EQ(v.errors(), v.diagnostics_size() - v.warnings());
+  const hacli::v1::Diagnostic& d = v.diagnostics(0);
+  EXPECT_EQ(d.file(), spec);
+  EXPECT_EQ(d.line(), 10);
+  EXPECT_EQ(d.column(), 1);
+  EXPECT_EQ(d.severity(), "error");
+  EXPECT_TRUE(absl::StrContains(d.message(), "timing")) << d.message();
+  // stderr is as without -o json.
+  EXPECT_TRUE(absl::StrContains(err.str(), spec + ":10:1: error:")) << err.str();
+}
+
+class MigrateJsonTest : public CommandsTest {
+ protected:
+  std::string LegacyDir() {
+    std::string legacy = dir_ + "/ha.d";
+    EXPECT_EQ(mkdir(legacy.c_str(), 0755), 0);
+    Write("ha.d/ha.cf",
+          "keepalive 1\n"
+          "deadtime 10\n"
+          "bcast eth0\n"
+          "watchdog /dev/watchdog\n"
+          "node node01 node02\n");
+    Write("ha.d/haresources", "node01 192.0.2.100 httpd\n");
+    Write("ha.d/authkeys", "auth 1\n1 sha1 s3cret\n", 0600);
+    return legacy;
+  }
+};
+
+TEST_F(MigrateJsonTest, ToStdoutTheYamlAndTheWarningsAreInTheObject) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  args.format = OutputFormat::kJson;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  auto m = Parse<hacli::v1::MigrateOutput>(out.str());
+  EXPECT_TRUE(m.valid());
+  EXPECT_TRUE(absl::StrContains(m.yaml(), "watchdog_device: /dev/watchdog")) << m.yaml();
+  EXPECT_TRUE(m.written().empty());
+  ASSERT_GE(m.warnings(), 1);
+  bool watchdog = false;
+  for (const hacli::v1::Diagnostic& d : m.diagnostics()) {
+    if (d.file() == args.from + "/ha.cf" && d.line() == 4 && d.severity() == "warning") {
+      watchdog = true;
+    }
+  }
+  EXPECT_TRUE(watchdog) << out.str();
+}
+
+TEST_F(MigrateJsonTest, ToFilesTheObjectNamesEachFileWritten) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  args.output = dir_ + "/cluster.yaml";
+  args.format = OutputFormat::kJson;
+  std::ostringstream out, err;
+  ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  auto m = Parse<hacli::v1::MigrateOutput>(out.str());
+  EXPECT_EQ(m.yaml(), "");
+  ASSERT_EQ(m.written_size(), 1);
+  EXPECT_EQ(m.written(0), args.output);
+
+  MigrateArgs back;
+  back.to_legacy = args.output;
+  back.node = "node02";
+  back.output = dir_ + "/back";
+  back.format = OutputFormat::kJson;
+  std::ostringstream out2, err2;
+  ASSERT_EQ(RunMigrate(back, out2, err2), kExitOk) << err2.str();
+  m = Parse<hacli::v1::MigrateOutput>(out2.str());
+  EXPECT_TRUE(m.valid());
+  EXPECT_EQ(std::vector<std::string>(m.written().begin(), m.written().end()),
+            (std::vector<std::string>{back.output + "/ha.cf", back.output + "/haresources",
+                                      back.output + "/authkeys"}));
+}
+
+TEST_F(MigrateJsonTest, AnInvalidInputIsNotValidWithItsErrors) {
+  MigrateArgs args;
+  args.from = dir_ + "/nowhere";
+  args.format = OutputFormat::kJson;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed);
+  auto m = Parse<hacli::v1::MigrateOutput>(out.str());
+  EXPECT_FALSE(m.valid());
+  EXPECT_GE(m.errors(), 1);
+  EXPECT_EQ(m.yaml(), "");
+}
+
+TEST_F(MigrateJsonTest, AUsageErrorIsTheErrorObject) {
+  MigrateArgs args;
+  args.format = OutputFormat::kJson;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitUsage);
+  auto e = Parse<hacli::v1::ErrorOutput>(out.str());
+  EXPECT_EQ(e.error().code(), kExitUsage);
+  EXPECT_TRUE(absl::StartsWith(e.error().message(), "give exactly one of --from DIR"))
+      << e.error().message();
+}
+
+TEST_F(MigrateJsonTest, TextOutputIsUnchangedWithoutJson) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  EXPECT_TRUE(absl::StartsWith(out.str(), "# Cluster spec")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "\ncluster_name: ")) << out.str();
 }
 
 }  // namespace

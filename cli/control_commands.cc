@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/exit_codes.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/agent.grpc.pb.h"
@@ -18,18 +19,8 @@ namespace {
 namespace v1 = agent::v1;
 using google::protobuf::util::TimeUtil;
 
-// The exit statuses of commands.h.
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
 // The longest wait the agent accepts; more is surely a typo (ms for s).
 constexpr absl::Duration kMaxTimeout = absl::Hours(1);
-
-int UsageError(absl::string_view command, absl::string_view message, std::ostream& err) {
-  err << "hacli: " << command << ": " << message << "\nRun 'hacli " << command << " --help'.\n";
-  return kExitUsage;
-}
 
 google::protobuf::Duration ToProto(absl::Duration d) {
   return TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(d));
@@ -37,26 +28,6 @@ google::protobuf::Duration ToProto(absl::Duration d) {
 
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration after) {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + after));
-}
-
-// A failed call: what the operator should read on stderr.
-std::string CallError(absl::string_view command, const std::string& socket, absl::Duration deadline,
-                      const grpc::Status& s) {
-  switch (s.error_code()) {
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return absl::StrCat("hacli: ", command, ": no answer from the agent at ", socket, " within ",
-                          absl::FormatDuration(deadline),
-                          "; what was asked may still go on (see 'hacli status')\n");
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return absl::StrCat(
-          "hacli: ", command, ": the agent at ", socket,
-          " does not offer this call (it runs an older version): ", s.error_message(), "\n");
-    case grpc::StatusCode::UNAVAILABLE:
-      return AgentCallError(socket, s);
-    default:
-      return absl::StrCat("hacli: ", command, ": the agent at ", socket,
-                          " refused: ", s.error_message(), "\n");
-  }
 }
 
 // A group is where the operation wants it: running on its target, or
@@ -86,21 +57,27 @@ using WriteCall =
 
 // Standby, takeover and move once their arguments are checked: the call
 // with a deadline of the timeout plus the margin, then the outcome.
-int RunWrite(absl::string_view command, const std::string& socket_flag, absl::Duration timeout,
-             bool no_wait, OutputFormat format, const WriteCall& call, std::ostream& out,
-             std::ostream& err) {
-  std::string socket = ResolveSocket(socket_flag);
+int RunWrite(const ErrorReport& report, const ConnectionOptions& connection, absl::Duration timeout,
+             bool no_wait, const WriteCall& call) {
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
   // With --no-wait the agent answers at once; the margin alone bounds it.
   absl::Duration deadline = (no_wait ? absl::ZeroDuration() : timeout) + kDeadlineMargin;
   grpc::ClientContext ctx;
   SetDeadline(ctx, deadline);
   v1::OperationResponse op;
-  grpc::Status s = call(*ConnectAgent(socket), &ctx, &op);
-  if (!s.ok()) {
-    err << CallError(command, socket, deadline, s);
-    return kExitFailed;
-  }
-  return Report(op, no_wait ? absl::ZeroDuration() : timeout, format, out);
+  grpc::Status s = call(*agent->stub, &ctx, &op);
+  if (!s.ok()) return ReportCallError(report, *agent, deadline, s);
+  return Report(op, no_wait ? absl::ZeroDuration() : timeout, report.format, report.out);
+}
+
+// The report of a write command: a call cut by its deadline may still have
+// started the move.
+ErrorReport WriteReport(absl::string_view command, OutputFormat format, std::ostream& out,
+                        std::ostream& err) {
+  ErrorReport report{command, format, out, err};
+  report.changes_state = true;
+  return report;
 }
 
 }  // namespace
@@ -178,73 +155,78 @@ std::string FormatOperationLine(const v1::OperationResponse& op, absl::Duration 
 }
 
 int OperationExitStatus(const v1::OperationResponse& op, absl::Duration waited) {
-  if (op.state() == v1::OPERATION_STATE_DONE) return kExitOk;
-  if (op.state() == v1::OPERATION_STATE_PENDING && waited <= absl::ZeroDuration()) return kExitOk;
-  return kExitFailed;
+  switch (op.state()) {
+    case v1::OPERATION_STATE_DONE:
+      return kExitOk;
+    case v1::OPERATION_STATE_PENDING:
+      return waited <= absl::ZeroDuration() ? kExitOk : kExitTimedOut;
+    case v1::OPERATION_STATE_TIMED_OUT:
+      return kExitTimedOut;
+    default:
+      return kExitFailed;
+  }
 }
 
 int RunStandby(const ScopeArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report = WriteReport("standby", args.format, out, err);
   absl::StatusOr<v1::StandbyScope> scope = ParseScope(args.scope);
-  if (!scope.ok()) return UsageError("standby", scope.status().message(), err);
+  if (!scope.ok()) return ReportUsageError(report, scope.status().message());
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(args.timeout, /*allow_zero=*/false);
-  if (!timeout.ok()) return UsageError("standby", timeout.status().message(), err);
+  if (!timeout.ok()) return ReportUsageError(report, timeout.status().message());
   v1::StandbyRequest req;
   req.set_scope(*scope);
   *req.mutable_timeout() = ToProto(*timeout);
   req.set_no_wait(args.no_wait);
-  return RunWrite(
-      "standby", args.socket, *timeout, args.no_wait, args.format,
-      [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
-        return stub.Standby(ctx, req, op);
-      },
-      out, err);
+  return RunWrite(report, args.connection, *timeout, args.no_wait,
+                  [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
+                    return stub.Standby(ctx, req, op);
+                  });
 }
 
 int RunTakeover(const ScopeArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report = WriteReport("takeover", args.format, out, err);
   absl::StatusOr<v1::StandbyScope> scope = ParseScope(args.scope);
-  if (!scope.ok()) return UsageError("takeover", scope.status().message(), err);
+  if (!scope.ok()) return ReportUsageError(report, scope.status().message());
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(args.timeout, /*allow_zero=*/false);
-  if (!timeout.ok()) return UsageError("takeover", timeout.status().message(), err);
+  if (!timeout.ok()) return ReportUsageError(report, timeout.status().message());
   v1::TakeoverRequest req;
   req.set_scope(*scope);
   *req.mutable_timeout() = ToProto(*timeout);
   req.set_no_wait(args.no_wait);
-  return RunWrite(
-      "takeover", args.socket, *timeout, args.no_wait, args.format,
-      [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
-        return stub.Takeover(ctx, req, op);
-      },
-      out, err);
+  return RunWrite(report, args.connection, *timeout, args.no_wait,
+                  [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
+                    return stub.Takeover(ctx, req, op);
+                  });
 }
 
 int RunMove(const MoveArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report = WriteReport("move", args.format, out, err);
   if (args.group.empty() || args.node.empty()) {
-    return UsageError("move", "give the group and the node to move it to: hacli move GROUP NODE",
-                      err);
+    return ReportUsageError(report,
+                            "give the group and the node to move it to: hacli move GROUP NODE");
   }
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(args.timeout, /*allow_zero=*/false);
-  if (!timeout.ok()) return UsageError("move", timeout.status().message(), err);
+  if (!timeout.ok()) return ReportUsageError(report, timeout.status().message());
   v1::MoveRequest req;
   req.set_group(args.group);
   req.set_node(args.node);
   *req.mutable_timeout() = ToProto(*timeout);
   req.set_no_wait(args.no_wait);
-  return RunWrite(
-      "move", args.socket, *timeout, args.no_wait, args.format,
-      [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
-        return stub.Move(ctx, req, op);
-      },
-      out, err);
+  return RunWrite(report, args.connection, *timeout, args.no_wait,
+                  [&](v1::Agent::Stub& stub, grpc::ClientContext* ctx, v1::OperationResponse* op) {
+                    return stub.Move(ctx, req, op);
+                  });
 }
 
 int RunOperation(const OperationArgs& args, std::ostream& out, std::ostream& err) {
+  const ErrorReport report{"operation", args.format, out, err};
   if (args.operation_id == 0) {
-    return UsageError("operation", "give the operation id a standby, takeover or move printed",
-                      err);
+    return ReportUsageError(report, "give the operation id a standby, takeover or move printed");
   }
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(args.timeout, /*allow_zero=*/true);
-  if (!timeout.ok()) return UsageError("operation", timeout.status().message(), err);
-  std::string socket = ResolveSocket(args.socket);
+  if (!timeout.ok()) return ReportUsageError(report, timeout.status().message());
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
   v1::GetOperationRequest req;
   req.set_operation_id(args.operation_id);
   if (*timeout > absl::ZeroDuration()) *req.mutable_timeout() = ToProto(*timeout);
@@ -253,41 +235,28 @@ int RunOperation(const OperationArgs& args, std::ostream& out, std::ostream& err
   grpc::ClientContext ctx;
   SetDeadline(ctx, deadline);
   v1::OperationResponse op;
-  grpc::Status s = ConnectAgent(socket)->GetOperation(&ctx, req, &op);
-  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
-    err << "hacli: operation: " << s.error_message() << "\n";
-    return kExitFailed;
-  }
-  if (!s.ok()) {
-    err << CallError("operation", socket, deadline, s);
-    return kExitFailed;
-  }
+  grpc::Status s = agent->stub->GetOperation(&ctx, req, &op);
+  if (!s.ok()) return ReportCallError(report, *agent, deadline, s);
   return Report(op, *timeout, args.format, out);
 }
 
 int RunWhere(const WhereArgs& args, std::ostream& out, std::ostream& err) {
-  if (args.target.empty()) {
-    return UsageError("where", "give a virtual IP address or a group name", err);
-  }
-  std::string socket = ResolveSocket(args.socket);
+  const ErrorReport report{"where", args.format, out, err};
+  if (args.target.empty())
+    return ReportUsageError(report, "give a virtual IP address or a group name");
+  absl::StatusOr<AgentConnection> agent = ConnectToAgent(args.connection);
+  if (!agent.ok()) return ReportConnectError(report, agent.status());
   v1::WhereRequest req;
   req.set_target(args.target);
   grpc::ClientContext ctx;
   SetDeadline(ctx, kQueryDeadline);
   v1::WhereResponse where;
-  grpc::Status s = ConnectAgent(socket)->Where(&ctx, req, &where);
-  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
-    err << "hacli: "
-        << (s.error_message().empty()
-                ? absl::StrCat("no virtual IP or group '", args.target, "' in the cluster")
-                : s.error_message())
-        << "\n";
-    return kExitFailed;
+  grpc::Status s = agent->stub->Where(&ctx, req, &where);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND && s.error_message().empty()) {
+    s = grpc::Status(s.error_code(),
+                     absl::StrCat("no virtual IP or group '", args.target, "' in the cluster"));
   }
-  if (!s.ok()) {
-    err << CallError("where", socket, kQueryDeadline, s);
-    return kExitFailed;
-  }
+  if (!s.ok()) return ReportCallError(report, *agent, kQueryDeadline, s);
   if (args.format == OutputFormat::kJson) {
     out << ApiJson(where, /*pretty=*/true, /*with_defaults=*/true) << "\n";
   } else {

@@ -1,6 +1,7 @@
 // hacli's control commands: standby, takeover and move (the operator's
-// write calls to the local agent), operation (follow one started with
-// --no-wait) and where (which node holds a virtual IP or a group).
+// write calls to an agent: the local one, or a remote one over mutual TLS),
+// operation (follow one started with --no-wait) and where (which node holds
+// a virtual IP or a group).
 //
 // The agent's write RPC itself waits until the groups have moved or the
 // timeout has passed; hacli gives the call a gRPC deadline of that timeout
@@ -11,9 +12,11 @@
 // the Run functions check them and answer a bad one with a usage error
 // before any call to the agent.
 //
-// Exit statuses: 0 done (or accepted with --no-wait; answered for where),
-// 1 failed, timed out, unknown target, agent unreachable or refusing,
-// 2 usage.
+// Exit statuses (exit_codes.h): 0 done (or accepted with --no-wait;
+// answered for where), 1 failed, unknown target or refused, 2 usage, 3 no
+// agent reachable, 4 permission denied, 5 timed out (no answer in time, or
+// the operation still not done when --timeout passed). With -o json a
+// failure prints {"error": {...}} (output.h) instead of an answer.
 //
 // Thread-safety: each call is independent; the streams are not shared.
 #ifndef HACLUSTER_CLI_CONTROL_COMMANDS_H_
@@ -41,7 +44,7 @@ inline constexpr absl::Duration kQueryDeadline = absl::Seconds(5);
 
 // `hacli standby|takeover [SCOPE] [--timeout D] [--no-wait] [-o json]`.
 struct ScopeArgs {
-  std::string socket;                            // --socket (see ResolveSocket)
+  ConnectionOptions connection;                  // the agent (connection.h)
   std::string scope = "all";                     // all, foreign, local or failback
   std::string timeout = kDefaultControlTimeout;  // absl::ParseDuration syntax
   bool no_wait = false;
@@ -52,7 +55,7 @@ int RunTakeover(const ScopeArgs& args, std::ostream& out, std::ostream& err);
 
 // `hacli move GROUP NODE [--timeout D] [--no-wait] [-o json]`.
 struct MoveArgs {
-  std::string socket;
+  ConnectionOptions connection;
   std::string group;
   std::string node;
   std::string timeout = kDefaultControlTimeout;
@@ -64,7 +67,7 @@ int RunMove(const MoveArgs& args, std::ostream& out, std::ostream& err);
 // `hacli operation ID [--timeout D] [-o json]`: the operation's state now
 // (timeout 0s, the default) or once it ends, waiting up to the timeout.
 struct OperationArgs {
-  std::string socket;
+  ConnectionOptions connection;
   uint64_t operation_id = 0;
   std::string timeout = "0s";
   OutputFormat format = OutputFormat::kText;
@@ -74,7 +77,7 @@ int RunOperation(const OperationArgs& args, std::ostream& out, std::ostream& err
 // `hacli where IP|GROUP [-o json]`: the holder's node name alone on a line,
 // or "none" (exit 0 both); the agent's NOT_FOUND message on `err` (exit 1).
 struct WhereArgs {
-  std::string socket;
+  ConnectionOptions connection;
   std::string target;
   OutputFormat format = OutputFormat::kText;
 };
@@ -99,7 +102,8 @@ absl::StatusOr<agent::v1::StandbyScope> ParseScope(absl::string_view text);
 std::string FormatOperationLine(const agent::v1::OperationResponse& op, absl::Duration waited);
 
 // The exit status for an answer, by the same rule as the line: 0 DONE, or
-// PENDING when nothing was waited for; 1 otherwise.
+// PENDING when nothing was waited for; 5 TIMED_OUT, or PENDING after a
+// wait; 1 otherwise.
 int OperationExitStatus(const agent::v1::OperationResponse& op, absl::Duration waited);
 
 }  // namespace hacluster::cli

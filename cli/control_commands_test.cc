@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cli/hacli_output.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
@@ -179,20 +180,20 @@ class ControlCommandsTest : public ::testing::Test {
 
   ScopeArgs Scope(const std::string& scope = "all") {
     ScopeArgs a;
-    a.socket = socket_;
+    a.connection.socket = socket_;
     a.scope = scope;
     return a;
   }
   MoveArgs MoveTo(const std::string& group, const std::string& node) {
     MoveArgs a;
-    a.socket = socket_;
+    a.connection.socket = socket_;
     a.group = group;
     a.node = node;
     return a;
   }
   WhereArgs WhereIs(const std::string& target) {
     WhereArgs a;
-    a.socket = socket_;
+    a.connection.socket = socket_;
     a.target = target;
     return a;
   }
@@ -289,11 +290,11 @@ TEST_F(ControlCommandsTest, DoneSaysWhereEachGroupIsAndExitsZero) {
   EXPECT_EQ(err_.str(), "");
 }
 
-TEST_F(ControlCommandsTest, TimedOutNamesTheGroupsStillMovingAndExitsOne) {
+TEST_F(ControlCommandsTest, TimedOutNamesTheGroupsStillMovingAndExitsFive) {
   agent_.SetOperationAnswer(
       Operation(7, v1::OPERATION_STATE_TIMED_OUT, "move web to node02: timed out",
                 {Group("web", "node01", v1::GROUP_STATE_STOPPING, "node02")}));
-  EXPECT_EQ(RunMove(MoveTo("web", "node02"), out_, err_), 1);
+  EXPECT_EQ(RunMove(MoveTo("web", "node02"), out_, err_), 5);
   EXPECT_EQ(out_.str(), "timed out after 30s: web still moving (operation 7)\n");
 }
 
@@ -318,7 +319,7 @@ TEST_F(ControlCommandsTest, NoWaitPrintsThePendingOperationAndExitsZero) {
 TEST_F(ControlCommandsTest, PendingAnswerToAWaitingCallIsATimeout) {
   agent_.SetOperationAnswer(Operation(9, v1::OPERATION_STATE_PENDING, "",
                                       {Group("db", "", v1::GROUP_STATE_STOPPED, "node02")}));
-  EXPECT_EQ(RunTakeover(Scope(), out_, err_), 1);
+  EXPECT_EQ(RunTakeover(Scope(), out_, err_), 5);
   EXPECT_EQ(out_.str(), "timed out after 30s: db still moving (operation 9)\n");
 }
 
@@ -359,6 +360,22 @@ TEST_F(ControlCommandsTest, AgentRefusalIsExitOneWithItsMessageAndTheSocket) {
   EXPECT_TRUE(absl::StrContains(err_.str(), "no quorum: 1 of 3 nodes")) << err_.str();
 }
 
+TEST_F(ControlCommandsTest, AgentRefusalWithJsonIsOneErrorObjectNamingTheAgent) {
+  agent_.SetOperationAnswer(
+      v1::OperationResponse(),
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no quorum: 1 of 3 nodes"));
+  ScopeArgs args = Scope();
+  args.format = OutputFormat::kJson;
+  EXPECT_EQ(RunTakeover(args, out_, err_), 1);
+  hacli::v1::ErrorOutput parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok()) << out_.str();
+  EXPECT_EQ(parsed.error().code(), 1);
+  EXPECT_EQ(parsed.error().target(), socket_);
+  EXPECT_EQ(parsed.error().grpc_status(), "FAILED_PRECONDITION");
+  EXPECT_EQ(parsed.error().message(),
+            "the agent at " + socket_ + " refused: no quorum: 1 of 3 nodes");
+}
+
 TEST_F(ControlCommandsTest, UnknownGroupOnMoveIsExitOneWithTheAgentsMessage) {
   agent_.SetOperationAnswer(v1::OperationResponse(),
                             grpc::Status(grpc::StatusCode::NOT_FOUND, "no group 'wbe'"));
@@ -393,6 +410,20 @@ TEST_F(ControlCommandsTest, BadDurationMessageShowsTheAcceptedForms) {
             "30s, 500ms, 2m\nRun 'hacli takeover --help'.\n");
 }
 
+TEST_F(ControlCommandsTest, UsageErrorWithJsonIsAnErrorObjectWithCodeTwo) {
+  MoveArgs args = MoveTo("web", "node02");
+  args.timeout = "30";
+  args.format = OutputFormat::kJson;
+  EXPECT_EQ(RunMove(args, out_, err_), 2);
+  hacli::v1::ErrorOutput parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok()) << out_.str();
+  EXPECT_EQ(parsed.error().code(), 2);
+  EXPECT_EQ(parsed.error().target(), "");
+  EXPECT_TRUE(absl::StartsWith(parsed.error().message(), "--timeout '30' is not a duration"))
+      << parsed.error().message();
+  EXPECT_EQ(agent_.calls(), 0u);
+}
+
 TEST_F(ControlCommandsTest, BadScopeIsAUsageErrorAndSendsNothing) {
   EXPECT_EQ(RunStandby(Scope("everything"), out_, err_), 2);
   EXPECT_TRUE(absl::StrContains(err_.str(),
@@ -411,20 +442,32 @@ TEST_F(ControlCommandsTest, MoveWithoutGroupOrNodeIsAUsageError) {
 
 // --- unreachable agent ---
 
-TEST_F(ControlCommandsTest, UnreachableSocketIsExitOneNamingTheSocket) {
+TEST_F(ControlCommandsTest, UnreachableSocketIsExitThreeNamingTheSocket) {
   std::string missing = dir_ + "/nothing.sock";
   ScopeArgs args = Scope();
-  args.socket = missing;
-  EXPECT_EQ(RunStandby(args, out_, err_), 1);
+  args.connection.socket = missing;
+  EXPECT_EQ(RunStandby(args, out_, err_), 3);
   EXPECT_TRUE(absl::StrContains(err_.str(), "cannot reach the agent at " + missing)) << err_.str();
   EXPECT_EQ(out_.str(), "");
 
   std::ostringstream out, err;
   WhereArgs where = WhereIs("web");
-  where.socket = missing;
-  EXPECT_EQ(RunWhere(where, out, err), 1);
+  where.connection.socket = missing;
+  EXPECT_EQ(RunWhere(where, out, err), 3);
   EXPECT_TRUE(absl::StrContains(err.str(), "cannot reach the agent at " + missing)) << err.str();
   EXPECT_EQ(out.str(), "");
+}
+
+TEST_F(ControlCommandsTest, UnreachableWithJsonIsAnErrorObjectWithCodeThree) {
+  WhereArgs where = WhereIs("web");
+  where.connection.socket = dir_ + "/nothing.sock";
+  where.format = OutputFormat::kJson;
+  EXPECT_EQ(RunWhere(where, out_, err_), 3);
+  hacli::v1::ErrorOutput parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok()) << out_.str();
+  EXPECT_EQ(parsed.error().code(), 3);
+  EXPECT_EQ(parsed.error().target(), where.connection.socket);
+  EXPECT_EQ(parsed.error().grpc_status(), "UNAVAILABLE");
 }
 
 TEST_F(ControlCommandsTest, AnOlderAgentWithoutTheCallIsNamedAsSuch) {
@@ -437,7 +480,7 @@ TEST_F(ControlCommandsTest, AnOlderAgentWithoutTheCallIsNamedAsSuch) {
   std::unique_ptr<grpc::Server> old = builder.BuildAndStart();
   ASSERT_NE(old, nullptr);
   ScopeArgs args = Scope();
-  args.socket = old_socket;
+  args.connection.socket = old_socket;
   EXPECT_EQ(RunStandby(args, out_, err_), 1);
   EXPECT_TRUE(absl::StrContains(err_.str(), "does not offer this call")) << err_.str();
   old->Shutdown();
@@ -448,7 +491,7 @@ TEST_F(ControlCommandsTest, AnOlderAgentWithoutTheCallIsNamedAsSuch) {
 TEST_F(ControlCommandsTest, OperationAsksAtOnceByDefaultAndPendingExitsZero) {
   agent_.SetOperationAnswer(Operation(7, v1::OPERATION_STATE_PENDING, ""));
   OperationArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.operation_id = 7;
   EXPECT_EQ(RunOperation(args, out_, err_), 0) << err_.str();
   EXPECT_EQ(out_.str(), "operation 7 pending\n");
@@ -463,7 +506,7 @@ TEST_F(ControlCommandsTest, OperationWithTimeoutWaitsAndReportsTheOutcome) {
                                       {Group("web", "node02", v1::GROUP_STATE_RUNNING, "node02"),
                                        Group("db", "node02", v1::GROUP_STATE_RUNNING, "node02")}));
   OperationArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.operation_id = 7;
   args.timeout = "1m";
   EXPECT_EQ(RunOperation(args, out_, err_), 0) << err_.str();
@@ -473,15 +516,15 @@ TEST_F(ControlCommandsTest, OperationWithTimeoutWaitsAndReportsTheOutcome) {
   EXPECT_GT(agent_.deadline_left(), absl::Minutes(1));
 }
 
-TEST_F(ControlCommandsTest, OperationStillPendingAfterItsTimeoutExitsOne) {
+TEST_F(ControlCommandsTest, OperationStillPendingAfterItsTimeoutExitsFive) {
   agent_.SetOperationAnswer(
       Operation(7, v1::OPERATION_STATE_TIMED_OUT, "",
                 {Group("web", "node01", v1::GROUP_STATE_STOPPING, "node02")}));
   OperationArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.operation_id = 7;
   args.timeout = "10s";
-  EXPECT_EQ(RunOperation(args, out_, err_), 1);
+  EXPECT_EQ(RunOperation(args, out_, err_), 5);
   EXPECT_EQ(out_.str(), "timed out after 10s: web still moving (operation 7)\n");
 }
 
@@ -489,16 +532,16 @@ TEST_F(ControlCommandsTest, UnknownOperationIsExitOneWithTheAgentsMessage) {
   agent_.SetOperationAnswer(v1::OperationResponse(),
                             grpc::Status(grpc::StatusCode::NOT_FOUND, "no operation 99"));
   OperationArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   args.operation_id = 99;
   EXPECT_EQ(RunOperation(args, out_, err_), 1);
-  EXPECT_EQ(err_.str(), "hacli: operation: no operation 99\n");
+  EXPECT_EQ(err_.str(), "hacli: operation: no operation 99 (asked the agent at " + socket_ + ")\n");
   EXPECT_EQ(out_.str(), "");
 }
 
 TEST_F(ControlCommandsTest, OperationWithoutIdOrWithBadTimeoutIsAUsageError) {
   OperationArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   EXPECT_EQ(RunOperation(args, out_, err_), 2);
   args.operation_id = 7;
   args.timeout = "soon";
@@ -554,7 +597,10 @@ TEST_F(ControlCommandsTest, WhereUnknownTargetIsExitOneWithTheAgentsMessage) {
                                      "no group or virtual IP '10.9.9.9' in cluster billing"));
   EXPECT_EQ(RunWhere(WhereIs("10.9.9.9"), out_, err_), 1);
   EXPECT_EQ(out_.str(), "");
-  EXPECT_EQ(err_.str(), "hacli: no group or virtual IP '10.9.9.9' in cluster billing\n");
+  EXPECT_EQ(err_.str(),
+            "hacli: where: no group or virtual IP '10.9.9.9' in cluster billing "
+            "(asked the agent at " +
+                socket_ + ")\n");
 }
 
 TEST_F(ControlCommandsTest, WhereWithoutTargetIsAUsageError) {
@@ -599,7 +645,7 @@ TEST_F(ControlCommandsTest, StatusTableShowsGroupsResourcesFailuresAndQuorum) {
   agent_.SetStatus(st);
 
   StatusArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   ASSERT_EQ(RunStatus(args, out_, err_), 0) << err_.str();
   const std::string text = out_.str();
   EXPECT_TRUE(absl::StrContains(text, "NODE")) << text;
@@ -625,7 +671,7 @@ TEST_F(ControlCommandsTest, StatusWithQuorumHasNoQuorumLine) {
   *st.add_groups() = Group("web", "node01", v1::GROUP_STATE_RUNNING, "node01");
   agent_.SetStatus(st);
   StatusArgs args;
-  args.socket = socket_;
+  args.connection.socket = socket_;
   ASSERT_EQ(RunStatus(args, out_, err_), 0) << err_.str();
   EXPECT_FALSE(absl::StrContains(out_.str(), "quorum")) << out_.str();
 }

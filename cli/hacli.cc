@@ -1,14 +1,20 @@
 // hacli: the operator's and scripts' command-line tool for the cluster.
-// This file only parses the command line; the work is in commands.h.
+// This file only parses the command line; the work is in commands.h,
+// agent_commands.h and control_commands.h, the agent in connection.h.
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/agent_commands.h"
 #include "cli/cert_commands.h"
 #include "cli/commands.h"
+#include "cli/connection.h"
 #include "cli/control_commands.h"
+#include "cli/exit_codes.h"
+#include "grpc/support/log.h"
 
 namespace {
 
@@ -18,6 +24,11 @@ cluster spec, or write a spec back as Heartbeat files for one node (rollback).
 
 Every problem is reported as FILE:LINE: error|warning: ... on stderr. Exit
 status: 0 converted (warnings allowed), 1 errors (nothing written), 2 usage.
+--format json prints one JSON object on stdout for scripts (-o is the file
+or directory to write): {"valid": bool, "diagnostics": [{"file", "line",
+"column", "severity", "message"}], "errors", "warnings", "yaml" (the spec,
+when no -o FILE was given), "written": [files], "error"}; a usage error
+prints {"error": {"code": 2, "message": ...}}.
 
 Examples:
   # one node's directory; YAML on stdout
@@ -27,6 +38,8 @@ Examples:
   hacli migrate --from node01/ha.d --peer node02/ha.d --node node01 -o cluster.yaml
   # rollback: Heartbeat files for node02 (authkeys written mode 0600)
   hacli migrate --to-legacy cluster.yaml --node node02 -o /etc/ha.d
+  # for a script: the spec and every problem in one JSON object
+  hacli migrate --from /etc/ha.d --format json | jq -r .yaml
 )";
 
 constexpr char kValidateHelp[] = R"(
@@ -34,41 +47,62 @@ Check a YAML cluster spec: syntax, field types, durations, addresses, and the
 cross-field rules (timing, nodes, groups, keys). Every problem is reported as
 FILE:LINE:COL: error|warning: ... on stderr; a summary goes to stdout.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage.
+-o json prints one JSON object on stdout instead of the summary:
+{"file", "valid": bool, "diagnostics": [{"file", "line", "column",
+"severity", "message"}], "errors", "warnings", and when valid
+"cluster_name", "nodes", "groups", "config_version"}.
 
 Examples:
   hacli validate cluster.yaml
   hacli validate cluster.yaml 2>problems.txt || echo "fix the spec first"
+  hacli validate cluster.yaml -o json 2>/dev/null | jq '.diagnostics[] | select(.severity == "error")'
 )";
 
+constexpr char kDescription[] = R"(hacli: manage a high-availability cluster of ha-agent nodes.
+Subcommands: status (the cluster as an agent sees it), watch (follow its
+events), standby, takeover, move (move resource groups), operation (follow
+one), where (who holds an IP or group), servers (every node, for a GUI),
+migrate (legacy /etc/ha.d <-> YAML spec), validate (check a spec), cert (the
+API's TLS certificates).
+The agent commands talk to the local agent's socket, or with --server to
+remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
+before the subcommand. -o json prints one JSON object for scripts.
+Run 'hacli SUBCOMMAND --help' for each one's options and examples.)";
+
 constexpr char kStatusHelp[] = R"(
-Show what the local agent believes about the cluster: every node with its
-state (up, dead, unknown), generation, when it was last heard, the state of
-each heartbeat link, its connectivity score (ping nodes reached) and the
-config version it runs; then every resource group with its holder (- when
-none), state, the node placement wants it on, its preferred node and its
-virtual IPs, each of its resources with the last operation run on this node
-(e.g. "ip 192.0.2.50: start ok"), and the nodes it failed on; and a line
-when this partition has no quorum. -o json prints the GetStatus answer of
-the agent API (proto/agent.proto) for scripts.
-Exit status: 0 answered, 1 the agent could not be reached, 2 usage.
+Show what an agent (the local one, unless --server) believes about the
+cluster: every node with its state (up, dead, unknown), generation, when it
+was last heard, the state of each heartbeat link, its connectivity score
+(ping nodes reached) and the config version it runs; then every resource
+group with its holder (- when none), state, the node placement wants it on,
+its preferred node and its virtual IPs, each of its resources with the last
+operation run on that node (e.g. "ip 192.0.2.50: start ok"), and the nodes
+it failed on; and a line when this partition has no quorum. -o json prints
+the GetStatus answer of the agent API (proto/agent.proto) for scripts; a
+failure prints {"error": {"code": N, "message": ...}} instead, N being the
+exit status.
 
 Examples:
   hacli status
   hacli --socket /run/ha/agent.sock status -o json | jq '.nodes[] | {name, state}'
+  # a remote node over mutual TLS: the first of the two that answers
+  hacli --server node01:7443,node02:7443 --ca ca.pem --cert admin.pem --key admin.key status
 )";
 
 constexpr char kWatchHelp[] = R"(
-Follow the agent's events as they happen: nodes and links going up or dead,
+Follow an agent's events as they happen: nodes and links going up or dead,
 late heartbeats, restarts (new generation), ping nodes, config reloads and
-authentication failures, one line each (-o json: one JSON object per line).
-The events the agent still holds (the last 4096) are shown first; each has
-an id, so a script can resume with --after ID. Stops on Ctrl-C, after
---count events, or when the agent stops (exit status 1).
+authentication failures, one line each (-o json: one JSON object per line,
+and a failure as a last {"error": ...} line). The events the agent still
+holds (the last 4096) are shown first; each has an id, so a script can
+resume with --after ID. Stops on Ctrl-C, after --count events (exit status
+0), or when the agent stops (exit status 1).
 
 Examples:
   hacli watch
   hacli watch --new -o json | while read -r ev; do ...; done
   hacli watch --after 812
+  HACLI_SERVER=node02:7443 hacli watch --new    # with HACLI_CA, HACLI_CERT, HACLI_KEY
 )";
 
 constexpr char kStandbyHelp[] = R"help(
@@ -78,19 +112,22 @@ Give this node's resource groups away, like Heartbeat's hb_standby. SCOPE:
   foreign   the groups preferred elsewhere
   failback  those same groups, back to their preferred node where it can
             take them
+"This node" is the local agent's, or with --server the node that answers
+(its certificate's role must allow changes: admin).
 Each group stops here before another node starts it (never two holders).
 The agent waits until every group has moved or --timeout passes (default
 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line tells the
 outcome, e.g. "done: web on node02 (operation 7)"; -o json prints the
 agent's OperationResponse. --no-wait returns at once with "operation N
 pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 5 means the groups had not
+all moved when --timeout passed (the move goes on).
 
 Examples:
   hacli standby                    # as hb_standby (all)
   hacli standby foreign --timeout 2m
   hacli --socket /run/ha/agent.sock standby --no-wait -o json | jq .operation_id
+  hacli --server node01:7443 --ca ca.pem --cert admin.pem --key admin.key standby
 )help";
 
 constexpr char kTakeoverHelp[] = R"help(
@@ -99,14 +136,15 @@ Take resource groups over to this node, like Heartbeat's hb_takeover. SCOPE:
   local     the groups whose preferred node is this one
   failback  the same as local
   foreign   the groups preferred elsewhere
+"This node" is the local agent's, or with --server the node that answers.
 The current holder stops each group before this node starts it (never two
 holders). The agent waits until every group has moved or --timeout passes
 (default 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line
 tells the outcome, e.g. "done: web on node01 (operation 8)"; -o json prints
 the agent's OperationResponse. --no-wait returns at once with "operation N
 pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 5 means the groups had not
+all moved when --timeout passed (the move goes on).
 
 Examples:
   hacli takeover                   # as hb_takeover (all)
@@ -118,30 +156,32 @@ constexpr char kMoveHelp[] = R"help(
 Move one resource group to one node: its holder stops it, then NODE starts
 it. Heartbeat had no such command (one ran hb_standby on the holder). A
 move is also how an operator sends a group back to a node it failed on
-(listed as "failed on" in 'hacli status'). The agent waits until the group
-runs on NODE or --timeout passes (default 30s; e.g. 500ms, 2m); after a
-timeout the move goes on. One line tells the outcome, e.g.
+(listed as "failed on" in 'hacli status'). Any node's agent can move any
+group. The agent waits until the group runs on NODE or --timeout passes
+(default 30s; e.g. 500ms, 2m); after a timeout the move goes on. One line
+tells the outcome, e.g.
   done: web on node02 (operation 7)
   timed out after 30s: web still moving (operation 7)
   failed: no other node can take web: node02 is dead (operation 7)
 -o json prints the agent's OperationResponse; --no-wait returns at once with
 "operation N pending"; follow it with 'hacli operation N'.
-Exit status: 0 done (or accepted, with --no-wait), 1 failed, timed out, or
-the agent could not be reached or refused, 2 usage.
+Exit status 0 also means accepted (--no-wait); 1 failed (the line says
+why); 5 the group was still moving when --timeout passed (the move goes on).
 
 Examples:
   hacli move web node02
   hacli move db node01 --timeout 2m -o json
+  hacli --server node01:7443,node02:7443 move web node02
 )help";
 
 constexpr char kOperationHelp[] = R"help(
 Show an operation that standby, takeover or move started (the id they
 print, e.g. with --no-wait): at once by default, or after waiting up to
 --timeout (e.g. 30s, 500ms, 2m) for it to finish. The same one line as those
-commands; -o json prints the agent's OperationResponse.
-Exit status: 0 done, or still pending when asked without --timeout; 1 failed,
-timed out (still moving when --timeout passed), unknown operation, or the
-agent could not be reached; 2 usage.
+commands; -o json prints the agent's OperationResponse. An operation is
+known to the agent that started it: ask the same node.
+Exit status 0 also means still pending when asked without --timeout; 1
+failed or unknown operation; 5 still moving when --timeout passed.
 
 Examples:
   hacli operation 7
@@ -153,14 +193,34 @@ Print the node that holds a virtual IP or a resource group (running or
 starting it), alone on a line, or "none" when no node holds it: what a
 billing or management GUI asks. -o json prints the agent's WhereResponse
 (target, group, holder, state; holder "" when none).
-Exit status: 0 answered (a node or none), 1 the agent knows no such IP or
-group, or could not be reached, 2 usage.
+Exit status 0 means answered (a node or none); 1 the agent knows no such IP
+or group.
 
 Examples:
   hacli where 192.0.2.50
   [ "$(hacli where web)" = "$(hostname)" ] && echo "web runs here"
   hacli where web -o json | jq -r .state
+  hacli --server node02:7443 where 192.0.2.50    # as node02 sees it
 )help";
+
+constexpr char kServersHelp[] = R"help(
+Print every node of the cluster as an agent sees it, one line each: its
+state (up, dead, unknown), its role (active: up and holding a group;
+standby: up and holding none; down), its addresses and labels from the spec
+(e.g. a GUI's server id), the groups and virtual IPs it holds and the config
+version it runs; then which node answered. What a billing or management GUI
+shows. -o json prints the agent's ListServersResponse (proto/agent.proto).
+A reader's certificate may ask.
+
+Examples:
+  hacli servers
+  hacli --server node01:7443,node02:7443 servers -o json | jq -r '.nodes[] | select(.role == "active") | .name'
+)help";
+
+// The help footer of a subcommand: its text, then the exit status table.
+std::string Footer(const char* help) {
+  return absl::StrCat(help, "\n", hacluster::cli::kExitStatusHelp);
+}
 
 constexpr char kCertHelp[] = R"help(
 Make and read the certificates of the agent API's mutual TLS, with nothing
@@ -250,15 +310,16 @@ hacluster::cli::OutputFormat Format(const std::string& output) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "hacli: manage a high-availability cluster of ha-agent nodes.\n"
-      "Subcommands: status (the cluster as the local agent sees it), watch "
-      "(follow its events),\nstandby, takeover, move (move resource groups), operation "
-      "(follow one), where (who holds\nan IP or group), migrate (legacy /etc/ha.d <-> YAML "
-      "spec), validate (check a spec),\ncert (the API's TLS certificates).\nRun 'hacli SUBCOMMAND --help' for each one's "
-      "options and examples.",
-      "hacli"};
+  // hacli's messages carry gRPC's reason for a failed connection; gRPC's own
+  // log lines on stderr would say it again, in its words. GRPC_VERBOSITY
+  // still brings them back for debugging.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
+  CLI::App app{kDescription, "hacli"};
   app.require_subcommand(1);
+  app.footer(absl::StrCat("\n", hacluster::cli::kConnectionEnvironmentHelp, "\n",
+                          hacluster::cli::kExitStatusHelp));
+  hacluster::cli::ConnectionOptions connection;
+  hacluster::cli::AddConnectionFlags(app, connection);
 
   hacluster::cli::MigrateArgs margs;
   CLI::App* migrate = app.add_subcommand(
@@ -282,40 +343,49 @@ int main(int argc, char** argv) {
                       "stdout). "
                       "With --to-legacy: the directory to write into")
       ->type_name("FILE|DIR");
+  std::string migrate_format = "text";
+  migrate->add_option("--format", migrate_format,
+                      "Output format: text or json (one object on stdout; -o is the file to "
+                      "write)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   std::string validate_file;
+  std::string validate_output = "text";
   CLI::App* validate = app.add_subcommand("validate", "Check a YAML cluster spec");
   validate->footer(kValidateHelp);
   validate->add_option("FILE", validate_file, "The YAML spec")->required();
-
-  std::string socket;
-  app.add_option("--socket", socket,
-                 "The agent's API socket (default: $HACLI_SOCKET, else "
-                 "/var/lib/ha-agent/agent.sock)")
-      ->type_name("PATH");
+  validate->add_option("-o,--output", validate_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   hacluster::cli::StatusArgs sargs;
   std::string status_output = "text";
-  CLI::App* status = app.add_subcommand("status", "Show the cluster as the local agent sees it");
-  status->footer(kStatusHelp);
+  CLI::App* status = app.add_subcommand("status", "Show the cluster as an agent sees it");
+  status->footer(Footer(kStatusHelp));
   status->add_option("-o,--output", status_output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
   hacluster::cli::WatchArgs wargs;
   std::string watch_output = "text";
   CLI::App* watch = app.add_subcommand("watch", "Follow the agent's events");
-  watch->footer(kWatchHelp);
+  watch->footer(Footer(kWatchHelp));
   watch->add_option("-o,--output", watch_output, "Output format: text or json (one object a line)")
       ->check(CLI::IsMember({"text", "json"}));
   watch->add_option("--after", wargs.after_id, "Resume after this event id")->type_name("ID");
   watch->add_flag("--new", wargs.only_new, "Only events from now on (skip the held ones)");
   watch->add_option("--count", wargs.count, "Stop after this many events")->type_name("N");
 
+  hacluster::cli::ServersArgs servers_args;
+  std::string servers_output = "text";
+  CLI::App* servers = app.add_subcommand("servers", "List every node with its role and VIPs");
+  servers->footer(Footer(kServersHelp));
+  servers->add_option("-o,--output", servers_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   hacluster::cli::ScopeArgs standby_args;
   std::string standby_output = "text";
   CLI::App* standby =
       app.add_subcommand("standby", "Give this node's groups away (hb_standby)");
-  standby->footer(kStandbyHelp);
+  standby->footer(Footer(kStandbyHelp));
   standby->add_option("SCOPE", standby_args.scope, "all (default), local, foreign or failback");
   AddWaitOptions(standby, standby_args.timeout, standby_args.no_wait, standby_output);
 
@@ -323,14 +393,14 @@ int main(int argc, char** argv) {
   std::string takeover_output = "text";
   CLI::App* takeover =
       app.add_subcommand("takeover", "Take groups over to this node (hb_takeover)");
-  takeover->footer(kTakeoverHelp);
+  takeover->footer(Footer(kTakeoverHelp));
   takeover->add_option("SCOPE", takeover_args.scope, "all (default), local, foreign or failback");
   AddWaitOptions(takeover, takeover_args.timeout, takeover_args.no_wait, takeover_output);
 
   hacluster::cli::MoveArgs move_args;
   std::string move_output = "text";
   CLI::App* move = app.add_subcommand("move", "Move one group to one node");
-  move->footer(kMoveHelp);
+  move->footer(Footer(kMoveHelp));
   move->add_option("GROUP", move_args.group, "The resource group")
       ->type_name("NAME")
       ->required();
@@ -343,7 +413,7 @@ int main(int argc, char** argv) {
   std::string operation_output = "text";
   CLI::App* operation =
       app.add_subcommand("operation", "Show (or wait for) a standby, takeover or move");
-  operation->footer(kOperationHelp);
+  operation->footer(Footer(kOperationHelp));
   operation->add_option("ID", operation_args.operation_id, "The operation id")
       ->type_name("N")
       ->required();
@@ -357,7 +427,7 @@ int main(int argc, char** argv) {
   hacluster::cli::WhereArgs where_args;
   std::string where_output = "text";
   CLI::App* where = app.add_subcommand("where", "Print the node holding a virtual IP or group");
-  where->footer(kWhereHelp);
+  where->footer(Footer(kWhereHelp));
   where->add_option("TARGET", where_args.target, "A virtual IP address or a group name")
       ->type_name("IP|GROUP")
       ->required();
@@ -421,37 +491,42 @@ int main(int argc, char** argv) {
   }
 
   if (status->parsed()) {
-    sargs.socket = socket;
+    sargs.connection = connection;
     if (status_output == "json") sargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunStatus(sargs, std::cout, std::cerr);
   }
   if (watch->parsed()) {
-    wargs.socket = socket;
+    wargs.connection = connection;
     if (watch_output == "json") wargs.format = hacluster::cli::OutputFormat::kJson;
     return hacluster::cli::RunWatch(wargs, std::cout, std::cerr);
   }
+  if (servers->parsed()) {
+    servers_args.connection = connection;
+    servers_args.format = Format(servers_output);
+    return hacluster::cli::RunServers(servers_args, std::cout, std::cerr);
+  }
   if (standby->parsed()) {
-    standby_args.socket = socket;
+    standby_args.connection = connection;
     standby_args.format = Format(standby_output);
     return hacluster::cli::RunStandby(standby_args, std::cout, std::cerr);
   }
   if (takeover->parsed()) {
-    takeover_args.socket = socket;
+    takeover_args.connection = connection;
     takeover_args.format = Format(takeover_output);
     return hacluster::cli::RunTakeover(takeover_args, std::cout, std::cerr);
   }
   if (move->parsed()) {
-    move_args.socket = socket;
+    move_args.connection = connection;
     move_args.format = Format(move_output);
     return hacluster::cli::RunMove(move_args, std::cout, std::cerr);
   }
   if (operation->parsed()) {
-    operation_args.socket = socket;
+    operation_args.connection = connection;
     operation_args.format = Format(operation_output);
     return hacluster::cli::RunOperation(operation_args, std::cout, std::cerr);
   }
   if (where->parsed()) {
-    where_args.socket = socket;
+    where_args.connection = connection;
     where_args.format = Format(where_output);
     return hacluster::cli::RunWhere(where_args, std::cout, std::cerr);
   }
@@ -465,8 +540,14 @@ int main(int argc, char** argv) {
     cert_show_args.format = Format(cert_show_output);
     return hacluster::cli::RunCertShow(cert_show_args, absl::Now(), std::cout, std::cerr);
   }
-  if (migrate->parsed()) return hacluster::cli::RunMigrate(margs, std::cout, std::cerr);
-  if (validate->parsed()) return hacluster::cli::RunValidate(validate_file, std::cout, std::cerr);
+  if (migrate->parsed()) {
+    margs.format = Format(migrate_format);
+    return hacluster::cli::RunMigrate(margs, std::cout, std::cerr);
+  }
+  if (validate->parsed()) {
+    return hacluster::cli::RunValidate(validate_file, std::cout, std::cerr,
+                                       Format(validate_output));
+  }
   std::cerr << app.help();
   return hacluster::cli::kExitUsage;
 }

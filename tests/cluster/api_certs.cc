@@ -94,7 +94,7 @@ absl::Status WriteExtraCert(const std::string& dir, CertRole role, const std::st
 absl::Status WriteForeignAdmin(const std::string& dir) {
   const absl::Time from = absl::Now() - absl::Hours(1);
   const absl::Time to = absl::Now() + absl::Hours(24 * 30);
-  auto ca = agent::tls::MakeCa("other", from, to);
+  auto ca = agent::tls::MakeCa("other", from, to + absl::Hours(24));
   if (!ca.ok()) return ca.status();
   absl::Status s = WriteFile(dir + "/other-ca.crt", ca->cert_pem, 0644);
   if (!s.ok()) return s;
