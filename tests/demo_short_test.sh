@@ -91,6 +91,8 @@ out="$WORK/netns.out"
 [ "$status" = 0 ] || fail "demo.sh --short exited $status"
 [ -n "$(prefix_of "$out")" ] || fail "no namespace prefix printed"
 section "$out" "== 8\\." "== 9\\." >"$WORK/step8"
+has "$WORK/step8" "^node01 +up +active " "hacli servers before the standby"
+has "$WORK/step8" "^node02 +up +standby " "hacli servers before the standby"
 has "$WORK/step8" "^node01$" "hacli where before the standby"
 section "$out" "== 9\\." "== 10\\." >"$WORK/step9"
 has "$WORK/step9" "^hb_standby returned after [0-9]+ ms$" "the remote hb_standby"
@@ -103,7 +105,8 @@ has "$WORK/step10" \
   "^client: answers [0-9]+ of [0-9]+ probes, longest gap [0-9.]+ ms from node02 to node01, last answer from node01$" \
   "the client's figures for the crash"
 has "$WORK/step10" "^failover: [0-9.]+ ms without an answer" "the failover time"
-has "$WORK/step10" "node02 +dead|\"?dead\"?" "the server list after the crash"
+has "$WORK/step10" "^node01 +up +active .* 192\.0\.2\.10 " "hacli servers after the crash"
+has "$WORK/step10" "^node02 +dead +down " "hacli servers after the crash"
 has "$out" "^demo: removed the namespaces" "the clean-up"
 expect_clean "$WORK/netns" "$out"
 
