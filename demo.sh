@@ -4,11 +4,12 @@
 #      examples/legacy/ (node01 and node02: ucast on eth0 and eth1, a VIP and
 #      Asterisk), convert both nodes' directories into one YAML spec,
 #      validate it, and write the Heartbeat files back for node02 (rollback).
-# 4-9  run that spec on two real ha-agents in network namespaces this script
+# 4-11 run that spec on two real ha-agents in network namespaces this script
 #      creates: a LAN (a bridge at 192.0.2.1, the spec's ping node), a
 #      crossover link between the nodes and a client. The spec's `asterisk`
-#      is a small LSB script answering UDP with its node's name; the API is
-#      served over mutual TLS with certificates made by `hacli cert`. From
+#      is a small LSB script (examples/demo/asterisk) starting a UDP service
+#      that answers with its node's name; the API is served over mutual TLS
+#      with certificates made by `hacli cert`. From
 #      the client: the server list, where the VIP is, a remote hb_standby,
 #      then a crash of the active node, each measured by a client probing
 #      the VIP every 2 ms (the longest time without an answer).
@@ -208,42 +209,24 @@ VIP=192.0.2.10
 PORT=4711     # the demo's asterisk answers on UDP 4711
 API_PORT=7443
 
-if [ -n "${DEMO_FORCE_LOOPBACK:-}" ]; then
-  echo
-  echo "demo: DEMO_FORCE_LOOPBACK is set: the loopback demo instead of network namespaces"
-  loopback_demo
-  exit 0
-fi
-if ! err=$(ip netns add "$SWITCH" 2>&1); then
-  case "$err" in *"File exists"*) echo "demo: namespace $SWITCH exists already: run again" >&2; exit 1 ;; esac
-  echo
-  echo "demo: network namespaces are not available here (ip netns add: ${err:-failed});"
-  echo "demo: they need root with CAP_SYS_ADMIN and CAP_NET_ADMIN, which an"
-  echo "demo: unprivileged container does not give. Running the loopback demo instead."
-  loopback_demo
-  exit 0
-fi
-CREATED+=("$SWITCH")
-
 # Stops every process in the lab's namespaces (agents, services, the
 # client: TERM, then KILL after 5 s), then deletes the namespaces, which
 # takes their interfaces and the bridge with them. The binds of /etc/init.d
 # and the rest live in the agents' private mount namespaces only and go with
 # them. Runs on every exit, Ctrl-C and TERM included.
 cleanup() {
-  local status=$? ns pids i
+  local status=$? ns procs i sig left
   trap - EXIT INT TERM
   set +e
   # (bash's notes on jobs killed by a signal are of no interest here)
   {
     for sig in TERM KILL; do
       for i in $(seq 1 50); do
-        pids=""
-        for ns in "${CREATED[@]}"; do pids="$pids $(ip netns pids "$ns" 2>/dev/null)"; done
-        pids="$(echo $pids)"
-        [ -z "$pids" ] && break
-        # shellcheck disable=SC2086
-        [ "$i" = 1 ] && kill -$sig $pids
+        procs=()
+        # shellcheck disable=SC2207
+        for ns in "${CREATED[@]}"; do procs+=($(ip netns pids "$ns" 2>/dev/null)); done
+        [ "${#procs[@]}" = 0 ] && break
+        [ "$i" = 1 ] && kill -"$sig" "${procs[@]}"
         sleep 0.1
       done
     done
@@ -262,9 +245,30 @@ cleanup() {
   fi
   exit "$status"
 }
+
+if [ -n "${DEMO_FORCE_LOOPBACK:-}" ]; then
+  echo
+  echo "demo: DEMO_FORCE_LOOPBACK is set: the loopback demo instead of network namespaces"
+  loopback_demo
+  exit 0
+fi
+# A namespace is listed before it is made: a Ctrl-C in between still
+# removes it.
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+CREATED+=("$SWITCH")
+if ! err=$(ip netns add "$SWITCH" 2>&1); then
+  CREATED=()
+  trap - EXIT INT TERM
+  case "$err" in *"File exists"*) echo "demo: namespace $SWITCH exists already: run again" >&2; exit 1 ;; esac
+  echo
+  echo "demo: network namespaces are not available here (ip netns add: ${err:-failed});"
+  echo "demo: they need root with CAP_SYS_ADMIN and CAP_NET_ADMIN, which an"
+  echo "demo: unprivileged container does not give. Running the loopback demo instead."
+  loopback_demo
+  exit 0
+fi
 
 fail() {
   echo "demo: $*; logs in $LIVE" >&2
@@ -274,8 +278,7 @@ fail() {
 # on HOST CMD...: runs CMD in the namespace of HOST.
 on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
 
-# Waits (at most $2 tries, 0.1 s apart) until the command in the rest of
-# the arguments succeeds.
+# poll TRIES CMD...: waits until CMD succeeds, at most TRIES times 0.1 s.
 poll() {
   local tries=$1 i
   shift
@@ -302,8 +305,8 @@ cat <<'EOF'
   node01 eth1 198.51.100.11 -- node02 eth1 198.51.100.12 (crossover)
 EOF
 for h in node01 node02 client; do
-  ip netns add "$(ns $h)"
-  CREATED+=("$(ns $h)")
+  CREATED+=("$(ns "$h")")
+  ip netns add "$(ns "$h")"
 done
 for n in "$SWITCH" $(ns node01) $(ns node02) $(ns client); do
   ip -n "$n" link set dev lo up
@@ -315,10 +318,10 @@ ip -n "$SWITCH" link set dev br0 up
 # the lab ever exists in this machine's own namespace): eth0 in the host,
 # a bridge port named after the host in the switch.
 lan() {  # HOST ADDRESS
-  ip link add eth0 netns "$(ns $1)" type veth peer name "$1" netns "$SWITCH"
+  ip link add eth0 netns "$(ns "$1")" type veth peer name "$1" netns "$SWITCH"
   ip -n "$SWITCH" link set dev "$1" master br0 up
-  ip -n "$(ns $1)" addr add "$2/24" dev eth0
-  ip -n "$(ns $1)" link set dev eth0 up
+  ip -n "$(ns "$1")" addr add "$2/24" dev eth0
+  ip -n "$(ns "$1")" link set dev eth0 up
 }
 lan node01 192.0.2.11
 lan node02 192.0.2.12
@@ -341,7 +344,7 @@ cert issue --dir "$PKI" --role node --name node01 --san 192.0.2.11 --san 198.51.
 cert issue --dir "$PKI" --role node --name node02 --san 192.0.2.12 --san 198.51.100.12
 cert issue --dir "$PKI" --role admin --name admin
 cert issue --dir "$PKI" --role reader --name reader
-more "$(cd "$PKI" && ls -l --time-style=+ ./*.crt ./*.key | awk '{print "  " $1, $NF}')"
+more "$(cd "$PKI" && stat -c '  %A %n' ./*.crt ./*.key)"
 
 step "6. The spec the agents run: the converted one, quicker timing, and an api section"
 # Each node's own files: /etc/init.d with the asterisk script, its node
@@ -379,13 +382,14 @@ step "7. Two ha-agents, each in its namespace with its own /etc/init.d"
 # ip netns exec NS unshare -m --propagation private sh -c 'mount --bind ...
 # && exec ha-agent ...': the binds exist in the agent's mount namespace only
 # (and its scripts'), never on this machine.
+# shellcheck disable=SC2016
 MOUNTS='mount --bind "$1/init.d" /etc/init.d && mount --bind "$1/tls" "$2" &&
         mount --bind "$1/log" /var/log && shift 2 && exec "$@"'
 declare -A AGENT_PID=()
 start_agent() {
   local n=$1
   # Not through on(): $! must be the agent's pid (ip and unshare exec it).
-  ip netns exec "$(ns $n)" unshare -m --propagation private sh -c "$MOUNTS" demo-mounts "$LIVE/$n" \
+  ip netns exec "$(ns "$n")" unshare -m --propagation private sh -c "$MOUNTS" demo-mounts "$LIVE/$n" \
     "$LIVE/node-tls" "$AGENT" --config "$LIVE/cluster.yaml" --node "$n" \
     --state-dir "$LIVE/$n/state" >"$LIVE/$n/agent.log" 2>&1 &
   AGENT_PID[$n]=$!
@@ -460,6 +464,7 @@ step "10. node02 crashes: every process of it killed with SIGKILL, its VIP gone"
 client_start crash
 show "kill -9 \$(ip netns pids ${PREFIX}node02)   # its agent and asterisk"
 show ip -n "${PREFIX}node02" addr del "$VIP/24" dev eth0
+# shellcheck disable=SC2046
 kill -9 $(ip netns pids "$(ns node02)")
 ip -n "$(ns node02)" addr del "$VIP/24" dev eth0
 wait "${AGENT_PID[node02]}" 2>/dev/null || true
