@@ -411,7 +411,22 @@ TEST_P(AgentCrashTest, ConvergesToOneHolderAndOneServiceInstance) {
   const auto dead = EventsOf(peer, [&](const v1::Event& e) {
     return e.kind() == v1::EVENT_KIND_NODE_DEAD && e.node() == active;
   });
-  if (!long_case) {
+  // A restart meant to come within deadtime that the machine made late: the
+  // restarted agent's first heartbeat left after the peer's deadtime had
+  // run out (a slow start on a busy machine). The peer then rightly
+  // declared the node dead, and the case is checked as a long one. An agent
+  // that came up in time and was declared dead anyway still fails.
+  bool started_late = false;
+  if (!long_case && !dead.empty()) {
+    const auto started = EventsOf(active, Kind(v1::EVENT_KIND_AGENT_STARTED));
+    started_late = !started.empty() && EventTime(started.front()) - killed > kDeadtime - kKeepalive;
+    if (started_late) {
+      std::cerr << "the restarted agent started " << Ms(EventTime(started.front()) - killed)
+                << " after the kill (the restart was asked " << Ms(restart - killed)
+                << " after it): later than deadtime allows, checked as a death\n";
+    }
+  }
+  if (!long_case && !started_late) {
     // The peer never declared the node dead, so it never took the group: no
     // round of the sampler saw two holders, the active node kept the group
     // and its service was adopted, not restarted.
