@@ -1,7 +1,9 @@
 #include "cli/connection.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -360,6 +362,13 @@ absl::StatusOr<AgentConnection> ConnectToAgent(const ConnectionOptions& given) {
   absl::StatusOr<ConnectionOptions> resolved = ResolveConnection(given, ProcessEnvironment());
   if (!resolved.ok()) return resolved.status();
   if (resolved->servers.empty()) {
+    // Connecting would fail with "unavailable" alone: say that it is a
+    // matter of permission, and how to get it.
+    if (access(resolved->socket.c_str(), W_OK) != 0 && errno == EACCES) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "no permission to use the agent's socket ", resolved->socket,
+          ": root may, and members of its group (the spec's api.unix_socket_group) may read"));
+    }
     return AgentConnection{resolved->socket, /*remote=*/false,
                            v1::Agent::NewStub(grpc::CreateChannel(
                                "unix:" + resolved->socket, grpc::InsecureChannelCredentials()))};
@@ -389,6 +398,7 @@ int ExitCodeFor(const absl::Status& s) {
   if (s.ok()) return kExitOk;
   if (absl::IsInvalidArgument(s)) return kExitUsage;
   if (absl::IsUnavailable(s)) return kExitUnreachable;
+  if (absl::IsPermissionDenied(s) || absl::IsUnauthenticated(s)) return kExitDenied;
   return kExitFailed;
 }
 

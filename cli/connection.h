@@ -97,7 +97,8 @@ absl::StatusOr<AgentConnection> ConnectToAgent(const ConnectionOptions& given);
 // hacli's exit status for a call's outcome: 0 OK; 3 UNAVAILABLE; 4
 // UNAUTHENTICATED and PERMISSION_DENIED; 5 DEADLINE_EXCEEDED; 1 any other.
 int ExitCodeFor(const grpc::Status& s);
-// ... for a ConnectToAgent error: 2 InvalidArgument, 3 Unavailable, 1 other.
+// ... for a ConnectToAgent error: 2 InvalidArgument, 3 Unavailable, 4
+// PermissionDenied (no access to the local socket), 1 other.
 int ExitCodeFor(const absl::Status& s);
 
 }  // namespace hacluster::cli

@@ -4,8 +4,14 @@
 // standby that returns only once the group moved, several servers of which
 // the first is down, the server list before and after a failover, the
 // Unix socket's reader by uid, certificates rotated with SIGHUP.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -19,6 +25,7 @@
 #include "tests/cluster/api_certs.h"
 #include "tests/cluster/failover_fixture.h"
 #include "tests/cluster/test_cluster.h"
+#include "tests/cluster/vip_probe.h"
 #include "tests/harness/netlab.h"
 #include "tests/harness/wait.h"
 
@@ -134,6 +141,28 @@ TEST_F(RemoteTest, RolesAndRefusalsOverMutualTls) {
         return refused >= 4;
       },
       absl::Seconds(5)));
+  // A plaintext gRPC client gets nothing: its HTTP/2 preface is answered
+  // with a TLS alert or a closed connection, never an HTTP/2 frame.
+  {
+    auto fd = OpenSocketInNetns(Netns("client"), AF_INET, SOCK_STREAM, 0);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(7443);
+    inet_pton(AF_INET, "192.0.2.11", &to.sin_addr);
+    ASSERT_EQ(connect(*fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0) << strerror(errno);
+    const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                                std::string("\0\0\0\x04\0\0\0\0\0", 9);
+    ASSERT_EQ(send(*fd, preface.data(), preface.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(preface.size()));
+    pollfd p{*fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1) << "the server neither answered nor closed";
+    unsigned char reply[64];
+    const ssize_t n = recv(*fd, reply, sizeof(reply), 0);
+    close(*fd);
+    EXPECT_TRUE(n <= 0 || reply[0] == 0x15) << "plaintext got " << n << " bytes, first "
+                                             << static_cast<int>(reply[0]);
+  }
   // A reader reads.
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"status"}, {"where", kVip}, {"servers"}}) {
@@ -299,6 +328,14 @@ TEST_F(RemoteTest, UnixSocketGroupMembersReadButMayNotWrite) {
   EXPECT_EQ(Code(status), 0) << status.output;
   harness::RunResult standby = as_nobody({"standby"});
   EXPECT_EQ(Code(standby), 4) << standby.output;
+  // A user outside the socket's group may not even connect: exit 4 too,
+  // saying why.
+  auto r = harness::RunProcess({"setpriv", "--reuid=65534", "--regid=12345", "--clear-groups",
+                                HacliPath(), "--socket", socket, "status"},
+                               absl::Seconds(30));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Code(*r), 4) << r->output;
+  EXPECT_TRUE(absl::StrContains(r->output, "no permission")) << r->output;
   ExpectHolders({"node01"});
   bool audited = false;
   for (const v1::Event& e : Recorder("node01").Events()) {
