@@ -311,7 +311,7 @@ OpExecutor::OpExecutor(int event_fd, size_t stack_size)
 OpExecutor::~OpExecutor() {
   std::map<uint64_t, pthread_t> threads;
   {
-    absl::MutexLock lock(&mu_);
+    agent::PiMutexLock lock(&mu_);
     threads.swap(threads_);
   }
   for (auto& [id, thread] : threads) pthread_join(thread, nullptr);
@@ -343,7 +343,7 @@ absl::Status OpExecutor::Submit(uint64_t id, std::function<void()> work) {
 
   // Held across pthread_create so that the new thread's Finished() finds
   // its entry in threads_.
-  absl::MutexLock lock(&mu_);
+  agent::PiMutexLock lock(&mu_);
   if (threads_.count(id) != 0) {
     pthread_attr_destroy(&attr);
     return absl::AlreadyExistsError(
@@ -370,7 +370,7 @@ void* OpExecutor::ThreadMain(void* arg) {
 }
 
 void OpExecutor::Finished(uint64_t id) {
-  absl::MutexLock lock(&mu_);
+  agent::PiMutexLock lock(&mu_);
   completed_.push_back(id);
   const uint64_t one = 1;
   // Cannot fail short of a counter overflow (2^64 - 1 completions).
@@ -382,7 +382,7 @@ std::vector<uint64_t> OpExecutor::TakeCompleted() {
   std::vector<uint64_t> done;
   std::vector<pthread_t> finished;
   {
-    absl::MutexLock lock(&mu_);
+    agent::PiMutexLock lock(&mu_);
     uint64_t count;
     ssize_t ignored = read(event_fd_, &count, sizeof(count));  // resets it
     (void)ignored;
@@ -401,7 +401,7 @@ std::vector<uint64_t> OpExecutor::TakeCompleted() {
 }
 
 size_t OpExecutor::InFlight() const {
-  absl::MutexLock lock(&mu_);
+  agent::PiMutexLock lock(&mu_);
   return threads_.size();
 }
 

@@ -32,7 +32,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "agent/core/pi_mutex.h"
 #include "absl/time/time.h"
 #include "agent/exec/command.h"
 
@@ -107,7 +107,8 @@ class OpExecutor {
 
   const int event_fd_;
   const size_t stack_size_;
-  mutable absl::Mutex mu_;
+  // Priority inheritance: the loop never waits long behind a worker.
+  mutable agent::PiMutex mu_;
   // Threads of work not yet taken, by id.
   std::map<uint64_t, pthread_t> threads_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> completed_ ABSL_GUARDED_BY(mu_);

@@ -84,14 +84,14 @@ std::string Logger::FormatLine(absl::Time when, int pid, absl::string_view ident
 
 absl::StatusOr<std::unique_ptr<Logger>> Logger::Create(const LogOptions& options) {
   std::unique_ptr<Logger> logger(new Logger());
-  absl::MutexLock lock(&logger->mu_);
+  PiMutexLock lock(&logger->mu_);
   absl::Status s = logger->OpenLocked(options);
   if (!s.ok()) return s;
   return logger;
 }
 
 Logger::~Logger() {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   CloseLocked();
 }
 
@@ -141,12 +141,12 @@ void Logger::CloseLocked() {
 }
 
 absl::Status Logger::Reopen(const LogOptions& options) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   return OpenLocked(options);
 }
 
 void Logger::Log(LogLevel level, absl::string_view message) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   std::string line =
       absl::StrCat(FormatLine(absl::Now(), getpid(), options_.ident, level, message), "\n");
   if (debug_file_ != nullptr) fputs(line.c_str(), debug_file_);

@@ -19,7 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "agent/core/pi_mutex.h"
 #include "absl/time/time.h"
 
 namespace hacluster::agent {
@@ -62,7 +62,9 @@ class Logger {
   absl::Status OpenLocked(const LogOptions& options) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
+  // Priority inheritance: the loop never waits long behind another
+  // thread's line.
+  PiMutex mu_;
   LogOptions options_ ABSL_GUARDED_BY(mu_);
   FILE* file_ ABSL_GUARDED_BY(mu_) = nullptr;
   FILE* debug_file_ ABSL_GUARDED_BY(mu_) = nullptr;

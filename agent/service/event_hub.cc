@@ -21,27 +21,29 @@ EventHub::EventHub(size_t history)
 
 void EventHub::PublishStatus(v1::GetStatusResponse status, MonoTime at) {
   auto snapshot = std::make_shared<const v1::GetStatusResponse>(std::move(status));
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   status_.swap(snapshot);
   status_at_ = at;
   // The old snapshot is freed after the lock is released.
 }
 
 uint64_t EventHub::Emit(v1::Event event) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   event.set_id(++last_id_);
   events_.push_back(std::move(event));
   while (events_.size() > history_) events_.pop_front();
+  changed_.SignalAll();
   return last_id_;
 }
 
 void EventHub::Close() {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   closed_ = true;
+  changed_.SignalAll();
 }
 
 std::shared_ptr<const v1::GetStatusResponse> EventHub::Snapshot() const {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   return status_;
 }
 
@@ -49,7 +51,7 @@ v1::GetStatusResponse EventHub::Status(MonoTime now) const {
   std::shared_ptr<const v1::GetStatusResponse> snapshot;
   absl::Duration passed;
   {
-    absl::MutexLock lock(&mu_);
+    PiMutexLock lock(&mu_);
     snapshot = status_;
     passed = now - status_at_;
   }
@@ -65,18 +67,21 @@ v1::GetStatusResponse EventHub::Status(MonoTime now) const {
 }
 
 uint64_t EventHub::LastId() const {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   return last_id_;
 }
 
 EventHub::WaitResult EventHub::Next(uint64_t* cursor, absl::Duration timeout,
                                     std::vector<v1::Event>* out, size_t max) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   const uint64_t after = *cursor;
-  auto ready = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || last_id_ > after;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  const MonoTime deadline = MonotonicNow() + timeout;
+  // Bounded: each wait ends by the deadline, and the loop with it.
+  for (int i = 0; i < 10000 && !closed_ && last_id_ <= after; ++i) {
+    const absl::Duration left = deadline - MonotonicNow();
+    if (left <= absl::ZeroDuration()) break;
+    changed_.WaitWithTimeout(&mu_, left);
+  }
   if (last_id_ <= after) return closed_ ? WaitResult::kClosed : WaitResult::kTimeout;
   // events_ holds ids [last_id_ - size + 1, last_id_].
   uint64_t first_held = last_id_ - events_.size() + 1;

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/core/clock.h"
+#include "agent/core/pi_mutex.h"
 #include "proto/agent.pb.h"
 
 namespace hacluster::agent {
@@ -60,7 +60,9 @@ class EventHub {
 
  private:
   const size_t history_;
-  mutable absl::Mutex mu_;
+  // Priority inheritance: the loop never waits long behind a handler.
+  mutable PiMutex mu_;
+  mutable PiCondVar changed_;
   std::shared_ptr<const v1::GetStatusResponse> status_ ABSL_GUARDED_BY(mu_);
   MonoTime status_at_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);

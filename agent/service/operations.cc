@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "agent/core/clock.h"
 
 namespace hacluster::agent {
 namespace {
@@ -22,7 +23,7 @@ Operations::~Operations() {
 absl::StatusOr<uint64_t> Operations::Submit(OperationRequest request) {
   uint64_t id;
   {
-    absl::MutexLock lock(&mu_);
+    PiMutexLock lock(&mu_);
     if (closed_ || fd_ < 0) return absl::UnavailableError("the agent is stopping");
     id = next_id_++;
     request.id = id;
@@ -41,17 +42,18 @@ absl::StatusOr<uint64_t> Operations::Submit(OperationRequest request) {
 std::vector<OperationRequest> Operations::Take() {
   uint64_t count;
   (void)!read(fd_, &count, sizeof(count));
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   return std::exchange(submitted_, {});
 }
 
 void Operations::Update(uint64_t id, v1::OperationResponse response) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   auto it = answers_.find(id);
   if (it == answers_.end()) return;
   response.set_operation_id(id);
   const bool was_pending = it->second.state() == v1::OPERATION_STATE_PENDING;
   it->second = std::move(response);
+  changed_.SignalAll();
   if (was_pending && it->second.state() != v1::OPERATION_STATE_PENDING) {
     finished_.push_back(id);
     while (finished_.size() > kKeepFinished) {
@@ -62,13 +64,19 @@ void Operations::Update(uint64_t id, v1::OperationResponse response) {
 }
 
 std::optional<v1::OperationResponse> Operations::Wait(uint64_t id, absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = answers_.find(id);
     return closed_ || it == answers_.end() ||
            it->second.state() != v1::OPERATION_STATE_PENDING;
   };
-  mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+  const MonoTime deadline = MonotonicNow() + timeout;
+  // Bounded: each wait ends by the deadline, and the loop with it.
+  for (int i = 0; i < 100000 && !done(); ++i) {
+    const absl::Duration left = deadline - MonotonicNow();
+    if (left <= absl::ZeroDuration()) break;
+    changed_.WaitWithTimeout(&mu_, left);
+  }
   auto it = answers_.find(id);
   if (it == answers_.end()) return std::nullopt;
   v1::OperationResponse r = it->second;
@@ -81,8 +89,9 @@ std::optional<v1::OperationResponse> Operations::Wait(uint64_t id, absl::Duratio
 }
 
 void Operations::Close() {
-  absl::MutexLock lock(&mu_);
+  PiMutexLock lock(&mu_);
   closed_ = true;
+  changed_.SignalAll();
 }
 
 }  // namespace hacluster::agent

@@ -21,7 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "agent/core/pi_mutex.h"
 #include "absl/time/time.h"
 #include "proto/agent.pb.h"
 
@@ -63,7 +63,9 @@ class Operations {
 
  private:
   int fd_ = -1;
-  mutable absl::Mutex mu_;
+  // Priority inheritance: the loop never waits long behind a handler.
+  mutable PiMutex mu_;
+  PiCondVar changed_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<OperationRequest> submitted_ ABSL_GUARDED_BY(mu_);

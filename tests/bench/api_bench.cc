@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -127,6 +128,19 @@ int Main(int argc, char** argv) {
   }
   EventRecorder r1(cluster.Socket("node01")), r2(cluster.Socket("node02"));
   harness::WaitFor([&] { return r1.connected() && r2.connected(); }, absl::Seconds(5));
+  // Late heartbeats and deaths each agent reported in a phase.
+  auto tally = [&](const char* phase, size_t from1, size_t from2) {
+    for (auto [name, rec, base] : {std::make_tuple("node01", &r1, from1),
+                                   std::make_tuple("node02", &r2, from2)}) {
+      int late = 0, deaths = 0;
+      std::vector<v1::Event> ev = rec->Events();
+      for (size_t i = base; i < ev.size(); ++i) {
+        if (ev[i].kind() == v1::EVENT_KIND_HEARTBEAT_LATE) ++late;
+        if (ev[i].kind() == v1::EVENT_KIND_NODE_DEAD) ++deaths;
+      }
+      printf("  %s: %s reported %d late heartbeats, %d deaths\n", phase, name, late, deaths);
+    }
+  };
   const size_t base1 = r1.Events().size(), base2 = r2.Events().size();
   printf("api_bench: 2 agents on loopback, keepalive 5 ms, deadtime 20 ms, warntime 10 ms; "
          "Where(\"svc\") against node01, %d clients, %.0f s per transport\n",
@@ -134,8 +148,11 @@ int Main(int argc, char** argv) {
   const absl::Duration run = absl::Seconds(seconds);
   Load tls = RunLoad(clients, run, [&] { return cluster.TlsStub("node01", "reader"); });
   Print("mTLS", clients, tls);
+  tally("mTLS phase", base1, base2);
+  const size_t mid1 = r1.Events().size(), mid2 = r2.Events().size();
   Load unix_socket = RunLoad(clients, run, [&] { return cluster.UnixStub("node01"); });
   Print("unix socket", clients, unix_socket);
+  tally("unix phase", mid1, mid2);
   int late = 0, deaths = 0;
   for (auto [rec, base] : {std::make_pair(&r1, base1), std::make_pair(&r2, base2)}) {
     std::vector<v1::Event> ev = rec->Events();
