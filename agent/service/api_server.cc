@@ -451,10 +451,32 @@ absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
 }
 
 void ApiServer::ReloadTls(const ApiOptions& options) {
-  if (reload_.joinable()) reload_.join();
-  reload_ = std::thread([this, options] {
+  {
+    absl::MutexLock lock(&reload_mu_);
+    pending_reload_ = options;
+    // A reload thread still at work takes the newest options when done:
+    // the caller (the loop) never waits for it.
+    if (reload_running_) return;
+    reload_running_ = true;
+  }
+  if (reload_.joinable()) reload_.join();  // it has finished
+  reload_ = std::thread([this] {
     NormalPriority();
-    RunReload(options);
+    for (int i = 0; i < 1000; ++i) {
+      std::optional<ApiOptions> next;
+      {
+        absl::MutexLock lock(&reload_mu_);
+        next = std::move(pending_reload_);
+        pending_reload_.reset();
+        if (!next.has_value()) {
+          reload_running_ = false;
+          return;
+        }
+      }
+      RunReload(*std::move(next));
+    }
+    absl::MutexLock lock(&reload_mu_);
+    reload_running_ = false;
   });
 }
 

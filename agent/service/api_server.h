@@ -18,6 +18,7 @@
 #define HACLUSTER_AGENT_SERVICE_API_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,6 +139,9 @@ class ApiServer {
   mutable absl::Mutex tls_mu_;
   std::unique_ptr<TlsServer> tls_ ABSL_GUARDED_BY(tls_mu_);
   std::thread reload_;
+  absl::Mutex reload_mu_;
+  std::optional<ApiOptions> pending_reload_ ABSL_GUARDED_BY(reload_mu_);
+  bool reload_running_ ABSL_GUARDED_BY(reload_mu_) = false;
 };
 
 }  // namespace hacluster::agent
