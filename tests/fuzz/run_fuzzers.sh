@@ -5,7 +5,7 @@
 #   tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # Default 20 s per target (the test suite's short run); give e.g. 3600 for a
-# long run. Targets: hacf haresources authkeys yaml wire floors (default: all).
+# long run. Targets: hacf haresources authkeys yaml wire floors cert (default: all).
 # Findings and the grown corpus go to tests/fuzz/out/ (not committed); the
 # seed corpus in tests/fuzz/corpus/ is only read. Exit status 0 when every
 # target ran its time without a crash or sanitizer report.
@@ -18,7 +18,7 @@ set -euo pipefail
 SECONDS_PER_TARGET="${1:-20}"
 shift || true
 TARGETS=("$@")
-if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire floors); fi
+if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire floors cert); fi
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/tests/fuzz/out"
@@ -38,7 +38,7 @@ LIBS=(-lyaml-cpp -lprotobuf -labsl_statusor -labsl_status -labsl_cord
       -labsl_low_level_hash -labsl_raw_hash_set -labsl_bad_optional_access
       -labsl_bad_variant_access -labsl_strerror -labsl_int128 -labsl_base
       -labsl_spinlock_wait -labsl_throw_delegate -labsl_raw_logging_internal
-      -labsl_log_severity -lcrypto -lpthread)
+      -labsl_log_severity -labsl_hashtablez_sampler -lssl -lcrypto -lpthread)
 
 # Generated code is replaced only when it changed, so objects stay fresh.
 rm -rf "$BUILD/gen.new"; mkdir -p "$BUILD/gen.new"
@@ -51,14 +51,15 @@ rm -rf "$BUILD/gen.new"
 # Library sources: every non-test .cc of the parser packages and the wire
 # codec.
 SOURCES=("$BUILD"/gen/proto/*.pb.cc)
-for f in "$ROOT"/agent/config/*.cc "$ROOT"/migrate/*.cc "$ROOT"/agent/wire/*.cc; do
+for f in "$ROOT"/agent/config/*.cc "$ROOT"/migrate/*.cc "$ROOT"/agent/wire/*.cc \
+         "$ROOT"/agent/tls/*.cc; do
   case "$f" in *_test.cc) continue ;; esac
   [ -e "$f" ] && SOURCES+=("$f")
 done
 
 # Objects are reused only while no header or source changed (a crude but
 # safe stand-in for dependency tracking).
-stamp=$(cat "$ROOT"/agent/config/*.h "$ROOT"/migrate/*.h "$ROOT"/agent/wire/*.h \
+stamp=$(cat "$ROOT"/agent/config/*.h "$ROOT"/migrate/*.h "$ROOT"/agent/wire/*.h "$ROOT"/agent/tls/*.h \
   "$ROOT"/agent/core/*.h "$ROOT"/proto/*.proto "$0" 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -f "$BUILD"/obj/*.o
