@@ -32,13 +32,9 @@ Exit codes: 0 ok/up, 1 down or the agent not running ("Heartbeat is
 stopped on this machine."), 11 bad sub-command, option or node, 12 no answer
 within 5 s, 13 unknown link.
 
-It reaches the local agent over its API socket: --socket PATH, else
-$HACLI_SOCKET, else /var/lib/ha-agent/agent.sock (the spec's
-api.unix_socket); or remote agents over mutual TLS, as hacli does:
---server HOST:PORT (repeated, or a comma list; the first that answers is
-used) with --ca FILE --cert FILE --key FILE, or the environment variables
-HACLI_SERVER, HACLI_CA, HACLI_CERT, HACLI_KEY (a flag wins). Install it as /usr/bin/cl_status in place of Heartbeat's.
 )";
+
+constexpr char kHelpTail[] = "Install it as /usr/bin/cl_status in place of Heartbeat's.\n";
 
 }  // namespace
 
@@ -46,7 +42,7 @@ int main(int argc, char** argv) {
   using namespace hacluster::cli::heartbeat;
   DropinFlags flags = ParseDropinFlags(argc, argv, /*with_timeout=*/false);
   if (flags.help) {
-    std::cout << kHelp;
+    std::cout << kHelp << kDropinConnectionHelp << kHelpTail;
     return 0;
   }
   if (!flags.error.empty()) {

@@ -297,7 +297,12 @@ void AddWaitOptions(CLI::App* cmd, std::string& timeout, bool& no_wait, std::str
   cmd->add_option("--timeout", timeout,
                   "How long to wait for the groups to move (default 30s; e.g. 500ms, 2m)")
       ->type_name("DURATION");
-  cmd->add_flag("--no-wait", no_wait, "Return at once with the operation id");
+  CLI::Option* no_wait_option =
+      cmd->add_flag("--no-wait", no_wait, "Return at once with the operation id");
+  // --wait is the default, spelled out for scripts that say so.
+  static bool wait = false;
+  cmd->add_flag("--wait", wait, "Wait until every group has moved (the default)")
+      ->excludes(no_wait_option);
   cmd->add_option("-o,--output", output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 }

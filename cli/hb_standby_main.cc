@@ -2,13 +2,13 @@
 // only handles the drop-in's own options; the work is in
 // heartbeat_dropin_run.h and heartbeat_dropins.h. (Parsed by hand: the one
 // Heartbeat argument and its messages must be exactly Heartbeat's.)
-#include <iostream>
+#include <string>
 
 #include "cli/heartbeat_dropin_run.h"
 
 namespace {
 
-constexpr char kHelp[] =
+constexpr char kHelpHead[] =
     R"(Usage: hb_standby [--socket PATH | --server HOST:PORT ...] [--timeout D] [all|foreign|local|failback]
 
 A drop-in for Heartbeat's hb_standby: scripts that call it run unchanged
@@ -24,13 +24,9 @@ group has moved: exit 0 then, 1 when the move failed or --timeout passed
 reached, 2 for a bad argument (Heartbeat's usage text). Silent on success,
 as Heartbeat; 'hacli standby' tells more.
 
-It reaches the local agent over its API socket: --socket PATH, else
-$HACLI_SOCKET, else /var/lib/ha-agent/agent.sock (the spec's
-api.unix_socket); or remote agents over mutual TLS, as hacli does:
---server HOST:PORT (repeated, or a comma list; the first that answers is
-used) with --ca FILE --cert FILE --key FILE, or the environment variables
-HACLI_SERVER, HACLI_CA, HACLI_CERT, HACLI_KEY (a flag wins).
-Install it as /usr/share/heartbeat/hb_standby (or where
+)";
+
+constexpr char kHelpTail[] = R"(Install it as /usr/share/heartbeat/hb_standby (or where
 your scripts look for it) in place of Heartbeat's.
 
 Example:
@@ -41,15 +37,6 @@ Example:
 
 int main(int argc, char** argv) {
   using namespace hacluster::cli::heartbeat;
-  DropinFlags flags = ParseDropinFlags(argc, argv, /*with_timeout=*/true);
-  if (flags.help) {
-    std::cout << kHelp;
-    return 0;
-  }
-  if (!flags.error.empty()) {
-    std::cerr << argv[0] << ": " << flags.error << "\nRun '" << argv[0] << " --help'.\n";
-    return kHbUsage;
-  }
-  return RunHbCommand(HbTool::kStandby, argv[0], flags, ConnectDropinAgent(flags), std::cout,
-                      std::cerr);
+  return HbMain(HbTool::kStandby, std::string(kHelpHead) + kDropinConnectionHelp + kHelpTail, argc,
+                argv);
 }

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <variant>
 
 #include "absl/status/status.h"
@@ -188,6 +189,27 @@ int RunHbCommand(HbTool tool, const std::string& program, const DropinFlags& fla
   if (OperationExitStatus(op, *timeout) == 0) return kHbOk;
   err << program << ": " << FormatOperationLine(op, *timeout) << "\n";
   return kHbFailed;
+}
+
+const char kDropinConnectionHelp[] = R"(It reaches the local agent over its API socket: --socket PATH, else
+$HACLI_SOCKET, else /var/lib/ha-agent/agent.sock (the spec's
+api.unix_socket); or remote agents over mutual TLS, as hacli does:
+--server HOST:PORT (repeated, or a comma list; the first that answers is
+used) with --ca FILE --cert FILE --key FILE, or the environment variables
+HACLI_SERVER, HACLI_CA, HACLI_CERT, HACLI_KEY (a flag wins).
+)";
+
+int HbMain(HbTool tool, const std::string& help, int argc, char** argv) {
+  DropinFlags flags = ParseDropinFlags(argc, argv, /*with_timeout=*/true);
+  if (flags.help) {
+    std::cout << help;
+    return 0;
+  }
+  if (!flags.error.empty()) {
+    std::cerr << argv[0] << ": " << flags.error << "\nRun '" << argv[0] << " --help'.\n";
+    return kHbUsage;
+  }
+  return RunHbCommand(tool, argv[0], flags, ConnectDropinAgent(flags), std::cout, std::cerr);
 }
 
 }  // namespace hacluster::cli::heartbeat

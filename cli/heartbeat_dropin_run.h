@@ -76,6 +76,14 @@ int RunClStatus(const DropinFlags& flags, const AgentLink& agent, std::ostream& 
 int RunHbCommand(HbTool tool, const std::string& program, const DropinFlags& flags,
                  const AgentLink& agent, std::ostream& out, std::ostream& err);
 
+// The paragraph of every drop-in's --help on how it reaches an agent.
+extern const char kDropinConnectionHelp[];
+
+// The whole of hb_standby's or hb_takeover's main: `help` (with
+// kDropinConnectionHelp in it) for --help, usage errors, then
+// RunHbCommand against the agent ConnectDropinAgent finds.
+int HbMain(HbTool tool, const std::string& help, int argc, char** argv);
+
 }  // namespace hacluster::cli::heartbeat
 
 #endif  // HACLUSTER_CLI_HEARTBEAT_DROPIN_RUN_H_

@@ -165,8 +165,8 @@ pid_t FailoverTest::ProbePid(const std::string& node) {
 
 std::string FailoverTest::WriteSpec(const ClusterSetup& setup) {
   SpecOptions o;
-  o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}},
-             {"node02", {"192.0.2.12", "198.51.100.12"}}};
+  o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}, {{"gui_server_id", "101"}}},
+             {"node02", {"192.0.2.12", "198.51.100.12"}, {{"gui_server_id", "102"}}}};
   o.media = {"- ucast: {interface: eth0}", "- ucast: {interface: eth1}"};
   o.keepalive = "100ms";
   o.deadtime = "500ms";

@@ -192,9 +192,11 @@ TEST_F(RemoteTest, ScriptedStandbyWithTheFirstServerDownAndEveryExitCode) {
   ExpectHolders({"node02"});
   EXPECT_TRUE(WaitHolder("node02", "node02", absl::ZeroDuration())) << Diagnose();
 
-  // hacli with two servers; back to node01 from node02's side.
-  harness::RunResult back =
-      Remote(absl::StrCat(kB, ",", kA), "admin", {"standby", "--timeout", "20s"});
+  // hacli with two servers, each its own --server; back to node01 from
+  // node02's side, waiting for the move (the default, spelled out).
+  harness::RunResult back = InClient(
+      HacliPath(), {"--server", kB, "--server", kA, "--ca", certs_ + "/ca.crt", "--cert",
+                    certs_ + "/admin.crt", "--key", certs_ + "/admin.key", "standby", "--wait"});
   EXPECT_EQ(Code(back), 0) << back.output;
   ExpectHolders({"node01"});
   // A move takes longer than 1 ms: the call times out (exit 5), the move
@@ -241,6 +243,8 @@ TEST_F(RemoteTest, ServerListFromEitherNodeBeforeAndAfterAFailover) {
     EXPECT_EQ(n2->role(), "standby") << r.output;
     EXPECT_EQ(n2->state(), "up");
     EXPECT_EQ(n1->addresses(0), "192.0.2.11");
+    EXPECT_EQ(n1->labels().at("gui_server_id"), "101") << r.output;
+    EXPECT_EQ(n2->labels().at("gui_server_id"), "102") << r.output;
   }
   CrashNode("node01");
   ASSERT_TRUE(WaitHolder("node02", "node02", absl::Seconds(10))) << Diagnose();

@@ -82,6 +82,10 @@ std::string SpecYaml(const SpecOptions& o) {
   for (const SpecNode& n : o.nodes) {
     absl::StrAppend(&y, "  - name: ", n.name, "\n    addresses: [", absl::StrJoin(n.addresses, ", "),
                     "]\n");
+    if (!n.labels.empty()) absl::StrAppend(&y, "    labels:\n");
+    for (const auto& [key, value] : n.labels) {
+      absl::StrAppend(&y, "      ", key, ": \"", value, "\"\n");
+    }
   }
   absl::StrAppend(&y, "timing:\n  keepalive: ", o.keepalive, "\n  deadtime: ", o.deadtime, "\n");
   if (!o.warntime.empty()) absl::StrAppend(&y, "  warntime: ", o.warntime, "\n");

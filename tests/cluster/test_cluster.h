@@ -69,6 +69,8 @@ std::string HacliPath();
 struct SpecNode {
   std::string name;
   std::vector<std::string> addresses;
+  // spec.nodes[].labels, e.g. {"gui_server_id", "101"}.
+  std::vector<std::pair<std::string, std::string>> labels = {};
 };
 
 struct SpecOptions {
