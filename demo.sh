@@ -130,6 +130,7 @@ YAML
   declare -A pids=()
   loopback_stop() {
     local n
+    trap '' INT TERM  # a second Ctrl-C does not cut the clean-up short
     for n in "${!pids[@]}"; do kill "${pids[$n]}" 2>/dev/null || true; done
     for n in "${!pids[@]}"; do wait "${pids[$n]}" 2>/dev/null || true; done
     pids=()
@@ -216,7 +217,10 @@ API_PORT=7443
 # them. Runs on every exit, Ctrl-C and TERM included.
 cleanup() {
   local status=$? ns procs i sig left
-  trap - EXIT INT TERM
+  # A second Ctrl-C (a terminal's, or one passed on by a wrapper such as
+  # timeout(1)) must not cut the clean-up short: ignored from here on.
+  trap - EXIT
+  trap '' INT TERM
   set +e
   # (bash's notes on jobs killed by a signal are of no interest here)
   {
