@@ -1141,6 +1141,8 @@ void Agent::Impl::Reload(MonoTime now) {
   }
   std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
   std::string new_socket = ApiSocketPath(*spec, options_.state_dir);
+  const std::string old_group = config_.spec.api().unix_socket_group();
+  const bool socket_kept = old_socket != new_socket || old_group != spec->api().unix_socket_group();
   absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
   if (!groups_ok.ok()) return reject(groups_ok.message());
   auto api_options = ApiOptionsOf(*spec);
@@ -1211,8 +1213,10 @@ void Agent::Impl::Reload(MonoTime now) {
   Emit(v1::EVENT_KIND_CONFIG_RELOADED, "",
        absl::StrCat("spec reloaded: config version ", old_version, " -> ",
                     config_.spec.config_version(), new_media ? " (media reopened)" : "",
-                    old_socket != new_socket
-                        ? absl::StrCat("; the API stays on ", old_socket, " until restart")
+                    socket_kept
+                        ? absl::StrCat("; the API socket stays ", old_socket, " (group ",
+                                       old_group.empty() ? "the agent's" : old_group,
+                                       ") until restart")
                         : ""),
        now);
 }
