@@ -66,6 +66,9 @@ void BoundRequests(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, kHandshakeTimeoutMs);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  // No channelz: the agent serves no channelz service, and its per-call
+  // counters cost every call.
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   grpc::ResourceQuota quota("ha-agent-api");
   quota.SetMaxThreads(kMaxThreads);
   builder.SetResourceQuota(quota);

@@ -19,6 +19,7 @@ grpc::ChannelArguments OwnChannel() {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
   return args;
 }
 
