@@ -36,6 +36,7 @@
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
 #include "agent/node/release_pages.h"
+#include "agent/node/reload.h"
 #include "agent/node/resource_work.h"
 #include "agent/placement/placement.h"
 #include "agent/node/settings.h"
@@ -188,15 +189,6 @@ void BlockSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-// Everything the spec decides, rebuilt as one piece at start and on SIGHUP
-// so that a reload is applied whole or not at all.
-struct Config {
-  spec::v1::ClusterSpec spec;
-  EffectiveTiming timing;
-  std::unique_ptr<wire::Keyring> keyring;
-  std::vector<std::unique_ptr<media::Medium>> media;
-};
-
 class Agent::Impl {
  public:
   Impl(const AgentOptions& options, Logger& logger) : options_(options), logger_(logger) {}
@@ -206,7 +198,6 @@ class Agent::Impl {
   int Run();
 
  private:
-  absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const Config* current);
   MembershipConfig MembershipConfigOf(const Config& c) const;
   ConnectivityConfig ConnectivityConfigOf(const Config& c) const;
   // Adds `fd` to the loop's epoll set, and to the quiet one unless
@@ -264,6 +255,9 @@ class Agent::Impl {
   // (`now_here`, at a clean stop) on the calling thread.
   void SaveFloors(bool now_here);
   void Reload(MonoTime now);
+  // Watches every open medium again after a reload gave them back; errors
+  // are logged (the loop runs on without that medium's frames).
+  void WatchAllMedia();
   // Logs and publishes the pending events_, then clears them.
   void EmitPending();
   void Emit(v1::EventKind kind, std::string node, std::string reason, MonoTime now);
@@ -384,38 +378,6 @@ Agent::Impl::~Impl() {
   }
 }
 
-absl::StatusOr<Config> Agent::Impl::BuildConfig(spec::v1::ClusterSpec spec,
-                                                const Config* current) {
-  Config c;
-  c.timing = TimingOf(spec);
-  auto keyring = wire::Keyring::FromSpec(spec.auth(), DirOf(options_.config_path));
-  if (!keyring.ok()) return keyring.status();
-  c.keyring = std::make_unique<wire::Keyring>(*std::move(keyring));
-  bool same_media = current != nullptr && current->spec.media_size() == spec.media_size();
-  if (same_media) {
-    for (int i = 0; i < spec.media_size(); ++i) {
-      same_media = same_media && current->spec.media(i).SerializeAsString() ==
-                                     spec.media(i).SerializeAsString();
-    }
-    // Addresses decide where ucast media bind and send.
-    for (int i = 0; same_media && i < spec.nodes_size(); ++i) {
-      same_media = i < current->spec.nodes_size() &&
-                   current->spec.nodes(i).addresses().size() == spec.nodes(i).addresses().size() &&
-                   std::equal(spec.nodes(i).addresses().begin(), spec.nodes(i).addresses().end(),
-                              current->spec.nodes(i).addresses().begin());
-    }
-    same_media = same_media && current->spec.udp_port() == spec.udp_port() &&
-                 current->spec.nodes_size() == spec.nodes_size();
-  }
-  if (!same_media) {
-    auto media = media::MakeMedia(spec, local_node_);
-    if (!media.ok()) return media.status();
-    c.media = *std::move(media);
-  }
-  c.spec = std::move(spec);
-  return c;
-}
-
 MembershipConfig Agent::Impl::MembershipConfigOf(const Config& c) const {
   MembershipConfig m;
   m.local_node = local_node_;
@@ -480,7 +442,8 @@ absl::Status Agent::Impl::Init() {
   if (!state_dir.ok()) return state_dir.status();
   state_dir_ = *std::move(state_dir);
 
-  auto config = BuildConfig(*std::move(spec), nullptr);
+  auto config = BuildConfig(*std::move(spec), local_node_, DirOf(options_.config_path),
+                            /*make_media=*/true);
   if (!config.ok()) return config.status();
   config_ = *std::move(config);
   for (size_t i = 0; i < config_.media.size(); ++i) {
@@ -1131,73 +1094,68 @@ void Agent::Impl::Reload(MonoTime now) {
                       config_.spec.config_version(), ": ", why),
          now);
   };
+  // Prepare: everything that can fail, with nothing of the running node
+  // changed but its media, which PrepareReload gives back if it fails.
   auto spec = LoadSpec(options_.config_path, logger_);
   if (!spec.ok()) return reject(spec.status().message());
   auto node = LocalNodeName(*spec, local_node_);
   if (!node.ok()) return reject(node.status().message());
-  if (spec->cluster_name() != config_.spec.cluster_name()) {
+  const SpecDiff diff = DiffSpecs(config_.spec, *spec, options_.state_dir);
+  if (diff.cluster_renamed) {
     return reject(absl::StrCat("cluster_name changed from ", config_.spec.cluster_name(), " to ",
                                spec->cluster_name(), "; restart the agent to change it"));
   }
-  std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
-  std::string new_socket = ApiSocketPath(*spec, options_.state_dir);
+  const std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
   const std::string old_group = config_.spec.api().unix_socket_group();
-  const bool socket_kept = old_socket != new_socket || old_group != spec->api().unix_socket_group();
   absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
   if (!groups_ok.ok()) return reject(groups_ok.message());
   auto api_options = ApiOptionsOf(*spec);
   if (!api_options.ok()) return reject(api_options.status().message());
-  auto config = BuildConfig(*std::move(spec), &config_);
-  if (!config.ok()) return reject(config.status().message());
-  if (PingTargets(config->spec).size() > 0 && pinger_ == nullptr) {
-    auto pinger = ping::Pinger::Open();
-    if (!pinger.ok()) return reject(pinger.status().message());
-    pinger_ = *std::move(pinger);
-    (void)Watch(pinger_->fd(), kPingTag);
+  uint64_t drops_of_closed = 0;
+  if (diff.media_changed) {
+    for (const auto& m : config_.media) drops_of_closed += m->kernel_drops();
   }
-  bool new_media = !config->media.empty() || config_.media.empty();
-  if (new_media) {
-    // The new media may bind the same addresses, ports and devices as the
-    // old ones: close the old ones first, and open them again if the new
-    // ones can't all be opened.
-    for (const auto& m : config_.media) {
-      Unwatch(m->fd());
-      kernel_drops_before_ += m->kernel_drops();
-    }
-    config_.media.clear();
-    logged_kernel_drops_.clear();
-    absl::Status opened = absl::OkStatus();
-    for (auto& m : config->media) {
-      opened = m->Open();
-      if (!opened.ok()) break;
-    }
-    if (!opened.ok()) {
-      config->media.clear();
-      auto old_media = media::MakeMedia(config_.spec, local_node_);
-      if (old_media.ok()) config_.media = *std::move(old_media);
-      for (size_t i = 0; i < config_.media.size(); ++i) {
-        absl::Status s = config_.media[i]->Open();
-        if (!s.ok()) {
-          logger_.Error(absl::StrCat("cannot reopen the running medium: ", s.message()));
-          continue;
-        }
-        (void)WatchMedium(*config_.media[i], i);
-      }
-      return reject(opened.message());
-    }
+  std::vector<const media::Medium*> running_media;
+  for (const auto& m : config_.media) running_media.push_back(m.get());
+  auto prepared = PrepareReload(*std::move(spec), config_, pinger_ != nullptr, local_node_,
+                                DirOf(options_.config_path), options_.state_dir);
+  if (!prepared.ok()) {
+    // Closed and reopened by PrepareReload (new objects), or not touched.
+    std::vector<const media::Medium*> now_media;
+    for (const auto& m : config_.media) now_media.push_back(m.get());
+    if (now_media != running_media) WatchAllMedia();
+    return reject(prepared.status().message());
   }
-  // From here on nothing can fail: apply it whole.
-  absl::Status s = logger_.Reopen(LogOptionsOf(config->spec));
-  if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
-  if (new_media) {
-    for (size_t i = 0; i < config->media.size(); ++i) (void)WatchMedium(*config->media[i], i);
-  } else {
-    config->media = std::move(config_.media);
+  // The loop's watches are the last step that can fail: abort if one does.
+  absl::Status watched = absl::OkStatus();
+  for (size_t i = 0; watched.ok() && i < prepared->config.media.size(); ++i) {
+    watched = WatchMedium(*prepared->config.media[i], i);
   }
-  uint64_t old_version = config_.spec.config_version();
-  config_ = *std::move(config);
+  if (watched.ok() && prepared->pinger != nullptr) {
+    watched = Watch(prepared->pinger->fd(), kPingTag);
+  }
+  if (!watched.ok()) {
+    absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_);
+    if (!reopened.ok()) {
+      logger_.Error(absl::StrCat("cannot reopen the running media: ", reopened.message()));
+    }
+    if (diff.media_changed) WatchAllMedia();
+    return reject(watched.message());
+  }
+
+  // Commit: nothing can fail from here on. The running config lives until
+  // the packet check and the encoder have the new keyring.
+  Config old = std::exchange(config_, std::move(prepared->config));
+  if (!diff.media_changed) config_.media = std::move(old.media);
+  if (prepared->pinger != nullptr) pinger_ = std::move(prepared->pinger);
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
+  if (diff.media_changed) {
+    kernel_drops_before_ += drops_of_closed;
+    logged_kernel_drops_.clear();
+  }
+  absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
+  if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);
   (void)groups_->Reconfigure(config_.spec);  // checked above
   groups_dirty_ = true;
@@ -1211,14 +1169,25 @@ void Agent::Impl::Reload(MonoTime now) {
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now
                                                                       : absl::InfiniteDuration();
   Emit(v1::EVENT_KIND_CONFIG_RELOADED, "",
-       absl::StrCat("spec reloaded: config version ", old_version, " -> ",
-                    config_.spec.config_version(), new_media ? " (media reopened)" : "",
-                    socket_kept
+       absl::StrCat("spec reloaded: config version ", diff.old_version, " -> ", diff.new_version,
+                    diff.media_changed ? " (media reopened)" : "",
+                    diff.socket_changed
                         ? absl::StrCat("; the API socket stays ", old_socket, " (group ",
                                        old_group.empty() ? "the agent's" : old_group,
                                        ") until restart")
                         : ""),
        now);
+}
+
+void Agent::Impl::WatchAllMedia() {
+  for (size_t i = 0; i < config_.media.size(); ++i) {
+    if (config_.media[i]->fd() < 0) continue;  // could not reopen: said already
+    absl::Status s = WatchMedium(*config_.media[i], i);
+    if (!s.ok()) {
+      logger_.Error(absl::StrCat("cannot watch ", config_.media[i]->description(),
+                                 " again: ", s.message(), "; its heartbeats are not read"));
+    }
+  }
 }
 
 bool Agent::Impl::HandleSignals(MonoTime now) {

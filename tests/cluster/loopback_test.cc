@@ -3,7 +3,11 @@
 // the others within deadtime + one keepalive (seen in GetStatus, in
 // `hacli status -o json` and in `hacli watch`), and when it comes back it
 // has generation + 1. Also: start-up refusals, SIGHUP reload, SIGTERM.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,6 +264,51 @@ TEST_F(LoopbackClusterTest, SighupAppliesAValidSpecAndKeepsTheOldOneOnAnInvalidO
                s->nodes_size() == 2 && s->nodes(1).links_size() == 2;
       },
       absl::Seconds(5)));
+
+  // A third medium on a port another socket holds: it cannot open, so the
+  // reload is refused and the two running media are open again.
+  const int taken_port = port_ + 2;
+  int holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in own{};
+  own.sin_family = AF_INET;
+  own.sin_port = htons(taken_port);
+  inet_pton(AF_INET, absl::StrCat(prefix_, 11).c_str(), &own.sin_addr);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&own), sizeof(own)), 0);
+  std::string three = absl::StrReplaceAll(
+      text, {{"config_version: 2", "config_version: 3"},
+             {"media:\n", absl::StrCat("media:\n  - ucast: {interface: lo, port: ", taken_port,
+                                       "}\n")}});
+  dir_.Write("cluster.yaml", three);
+  const size_t before = recorder.Events().size();
+  ASSERT_TRUE(a->Kill(SIGHUP).ok());
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        auto ev = recorder.Events();
+        for (size_t i = before; i < ev.size(); ++i) {
+          if (ev[i].kind() == v1::EVENT_KIND_CONFIG_REJECTED) return true;
+        }
+        return false;
+      },
+      absl::Seconds(5)));
+  close(holder);
+  st = client.Status();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->config_version(), 2u);
+  // The agent's heartbeats still go out on both running media: node02's
+  // address on the spec's port and on port + 1 both receive them.
+  for (int port : {port_, port_ + 1}) {
+    int peer = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(peer, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(port);
+    inet_pton(AF_INET, absl::StrCat(prefix_, 12).c_str(), &at.sin_addr);
+    ASSERT_EQ(bind(peer, reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0) << port;
+    pollfd p{peer, POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, 5000), 1) << "no heartbeat on port " << port;
+    close(peer);
+  }
 
   // SIGTERM: clean exit, socket gone.
   ASSERT_TRUE(a->Kill(SIGTERM).ok());

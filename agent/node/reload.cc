@@ -1,0 +1,113 @@
+#include "agent/node/reload.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace hacluster::agent {
+namespace {
+
+bool SameMedia(const spec::v1::ClusterSpec& a, const spec::v1::ClusterSpec& b) {
+  if (a.media_size() != b.media_size() || a.nodes_size() != b.nodes_size() ||
+      a.udp_port() != b.udp_port()) {
+    return false;
+  }
+  for (int i = 0; i < a.media_size(); ++i) {
+    if (a.media(i).SerializeAsString() != b.media(i).SerializeAsString()) return false;
+  }
+  for (int i = 0; i < a.nodes_size(); ++i) {
+    const auto& x = a.nodes(i).addresses();
+    const auto& y = b.nodes(i).addresses();
+    if (x.size() != y.size() || !std::equal(x.begin(), x.end(), y.begin())) return false;
+  }
+  return true;
+}
+
+// Makes and opens the media of `spec` into *out; the error names each
+// medium that could not be opened. With `all_or_none`, *out is left empty
+// then; else it holds every medium, in the spec's order (a medium's index
+// is its link's), those that failed closed.
+absl::Status OpenMedia(const spec::v1::ClusterSpec& spec, const std::string& local_node,
+                       bool all_or_none, std::vector<std::unique_ptr<media::Medium>>* out) {
+  auto media = media::MakeMedia(spec, local_node);
+  if (!media.ok()) return media.status();
+  std::vector<std::string> failed;
+  for (auto& m : *media) {
+    absl::Status s = m->Open();
+    if (!s.ok()) failed.push_back(std::string(s.message()));
+  }
+  if (failed.empty() || !all_or_none) *out = *std::move(media);
+  if (!failed.empty()) return absl::UnavailableError(absl::StrJoin(failed, "; "));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string& local_node,
+                                   const std::string& config_dir, bool make_media) {
+  Config c;
+  c.timing = TimingOf(spec);
+  auto keyring = wire::Keyring::FromSpec(spec.auth(), config_dir);
+  if (!keyring.ok()) return keyring.status();
+  c.keyring = std::make_unique<wire::Keyring>(*std::move(keyring));
+  if (make_media) {
+    auto media = media::MakeMedia(spec, local_node);
+    if (!media.ok()) return media.status();
+    c.media = *std::move(media);
+  }
+  c.spec = std::move(spec);
+  return c;
+}
+
+SpecDiff DiffSpecs(const spec::v1::ClusterSpec& running, const spec::v1::ClusterSpec& next,
+                   const std::string& state_dir) {
+  SpecDiff d;
+  d.old_version = running.config_version();
+  d.new_version = next.config_version();
+  d.cluster_renamed = running.cluster_name() != next.cluster_name();
+  d.media_changed = !SameMedia(running, next);
+  d.needs_pinger = !PingTargets(next).empty();
+  d.socket_changed = ApiSocketPath(running, state_dir) != ApiSocketPath(next, state_dir) ||
+                     running.api().unix_socket_group() != next.api().unix_socket_group();
+  return d;
+}
+
+absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config& running,
+                                             bool has_pinger, const std::string& local_node,
+                                             const std::string& config_dir,
+                                             const std::string& state_dir) {
+  PreparedReload p;
+  p.diff = DiffSpecs(running.spec, next, state_dir);
+  // Everything that can fail without touching the running node comes first.
+  auto config = BuildConfig(std::move(next), local_node, config_dir, /*make_media=*/false);
+  if (!config.ok()) return config.status();
+  p.config = *std::move(config);
+  if (p.diff.needs_pinger && !has_pinger) {
+    auto pinger = ping::Pinger::Open();
+    if (!pinger.ok()) return pinger.status();
+    p.pinger = *std::move(pinger);
+  }
+  if (!p.diff.media_changed) return p;
+  running.media.clear();  // closes them (and takes them out of any epoll set)
+  absl::Status opened = OpenMedia(p.config.spec, local_node, /*all_or_none=*/true, &p.config.media);
+  if (opened.ok()) return p;
+  absl::Status reopened = OpenMedia(running.spec, local_node, /*all_or_none=*/false, &running.media);
+  if (!reopened.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat(opened.message(), "; and the running media could not be reopened: ",
+                     reopened.message()));
+  }
+  return opened;
+}
+
+absl::Status AbortReload(PreparedReload prepared, Config& running, const std::string& local_node) {
+  const bool reopen = prepared.diff.media_changed;
+  prepared = PreparedReload{};  // closes what prepare opened first: it may hold the same ports
+  if (!reopen) return absl::OkStatus();
+  return OpenMedia(running.spec, local_node, /*all_or_none=*/false, &running.media);
+}
+
+}  // namespace hacluster::agent

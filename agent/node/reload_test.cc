@@ -1,0 +1,164 @@
+#include "agent/node/reload.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agent/config/yaml_codec.h"
+#include "gtest/gtest.h"
+
+namespace hacluster::agent {
+namespace {
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/hac-reload-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    {
+      std::ofstream key(dir_ + "/authkey");
+      key << "reload-test-secret\n";
+    }
+    ASSERT_EQ(chmod((dir_ + "/authkey").c_str(), 0600), 0);
+    std::random_device rd;
+    prefix_ = absl::StrCat("127.", 1 + rd() % 250, ".", 1 + rd() % 250, ".");
+    port_ = static_cast<int>(20000 + rd() % 20000);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A two-node spec on loopback addresses; `extra` is appended.
+  spec::v1::ClusterSpec Spec(int version, int port, const std::string& extra = "",
+                             const std::string& name = "reloadtest") {
+    const std::string text = absl::StrCat(
+        "cluster_name: ", name, "\nconfig_version: ", version, "\nnodes:\n",
+        "  - name: node01\n    addresses: [", prefix_, "1]\n",
+        "  - name: node02\n    addresses: [", prefix_, "2]\n",
+        "udp_port: ", port, "\nmedia:\n  - ucast: {interface: lo}\n",
+        "auth:\n  active_key: 1\n  keys:\n    - id: 1\n      method: sha256\n"
+        "      secret_file: authkey\n",
+        extra);
+    config::ParsedSpec parsed = config::ParseSpecYaml(text, dir_ + "/spec.yaml");
+    for (const auto& d : parsed.diagnostics) ADD_FAILURE() << d.message;
+    return parsed.spec;
+  }
+
+  Config Running(const spec::v1::ClusterSpec& spec) {
+    auto c = BuildConfig(spec, "node01", dir_, /*make_media=*/true);
+    EXPECT_TRUE(c.ok()) << c.status();
+    for (auto& m : c->media) EXPECT_TRUE(m->Open().ok());
+    return *std::move(c);
+  }
+
+  // The UDP port a medium's socket is bound to.
+  static int BoundPort(const media::Medium& m) {
+    sockaddr_in a{};
+    socklen_t len = sizeof(a);
+    if (getsockname(m.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0) return -1;
+    return ntohs(a.sin_port);
+  }
+
+  std::string dir_;
+  std::string prefix_;
+  int port_ = 0;
+};
+
+TEST_F(ReloadTest, DiffSaysWhatChanged) {
+  const spec::v1::ClusterSpec a = Spec(1, port_);
+  SpecDiff same = DiffSpecs(a, Spec(2, port_), dir_);
+  EXPECT_EQ(same.old_version, 1u);
+  EXPECT_EQ(same.new_version, 2u);
+  EXPECT_FALSE(same.cluster_renamed);
+  EXPECT_FALSE(same.media_changed);
+  EXPECT_FALSE(same.needs_pinger);
+  EXPECT_FALSE(same.socket_changed);
+
+  EXPECT_TRUE(DiffSpecs(a, Spec(2, port_ + 1), dir_).media_changed);
+  EXPECT_TRUE(DiffSpecs(a, Spec(2, port_, "", "other"), dir_).cluster_renamed);
+  EXPECT_TRUE(DiffSpecs(a, Spec(2, port_, "connectivity:\n  ping_nodes: [192.0.2.1]\n"), dir_)
+                  .needs_pinger);
+  EXPECT_TRUE(
+      DiffSpecs(a, Spec(2, port_, "api:\n  unix_socket: /run/other.sock\n"), dir_).socket_changed);
+  EXPECT_TRUE(
+      DiffSpecs(a, Spec(2, port_, "api:\n  unix_socket_group: adm\n"), dir_).socket_changed);
+  // A node's address decides where a ucast medium binds.
+  spec::v1::ClusterSpec moved = a;
+  moved.mutable_nodes(1)->set_addresses(0, prefix_ + "3");
+  EXPECT_TRUE(DiffSpecs(a, moved, dir_).media_changed);
+}
+
+TEST_F(ReloadTest, UnchangedMediaStayOpenAndTheNewConfigHasNone) {
+  Config running = Running(Spec(1, port_));
+  const int fd = running.media[0]->fd();
+  auto p = PrepareReload(Spec(2, port_), running, false, "node01", dir_, dir_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->diff.media_changed);
+  EXPECT_TRUE(p->config.media.empty());
+  EXPECT_EQ(p->config.spec.config_version(), 2u);
+  ASSERT_EQ(running.media.size(), 1u);
+  EXPECT_EQ(running.media[0]->fd(), fd);
+  EXPECT_EQ(p->pinger, nullptr);
+}
+
+TEST_F(ReloadTest, ChangedMediaAreOpenedInPlaceOfTheRunningOnesAndAbortReopensThem) {
+  Config running = Running(Spec(1, port_));
+  ASSERT_EQ(BoundPort(*running.media[0]), port_);
+  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->diff.media_changed);
+  EXPECT_TRUE(running.media.empty());
+  ASSERT_EQ(p->config.media.size(), 1u);
+  EXPECT_EQ(BoundPort(*p->config.media[0]), port_ + 1);
+
+  ASSERT_TRUE(AbortReload(*std::move(p), running, "node01").ok());
+  ASSERT_EQ(running.media.size(), 1u);
+  EXPECT_EQ(BoundPort(*running.media[0]), port_);
+}
+
+TEST_F(ReloadTest, TheNewMediaMayBindTheAddressAndPortOfTheRunningOnes) {
+  Config running = Running(Spec(1, port_));
+  // The peer moved: the medium changes, but binds this node's same address
+  // and port, which only works when the running one closed first.
+  spec::v1::ClusterSpec next = Spec(2, port_);
+  next.mutable_nodes(1)->set_addresses(0, prefix_ + "3");
+  auto p = PrepareReload(next, running, false, "node01", dir_, dir_);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->diff.media_changed);
+  ASSERT_EQ(p->config.media.size(), 1u);
+  EXPECT_EQ(BoundPort(*p->config.media[0]), port_);
+  EXPECT_TRUE(running.media.empty());
+}
+
+TEST_F(ReloadTest, AMediumThatCannotOpenLeavesTheRunningOnesOpen) {
+  Config running = Running(Spec(1, port_));
+  // An address no interface has: the new medium cannot bind it.
+  spec::v1::ClusterSpec next = Spec(2, port_ + 1);
+  next.mutable_nodes(0)->set_addresses(0, "192.0.2.77");
+  auto p = PrepareReload(next, running, false, "node01", dir_, dir_);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("192.0.2.77"), std::string::npos) << p.status();
+  ASSERT_EQ(running.media.size(), 1u);
+  EXPECT_EQ(BoundPort(*running.media[0]), port_);
+}
+
+TEST_F(ReloadTest, AKeyFileThatCannotBeReadTouchesNothing) {
+  Config running = Running(Spec(1, port_));
+  const int fd = running.media[0]->fd();
+  ASSERT_EQ(chmod((dir_ + "/authkey").c_str(), 0644), 0);
+  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("authkey"), std::string::npos) << p.status();
+  ASSERT_EQ(running.media.size(), 1u);
+  EXPECT_EQ(running.media[0]->fd(), fd);
+}
+
+}  // namespace
+}  // namespace hacluster::agent
