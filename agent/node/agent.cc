@@ -6,12 +6,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +32,7 @@
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
+#include "agent/node/event_loop.h"
 #include "agent/node/release_pages.h"
 #include "agent/node/reload.h"
 #include "agent/node/resource_work.h"
@@ -200,18 +198,8 @@ class Agent::Impl {
  private:
   MembershipConfig MembershipConfigOf(const Config& c) const;
   ConnectivityConfig ConnectivityConfigOf(const Config& c) const;
-  // Adds `fd` to the loop's epoll set, and to the quiet one unless
-  // `loud_only`.
-  absl::Status Watch(int fd, uint64_t tag, bool loud_only = false);
   absl::Status WatchMedium(const media::Medium& medium, size_t index);
-  void Unwatch(int fd);
   void GoRealtime();
-  // Waits for the fds until `deadline` (not at all when `poll_only`); reads
-  // dated frames without delay while groups_->Urgent();
-  // epoll_wait's result.
-  int Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready);
-  // A timerfd instead of epoll_pwait2's timeout, for kernels without it.
-  absl::Status UseTimerFd();
 
   void SendHeartbeat(MonoTime now);
   void SendPings();
@@ -262,7 +250,6 @@ class Agent::Impl {
   void EmitPending();
   void Emit(v1::EventKind kind, std::string node, std::string reason, MonoTime now);
   void Publish(MonoTime now);
-  void ArmTimer(MonoTime deadline);
   bool HandleSignals(MonoTime now);  // false: stop
 
   const AgentOptions options_;
@@ -316,14 +303,10 @@ class Agent::Impl {
   bool leaving_ = false;
   MonoTime leave_by_ = absl::InfiniteDuration();
 
-  // Two epoll sets over the same fds, but for the media that date their
-  // frames, which only the loud one has: the loop waits on the quiet one
-  // when it is due to wake within kMaxReceiveDelay anyway.
-  int epoll_fd_ = -1;
-  int quiet_epoll_fd_ = -1;
-  int timer_fd_ = -1;  // only where epoll_pwait2 is missing
-  int signal_fd_ = -1;
-  MonoTime armed_ = absl::InfiniteDuration();
+  // The media that date their frames are watched loud only: the loop waits
+  // on the quiet set when it is due to wake within kMaxReceiveDelay anyway.
+  SystemClock clock_;
+  std::unique_ptr<EventLoop> loop_;
   // The time of the last membership Tick: frames read later are dated no
   // earlier, so that membership never sees time go back.
   MonoTime membership_now_;
@@ -364,18 +347,13 @@ class Agent::Impl {
   size_t noted_events_ = 0;
 };
 
-// Tags of epoll registrations: media are 0..N-1.
-constexpr uint64_t kTimerTag = 1u << 20;
-constexpr uint64_t kSignalTag = kTimerTag + 1;
-constexpr uint64_t kPingTag = kTimerTag + 2;
-constexpr uint64_t kOperationsTag = kTimerTag + 3;
-constexpr uint64_t kExecutorTag = kTimerTag + 4;
+// Tags of the loop's watches: media are 0..N-1.
+constexpr uint64_t kPingTag = uint64_t{1} << 20;
+constexpr uint64_t kOperationsTag = kPingTag + 1;
+constexpr uint64_t kExecutorTag = kPingTag + 2;
 
 Agent::Impl::~Impl() {
   if (api_ != nullptr) api_->Shutdown();
-  for (int fd : {epoll_fd_, quiet_epoll_fd_, timer_fd_, signal_fd_}) {
-    if (fd >= 0) close(fd);
-  }
 }
 
 MembershipConfig Agent::Impl::MembershipConfigOf(const Config& c) const {
@@ -401,32 +379,8 @@ ConnectivityConfig Agent::Impl::ConnectivityConfigOf(const Config& c) const {
   return cc;
 }
 
-absl::Status Agent::Impl::Watch(int fd, uint64_t tag, bool loud_only) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = tag;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 ||
-      (!loud_only && epoll_ctl(quiet_epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)) {
-    return absl::InternalError(absl::StrCat("epoll_ctl: ", strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Agent::Impl::WatchMedium(const media::Medium& medium, size_t index) {
-  return Watch(medium.fd(), index, /*loud_only=*/medium.dates_arrivals());
-}
-
-void Agent::Impl::Unwatch(int fd) {
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  epoll_ctl(quiet_epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT for dated media
-}
-
-absl::Status Agent::Impl::UseTimerFd() {
-  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (timer_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("cannot create a timerfd: ", strerror(errno)));
-  }
-  return Watch(timer_fd_, kTimerTag);
+  return loop_->Watch(medium.fd(), index, /*loud_only=*/medium.dates_arrivals());
 }
 
 absl::Status Agent::Impl::Init() {
@@ -461,27 +415,19 @@ absl::Status Agent::Impl::Init() {
   if (!generation.ok()) return generation.status();
   generation_ = *generation;
 
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  quiet_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (epoll_fd_ < 0 || quiet_epoll_fd_ < 0 || signal_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("cannot set up the event loop: ", strerror(errno)));
-  }
+  auto loop = EventLoop::Create(clock_);
+  if (!loop.ok()) return loop.status();
+  loop_ = *std::move(loop);
   for (size_t i = 0; i < config_.media.size(); ++i) {
     s = WatchMedium(*config_.media[i], i);
     if (!s.ok()) return s;
   }
-  if (pinger_ != nullptr && !(s = Watch(pinger_->fd(), kPingTag)).ok()) return s;
-  if (!(s = Watch(ops_.fd(), kOperationsTag)).ok()) return s;
+  if (pinger_ != nullptr && !(s = loop_->Watch(pinger_->fd(), kPingTag)).ok()) return s;
+  if (!(s = loop_->Watch(ops_.fd(), kOperationsTag)).ok()) return s;
   auto executor = exec::OpExecutor::Create();
   if (!executor.ok()) return executor.status();
   executor_ = *std::move(executor);
-  if (!(s = Watch(executor_->fd(), kExecutorTag)).ok()) return s;
+  if (!(s = loop_->Watch(executor_->fd(), kExecutorTag)).ok()) return s;
   auto announcer = vip::Announcer::Open();
   if (announcer.ok()) {
     announcer_ = std::make_shared<const vip::Announcer>(*std::move(announcer));
@@ -489,7 +435,6 @@ absl::Status Agent::Impl::Init() {
     logger_.Warn(absl::StrCat(announcer.status().message(),
                               "; each announcement will open its own"));
   }
-  if (!(s = Watch(signal_fd_, kSignalTag)).ok()) return s;
 
   start_ = MonotonicNow();
   start_wall_ = absl::Now();
@@ -1132,7 +1077,7 @@ void Agent::Impl::Reload(MonoTime now) {
     watched = WatchMedium(*prepared->config.media[i], i);
   }
   if (watched.ok() && prepared->pinger != nullptr) {
-    watched = Watch(prepared->pinger->fd(), kPingTag);
+    watched = loop_->Watch(prepared->pinger->fd(), kPingTag);
   }
   if (!watched.ok()) {
     absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_);
@@ -1192,9 +1137,8 @@ void Agent::Impl::WatchAllMedia() {
 
 bool Agent::Impl::HandleSignals(MonoTime now) {
   bool keep_going = true;
-  signalfd_siginfo info;
-  while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
-    if (info.ssi_signo == SIGHUP) {
+  for (int signo : loop_->TakeSignals()) {
+    if (signo == SIGHUP) {
       Reload(now);
     } else if (!leaving_ && !groups_->Idle()) {
       // Release the groups first, so that a peer takes them over at once
@@ -1204,12 +1148,12 @@ bool Agent::Impl::HandleSignals(MonoTime now) {
       groups_->Leave();
       groups_dirty_ = true;
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
-           absl::StrCat("ha-agent stopping on ", strsignal(info.ssi_signo),
+           absl::StrCat("ha-agent stopping on ", strsignal(signo),
                         ": stopping its groups first (the same signal again stops at once)"),
            now);
     } else {
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
-           absl::StrCat("ha-agent stopping on ", strsignal(info.ssi_signo),
+           absl::StrCat("ha-agent stopping on ", strsignal(signo),
                         leaving_ && !groups_->Idle() ? " without waiting for its groups to stop"
                                                      : ""),
            now);
@@ -1217,41 +1161,6 @@ bool Agent::Impl::HandleSignals(MonoTime now) {
     }
   }
   return keep_going;
-}
-
-void Agent::Impl::ArmTimer(MonoTime deadline) {
-  if (deadline == armed_) return;
-  armed_ = deadline;
-  itimerspec spec{};
-  if (deadline != absl::InfiniteDuration()) {
-    // An absolute time of 0 would disarm the timer.
-    spec.it_value = absl::ToTimespec(std::max(deadline, absl::Nanoseconds(1)));
-  }
-  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
-}
-
-int Agent::Impl::Wait(MonoTime deadline, bool poll_only, epoll_event* ready, int max_ready) {
-  const absl::Duration left =
-      poll_only ? absl::ZeroDuration() : std::max(deadline - MonotonicNow(), absl::ZeroDuration());
-  // While a group waits for a release (or an operation is under way) every
-  // heartbeat is read as it comes.
-  const int epoll_fd = left <= kMaxReceiveDelay && !groups_->Urgent() ? quiet_epoll_fd_ : epoll_fd_;
-  if (timer_fd_ < 0) {
-    timespec timeout = absl::ToTimespec(left);
-    int n = epoll_pwait2(epoll_fd, ready, max_ready,
-                         left == absl::InfiniteDuration() ? nullptr : &timeout, nullptr);
-    // Kernels before 5.11 lack it; some seccomp filters refuse it.
-    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
-    absl::Status s = UseTimerFd();
-    if (!s.ok()) {
-      logger_.Error(s.message());
-      errno = EINVAL;
-      return -1;
-    }
-    logger_.Debug("epoll_pwait2 is not available: the loop waits with a timerfd");
-  }
-  ArmTimer(deadline);
-  return epoll_wait(epoll_fd, ready, max_ready, poll_only ? 0 : -1);
 }
 
 int Agent::Impl::Run() {
@@ -1267,7 +1176,7 @@ int Agent::Impl::Run() {
     return std::max(config_.timing.keepalive, absl::Milliseconds(100));
   };
   constexpr int kMaxEvents = 16;
-  epoll_event ready[kMaxEvents];
+  uint64_t ready[kMaxEvents];
   bool running = true;
   while (running) {
     // Every dated frame that arrived so far is read before any deadline is
@@ -1339,20 +1248,23 @@ int Agent::Impl::Run() {
                                   std::min({next_publish_, next_flush_, next_floors_save_}) +
                                       kChoreSlack});
     if (groups_dirty_) deadline = now;
-    int n = Wait(deadline, pending, ready, kMaxEvents);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      logger_.Error(absl::StrCat("epoll_wait: ", strerror(errno)));
+    // While a group waits for a release (or an operation is under way)
+    // every heartbeat is read as it comes.
+    const bool quiet =
+        (pending || deadline - MonotonicNow() <= kMaxReceiveDelay) && !groups_->Urgent();
+    const bool had_timerfd = loop_->uses_timerfd();
+    absl::StatusOr<int> n = loop_->Wait(deadline, pending, quiet, ready, kMaxEvents);
+    if (!n.ok()) {
+      logger_.Error(std::string(n.status().message()));
       return 1;
     }
+    if (!had_timerfd && loop_->uses_timerfd()) {
+      logger_.Debug("epoll_pwait2 is not available: the loop waits with a timerfd");
+    }
     now = MonotonicNow();
-    for (int i = 0; i < n; ++i) {
-      uint64_t tag = ready[i].data.u64;
-      if (tag == kTimerTag) {
-        uint64_t expirations;
-        (void)!read(timer_fd_, &expirations, sizeof(expirations));
-        armed_ = absl::InfiniteDuration();
-      } else if (tag == kSignalTag) {
+    for (int i = 0; i < *n; ++i) {
+      const uint64_t tag = ready[i];
+      if (tag == EventLoop::kSignalTag) {
         running = HandleSignals(now) && running;
       } else if (tag == kOperationsTag) {
         TakeOperations(now);
