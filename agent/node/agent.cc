@@ -32,6 +32,7 @@
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
+#include "agent/node/announcements.h"
 #include "agent/node/event_loop.h"
 #include "agent/node/release_pages.h"
 #include "agent/node/reload.h"
@@ -74,11 +75,6 @@ constexpr absl::Duration kMaxReceiveDelay = absl::Milliseconds(10);
 // summary) ride on a wake due anyway within this time instead of waking
 // the loop themselves.
 constexpr absl::Duration kChoreSlack = absl::Milliseconds(10);
-// A virtual IP is announced this many times in all, this far apart (as
-// Heartbeat's send_arp: 5 times, 200 ms apart); the first goes out with the
-// start itself.
-constexpr int kAnnouncements = 5;
-constexpr absl::Duration kAnnounceEvery = absl::Milliseconds(200);
 // A peer that came up is taken at its word that it does not hear this node
 // only after this many keepalives: after a partition heals, its first
 // heartbeats may go out before this node's first one reached it.
@@ -233,7 +229,6 @@ class Agent::Impl {
   void Submit(uint64_t id, std::function<void()> fn);
   void ScheduleAnnouncements(const std::string& group, MonoTime now, bool first_sent);
   void SendAnnouncements(MonoTime now);
-  MonoTime NextAnnouncement() const;
   void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
   void Flush(MonoTime now);
   void LogKernelDrops(MonoTime now);
@@ -292,13 +287,7 @@ class Agent::Impl {
   uint64_t next_work_id_ = 1;
   // Where each started ip resource went: (group, resource index).
   std::map<std::pair<std::string, int>, vip::Placement> vip_places_;
-  struct Announcement {
-    std::string interface;
-    std::string address;
-    int left = 0;
-    MonoTime next;
-  };
-  std::vector<Announcement> announcements_;
+  AnnouncementSchedule announcements_;
   // Shutting down: the groups are being released.
   bool leaving_ = false;
   MonoTime leave_by_ = absl::InfiniteDuration();
@@ -785,12 +774,8 @@ void Agent::Impl::TakeCompletedWork(MonoTime now) {
     if (r.announce && r.placement.has_value()) {
       const spec::v1::ResourceGroup* g = groups_->Group(w.group);
       if (g != nullptr) {
-        Announcement a;
-        a.interface = r.placement->interface;
-        a.address = g->resources(w.resource).ip().address();
-        a.left = kAnnouncements - 1;
-        a.next = now + kAnnounceEvery;
-        announcements_.push_back(std::move(a));
+        announcements_.Add(r.placement->interface, g->resources(w.resource).ip().address(), now,
+                           /*first_sent=*/true);
       }
     }
     GroupOpResult result;
@@ -811,43 +796,22 @@ void Agent::Impl::ScheduleAnnouncements(const std::string& group, MonoTime now,
   for (int i = 0; i < g->resources_size(); ++i) {
     auto vp = vip_places_.find({group, i});
     if (vp == vip_places_.end()) continue;
-    Announcement a;
-    a.interface = vp->second.interface;
-    a.address = g->resources(i).ip().address();
-    a.left = first_sent ? kAnnouncements - 1 : kAnnouncements;
-    a.next = first_sent ? now + kAnnounceEvery : now;
-    announcements_.push_back(std::move(a));
+    announcements_.Add(vp->second.interface, g->resources(i).ip().address(), now, first_sent);
   }
 }
 
-MonoTime Agent::Impl::NextAnnouncement() const {
-  MonoTime next = absl::InfiniteDuration();
-  for (const Announcement& a : announcements_) next = std::min(next, a.next);
-  return next;
-}
-
 void Agent::Impl::SendAnnouncements(MonoTime now) {
-  for (auto it = announcements_.begin(); it != announcements_.end();) {
-    if (it->next > now) {
-      ++it;
-      continue;
-    }
+  for (const AnnouncementSchedule::Due& d : announcements_.TakeDue(now)) {
     // Only an address still here is announced: a group stopped meanwhile
     // must not draw traffic back.
-    absl::StatusOr<bool> here = vip::HasAddress(it->address);
+    absl::StatusOr<bool> here = vip::HasAddress(d.address);
     if (!here.ok() || !*here) {
-      it = announcements_.erase(it);
+      announcements_.Forget(d.address);
       continue;
     }
-    absl::Status s = announcer_ != nullptr ? announcer_->Announce(it->interface, it->address)
-                                           : vip::Announce(it->interface, it->address);
-    if (!s.ok()) logger_.Warn(absl::StrCat("announcing ", it->address, ": ", s.message()));
-    if (--it->left <= 0) {
-      it = announcements_.erase(it);
-    } else {
-      it->next = now + kAnnounceEvery;
-      ++it;
-    }
+    absl::Status s = announcer_ != nullptr ? announcer_->Announce(d.interface, d.address)
+                                           : vip::Announce(d.interface, d.address);
+    if (!s.ok()) logger_.Warn(absl::StrCat("announcing ", d.address, ": ", s.message()));
   }
 }
 
@@ -1222,7 +1186,7 @@ int Agent::Impl::Run() {
       groups_dirty_ = true;
     }
     if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
-    if (NextAnnouncement() <= now) SendAnnouncements(now);
+    if (announcements_.Next() <= now) SendAnnouncements(now);
     if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
       if (!groups_->Idle()) {
         logger_.Error("groups still active after the shutdown limit; stopping anyway");
@@ -1244,7 +1208,7 @@ int Agent::Impl::Run() {
     }
     MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                                   connectivity_->NextDeadline(), groups_->NextDeadline(),
-                                  NextAnnouncement(), leave_by_, one_way_check_,
+                                  announcements_.Next(), leave_by_, one_way_check_,
                                   std::min({next_publish_, next_flush_, next_floors_save_}) +
                                       kChoreSlack});
     if (groups_dirty_) deadline = now;
