@@ -39,6 +39,7 @@
 #include "agent/node/resource_work.h"
 #include "agent/placement/placement.h"
 #include "agent/node/settings.h"
+#include "agent/node/status_publisher.h"
 #include "agent/ping/pinger.h"
 #include "agent/service/api_server.h"
 #include "agent/service/event_hub.h"
@@ -157,20 +158,6 @@ bool HasCapability(int cap) {
   return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
 }
 
-LogLevel LevelOf(v1::EventKind kind) {
-  switch (kind) {
-    case v1::EVENT_KIND_NODE_DEAD:
-    case v1::EVENT_KIND_LINK_DEAD:
-    case v1::EVENT_KIND_PING_DEAD:
-    case v1::EVENT_KIND_HEARTBEAT_LATE:
-    case v1::EVENT_KIND_CONFIG_REJECTED:
-    case v1::EVENT_KIND_AUTH_FAILURE:
-      return LogLevel::kWarning;
-    default:
-      return LogLevel::kInfo;
-  }
-}
-
 }  // namespace
 
 void BlockSignals() {
@@ -260,6 +247,7 @@ class Agent::Impl {
   std::unique_ptr<Connectivity> connectivity_;
   std::unique_ptr<ping::Pinger> pinger_;
   EventHub hub_;
+  StatusPublisher publisher_{logger_, hub_};
   Operations ops_;
   std::unique_ptr<ApiServer> api_;
   // The API's listeners and TLS files as `spec` says.
@@ -403,6 +391,7 @@ absl::Status Agent::Impl::Init() {
   auto generation = state_dir_->BumpGeneration();
   if (!generation.ok()) return generation.status();
   generation_ = *generation;
+  publisher_.set_generation(generation_);
 
   auto loop = EventLoop::Create(clock_);
   if (!loop.ok()) return loop.status();
@@ -544,14 +533,7 @@ void Agent::Impl::EmitPending() {
   // Membership events are acted on before they go (a SIGHUP's event may be
   // emitted in the same wake as a NODE_UP that the loop has not seen yet).
   if (groups_ != nullptr) NoteMembershipEvents(MonotonicNow());
-  for (v1::Event& e : events_) {
-    MonoTime at = absl::Nanoseconds(e.monotonic_ns());
-    *e.mutable_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(WallTimeOf(at)));
-    e.set_local_generation(generation_);
-    logger_.Log(LevelOf(e.kind()), e.reason());
-    hub_.Emit(std::move(e));
-  }
-  events_.clear();
+  publisher_.Emit(&events_);
   noted_events_ = 0;
 }
 
@@ -570,18 +552,9 @@ void Agent::Impl::Publish(MonoTime now) {
   uint64_t kernel = kernel_drops_before_;
   for (const auto& m : config_.media) kernel += m->kernel_drops();
   if (kernel > 0) (*st.mutable_dropped_packets())["kernel"] = kernel;
-  // Addresses and labels come from the spec.
-  for (auto& n : *st.mutable_nodes()) {
-    if (n.local()) n.set_config_version(config_.spec.config_version());
-    for (const auto& sn : config_.spec.nodes()) {
-      if (sn.name() != n.name()) continue;
-      n.mutable_addresses()->CopyFrom(sn.addresses());
-      n.mutable_labels()->insert(sn.labels().begin(), sn.labels().end());
-    }
-  }
   // Groups and quorum as of the last decision pass.
   groups_->FillStatus(WallTimeOf, &st);
-  hub_.PublishStatus(std::move(st), now);
+  publisher_.Publish(config_.spec, std::move(st), now);
   next_publish_ = now + kPublishEvery;
 }
 

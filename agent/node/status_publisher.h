@@ -1,0 +1,50 @@
+// How the loop tells the world what happens: each event is stamped (wall
+// time, the node's generation), logged at its level (deaths, late
+// heartbeats, refused specs and refused packets are warnings) and
+// published to the EventHub the API reads; the status snapshot is
+// completed with what only the spec knows (the nodes' addresses and
+// labels) and published there too.
+//
+// Thread-safety: called by the loop thread only; the EventHub it publishes
+// to is thread-safe.
+#ifndef HACLUSTER_AGENT_NODE_STATUS_PUBLISHER_H_
+#define HACLUSTER_AGENT_NODE_STATUS_PUBLISHER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "agent/core/clock.h"
+#include "agent/log/logger.h"
+#include "agent/service/event_hub.h"
+#include "proto/agent.pb.h"
+#include "proto/cluster_spec.pb.h"
+
+namespace hacluster::agent {
+
+// The log level of an event of `kind`.
+LogLevel LevelOf(v1::EventKind kind);
+
+// Adds the spec's facts to a status: each node's addresses and labels, and
+// the running config version on the local node. Pure.
+void AddSpecFacts(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse* status);
+
+class StatusPublisher {
+ public:
+  // Neither is owned; both must outlive the publisher.
+  StatusPublisher(Logger& logger, EventHub& hub) : logger_(logger), hub_(hub) {}
+  void set_generation(uint64_t generation) { generation_ = generation; }
+
+  // Stamps, logs and publishes `*events` in order, and clears it.
+  void Emit(std::vector<v1::Event>* events);
+  // Publishes `status` (completed by AddSpecFacts from `spec`) as of `now`.
+  void Publish(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse status, MonoTime now);
+
+ private:
+  Logger& logger_;
+  EventHub& hub_;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_NODE_STATUS_PUBLISHER_H_
