@@ -35,6 +35,7 @@
 #include "agent/node/announcements.h"
 #include "agent/node/event_loop.h"
 #include "agent/node/release_pages.h"
+#include "agent/node/peer_views.h"
 #include "agent/node/reload.h"
 #include "agent/node/resource_work.h"
 #include "agent/placement/placement.h"
@@ -89,33 +90,6 @@ constexpr char kReplayFloorsFile[] = "replay-floors";
 constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(5);
 // A shutdown waits at most this long for the groups to stop.
 constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
-
-// Whether two heartbeats say the same about groups (claims, failures,
-// requests, standby): when a peer's changes, placement is computed again.
-bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b) {
-  if (a.standby() != b.standby() || a.groups_size() != b.groups_size() ||
-      a.failed_groups_size() != b.failed_groups_size() ||
-      a.placements_size() != b.placements_size()) {
-    return false;
-  }
-  for (int i = 0; i < a.groups_size(); ++i) {
-    if (a.groups(i).name() != b.groups(i).name() || a.groups(i).phase() != b.groups(i).phase()) {
-      return false;
-    }
-  }
-  for (int i = 0; i < a.failed_groups_size(); ++i) {
-    if (a.failed_groups(i) != b.failed_groups(i)) return false;
-  }
-  for (int i = 0; i < a.placements_size(); ++i) {
-    const auto& x = a.placements(i);
-    const auto& y = b.placements(i);
-    if (x.group() != y.group() || x.node() != y.node() || x.stamp_ns() != y.stamp_ns() ||
-        x.requested_by() != y.requested_by()) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -295,6 +269,8 @@ class Agent::Impl {
   // this node yet), and when that set may next change by time alone.
   std::map<std::string, MonoTime> up_since_;
   std::set<std::string> deaf_peers_;
+  // DeafPeers' view of the peers, kept to reuse its memory at every wake.
+  mutable std::vector<PeerHeartbeat> peer_scratch_;
   MonoTime one_way_check_ = absl::InfiniteDuration();
   // The PacketCheck::floors_version() last saved, and whether a save runs.
   uint64_t floors_saved_ = 0;
@@ -831,28 +807,19 @@ void Agent::Impl::UpdateHears() {
 }
 
 std::set<std::string> Agent::Impl::DeafPeers(MonoTime now, MonoTime* next) const {
-  std::set<std::string> deaf;
-  *next = absl::InfiniteDuration();
-  const absl::Duration grace = kOneWayGrace * config_.timing.keepalive;
+  peer_scratch_.clear();
   for (const auto& n : config_.spec.nodes()) {
-    if (n.name() == local_node_ || membership_->StateOf(n.name()) != v1::NODE_STATE_UP) continue;
-    const wire::v1::Heartbeat* last = membership_->LastHeartbeat(n.name());
-    // A sender that does not report whom it hears (an older agent) is
-    // taken to hear everyone.
-    if (last == nullptr || !last->reports_hears() ||
-        std::find(last->hears().begin(), last->hears().end(), local_node_) !=
-            last->hears().end()) {
-      continue;
-    }
-    auto up = up_since_.find(n.name());
-    const MonoTime since = up != up_since_.end() ? up->second : start_;
-    if (now - since >= grace) {
-      deaf.insert(n.name());
-    } else {
-      *next = std::min(*next, since + grace);
-    }
+    peer_scratch_.push_back({&n.name(), membership_->StateOf(n.name()) == v1::NODE_STATE_UP
+                                            ? membership_->LastHeartbeat(n.name())
+                                            : nullptr});
   }
-  return deaf;
+  DeafPeersInput in;
+  in.local_node = local_node_;
+  in.peers = peer_scratch_;
+  in.up_since = &up_since_;
+  in.start = start_;
+  in.grace = kOneWayGrace * config_.timing.keepalive;
+  return agent::DeafPeers(in, now, next);
 }
 
 void Agent::Impl::RunGroups(MonoTime now) {
