@@ -960,19 +960,28 @@ void Agent::Impl::Reload(MonoTime now) {
   if (!groups_ok.ok()) return reject(groups_ok.message());
   auto api_options = ApiOptionsOf(*spec);
   if (!api_options.ok()) return reject(api_options.status().message());
-  uint64_t drops_of_closed = 0;
+  // The running media leave the loop's sets before they may close (a
+  // child process not yet exec'd may still hold their sockets open).
+  uint64_t drops_of_running = 0;
   if (diff.media_changed) {
-    for (const auto& m : config_.media) drops_of_closed += m->kernel_drops();
+    for (const auto& m : config_.media) {
+      drops_of_running += m->kernel_drops();
+      if (m->fd() >= 0) loop_->Unwatch(m->fd());
+    }
   }
-  std::vector<const media::Medium*> running_media;
-  for (const auto& m : config_.media) running_media.push_back(m.get());
+  bool running_closed = false;
   auto prepared = PrepareReload(*std::move(spec), config_, pinger_ != nullptr, local_node_,
-                                DirOf(options_.config_path), options_.state_dir);
+                                DirOf(options_.config_path), options_.state_dir,
+                                &running_closed);
+  if (running_closed) {
+    // Their kernel drop counts are kept so the total never goes back; the
+    // media open now report theirs from zero.
+    kernel_drops_before_ += drops_of_running;
+    logged_kernel_drops_.clear();
+  }
   if (!prepared.ok()) {
-    // Closed and reopened by PrepareReload (new objects), or not touched.
-    std::vector<const media::Medium*> now_media;
-    for (const auto& m : config_.media) now_media.push_back(m.get());
-    if (now_media != running_media) WatchAllMedia();
+    // Untouched or reopened by PrepareReload: either way watched again.
+    if (diff.media_changed) WatchAllMedia();
     return reject(prepared.status().message());
   }
   // The loop's watches are the last step that can fail: abort if one does.
@@ -984,6 +993,7 @@ void Agent::Impl::Reload(MonoTime now) {
     watched = loop_->Watch(prepared->pinger->fd(), kPingTag);
   }
   if (!watched.ok()) {
+    for (const auto& m : prepared->config.media) loop_->Unwatch(m->fd());
     absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_);
     if (!reopened.ok()) {
       logger_.Error(absl::StrCat("cannot reopen the running media: ", reopened.message()));
@@ -999,10 +1009,6 @@ void Agent::Impl::Reload(MonoTime now) {
   if (prepared->pinger != nullptr) pinger_ = std::move(prepared->pinger);
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
-  if (diff.media_changed) {
-    kernel_drops_before_ += drops_of_closed;
-    logged_kernel_drops_.clear();
-  }
   absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);

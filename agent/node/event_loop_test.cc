@@ -151,14 +151,6 @@ TEST_P(EventLoopTest, AShortDeadlineEndsTheWaitWithNothingReady) {
   auto n = loop_->Wait(clock_.Now() + absl::Milliseconds(1), false, false, tags_, 8);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0);
-  // A wait with no deadline after it is not woken by that timer.
-  EventFd a;
-  ASSERT_TRUE(loop_->Watch(a.fd(), 5).ok());
-  a.Fire();
-  n = loop_->Wait(absl::InfiniteDuration(), false, false, tags_, 8);
-  ASSERT_TRUE(n.ok());
-  ASSERT_EQ(*n, 1);
-  EXPECT_EQ(tags_[0], 5u);
 }
 
 TEST_P(EventLoopTest, OwnTagsAreRefused) {

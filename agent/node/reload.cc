@@ -78,7 +78,8 @@ SpecDiff DiffSpecs(const spec::v1::ClusterSpec& running, const spec::v1::Cluster
 absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config& running,
                                              bool has_pinger, const std::string& local_node,
                                              const std::string& config_dir,
-                                             const std::string& state_dir) {
+                                             const std::string& state_dir, bool* running_closed) {
+  *running_closed = false;
   PreparedReload p;
   p.diff = DiffSpecs(running.spec, next, state_dir);
   // Everything that can fail without touching the running node comes first.
@@ -91,7 +92,8 @@ absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config&
     p.pinger = *std::move(pinger);
   }
   if (!p.diff.media_changed) return p;
-  running.media.clear();  // closes them (and takes them out of any epoll set)
+  running.media.clear();  // closes them
+  *running_closed = true;
   absl::Status opened = OpenMedia(p.config.spec, local_node, /*all_or_none=*/true, &p.config.media);
   if (opened.ok()) return p;
   absl::Status reopened = OpenMedia(running.spec, local_node, /*all_or_none=*/false, &running.media);

@@ -74,11 +74,13 @@ struct PreparedReload {
 // and devices) and the new ones opened; when one of those cannot open, the
 // running ones are reopened (into running.media, all of them in order, any
 // that cannot reopen closed) and the error returned.
-// `has_pinger`: a pinger runs already. Nothing else of `running` changes.
+// `has_pinger`: a pinger runs already. *running_closed says whether the
+// running media were closed (then running.media holds new objects, reopened
+// or, on success, none). Nothing else of `running` changes.
 absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config& running,
                                              bool has_pinger, const std::string& local_node,
                                              const std::string& config_dir,
-                                             const std::string& state_dir);
+                                             const std::string& state_dir, bool* running_closed);
 
 // Drops `prepared` (its media and pinger close) and, when it had replaced
 // the media, reopens the running ones into running.media (all of them, in

@@ -98,9 +98,11 @@ TEST_F(ReloadTest, DiffSaysWhatChanged) {
 TEST_F(ReloadTest, UnchangedMediaStayOpenAndTheNewConfigHasNone) {
   Config running = Running(Spec(1, port_));
   const int fd = running.media[0]->fd();
-  auto p = PrepareReload(Spec(2, port_), running, false, "node01", dir_, dir_);
+  bool closed = false;
+  auto p = PrepareReload(Spec(2, port_), running, false, "node01", dir_, dir_, &closed);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->diff.media_changed);
+  EXPECT_FALSE(closed);
   EXPECT_TRUE(p->config.media.empty());
   EXPECT_EQ(p->config.spec.config_version(), 2u);
   ASSERT_EQ(running.media.size(), 1u);
@@ -111,9 +113,11 @@ TEST_F(ReloadTest, UnchangedMediaStayOpenAndTheNewConfigHasNone) {
 TEST_F(ReloadTest, ChangedMediaAreOpenedInPlaceOfTheRunningOnesAndAbortReopensThem) {
   Config running = Running(Spec(1, port_));
   ASSERT_EQ(BoundPort(*running.media[0]), port_);
-  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_);
+  bool closed = false;
+  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_, &closed);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(p->diff.media_changed);
+  EXPECT_TRUE(closed);
   EXPECT_TRUE(running.media.empty());
   ASSERT_EQ(p->config.media.size(), 1u);
   EXPECT_EQ(BoundPort(*p->config.media[0]), port_ + 1);
@@ -129,7 +133,8 @@ TEST_F(ReloadTest, TheNewMediaMayBindTheAddressAndPortOfTheRunningOnes) {
   // and port, which only works when the running one closed first.
   spec::v1::ClusterSpec next = Spec(2, port_);
   next.mutable_nodes(1)->set_addresses(0, prefix_ + "3");
-  auto p = PrepareReload(next, running, false, "node01", dir_, dir_);
+  bool closed = false;
+  auto p = PrepareReload(next, running, false, "node01", dir_, dir_, &closed);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(p->diff.media_changed);
   ASSERT_EQ(p->config.media.size(), 1u);
@@ -142,8 +147,10 @@ TEST_F(ReloadTest, AMediumThatCannotOpenLeavesTheRunningOnesOpen) {
   // An address no interface has: the new medium cannot bind it.
   spec::v1::ClusterSpec next = Spec(2, port_ + 1);
   next.mutable_nodes(0)->set_addresses(0, "192.0.2.77");
-  auto p = PrepareReload(next, running, false, "node01", dir_, dir_);
+  bool closed = false;
+  auto p = PrepareReload(next, running, false, "node01", dir_, dir_, &closed);
   ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(closed);  // and reopened
   EXPECT_NE(p.status().message().find("192.0.2.77"), std::string::npos) << p.status();
   ASSERT_EQ(running.media.size(), 1u);
   EXPECT_EQ(BoundPort(*running.media[0]), port_);
@@ -153,8 +160,10 @@ TEST_F(ReloadTest, AKeyFileThatCannotBeReadTouchesNothing) {
   Config running = Running(Spec(1, port_));
   const int fd = running.media[0]->fd();
   ASSERT_EQ(chmod((dir_ + "/authkey").c_str(), 0644), 0);
-  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_);
+  bool closed = false;
+  auto p = PrepareReload(Spec(2, port_ + 1), running, false, "node01", dir_, dir_, &closed);
   ASSERT_FALSE(p.ok());
+  EXPECT_FALSE(closed);
   EXPECT_NE(p.status().message().find("authkey"), std::string::npos) << p.status();
   ASSERT_EQ(running.media.size(), 1u);
   EXPECT_EQ(running.media[0]->fd(), fd);
