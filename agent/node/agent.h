@@ -26,6 +26,7 @@
 
 namespace hacluster::agent {
 
+class AgentLoop;
 class Logger;
 
 struct AgentOptions {
@@ -55,11 +56,9 @@ class Agent {
   // Runs the loop until SIGTERM or SIGINT; returns the process exit status.
   int Run();
 
-  class Impl;
-
  private:
-  explicit Agent(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Agent(std::unique_ptr<AgentLoop> loop);
+  std::unique_ptr<AgentLoop> impl_;
 };
 
 }  // namespace hacluster::agent

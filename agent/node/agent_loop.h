@@ -1,0 +1,265 @@
+// The agent's event loop and everything it owns: the composition of the
+// running node (agent/node/agent.h is its public face). Its methods are
+// defined by concern: agent_start.cc (start-up, realtime, the replay
+// floors), agent_heartbeats.cc (frames in and out, membership, events and
+// status), agent_groups.cc (resource groups and the work handed to
+// threads), agent_reload.cc (SIGHUP and the stop signals) and agent_run.cc
+// (the loop itself).
+//
+// Thread-safety: one thread, the loop, calls everything; the API's threads
+// reach it only through the EventHub and Operations, which are
+// thread-safe.
+#ifndef HACLUSTER_AGENT_NODE_AGENT_LOOP_H_
+#define HACLUSTER_AGENT_NODE_AGENT_LOOP_H_
+
+#include "agent/node/agent.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/core/clock.h"
+#include "agent/exec/runner.h"
+#include "agent/groups/controller.h"
+#include "agent/log/logger.h"
+#include "agent/media/medium.h"
+#include "agent/membership/connectivity.h"
+#include "agent/membership/membership.h"
+#include "agent/node/announcements.h"
+#include "agent/node/event_loop.h"
+#include "agent/node/peer_views.h"
+#include "agent/node/release_pages.h"
+#include "agent/node/reload.h"
+#include "agent/node/resource_work.h"
+#include "agent/node/settings.h"
+#include "agent/node/status_publisher.h"
+#include "agent/placement/placement.h"
+#include "agent/ping/pinger.h"
+#include "agent/service/api_server.h"
+#include "agent/service/event_hub.h"
+#include "agent/service/operations.h"
+#include "agent/state/state_dir.h"
+#include "agent/wire/codec.h"
+#include "agent/wire/drop_log.h"
+#include "agent/wire/keyring.h"
+#include "agent/wire/packet_check.h"
+#include "agent/wire/replay_floors.h"
+#include "agent/vip/announce.h"
+#include "agent/vip/netlink_address.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace hacluster::agent {
+
+class AgentLoop {
+ public:
+  AgentLoop(const AgentOptions& options, Logger& logger) : options_(options), logger_(logger) {}
+  ~AgentLoop();
+  AgentLoop(const AgentLoop&) = delete;
+  AgentLoop& operator=(const AgentLoop&) = delete;
+
+  absl::Status Init();
+  int Run();
+
+ private:
+  // How often the status snapshot is refreshed when nothing happens.
+  static constexpr absl::Duration kPublishEvery = absl::Milliseconds(100);
+  // How often suppressed drop counts and send errors are summarised.
+  static constexpr absl::Duration kFlushEvery = absl::Seconds(1);
+  // Send errors of one medium are logged at most this often.
+  static constexpr absl::Duration kSendErrorEvery = absl::Seconds(10);
+  // The loop's realtime priority (Heartbeat's heartbeat process runs SCHED_RR).
+  static constexpr int kRealtimePriority = 10;
+  // Media that date their frames do not wake the loop when it is due to wake
+  // within this time anyway: their frames wait in the socket for that wake,
+  // and are read then with their arrival times. At keepalive 5 ms this halves
+  // the wakes (one per keepalive instead of one more per peer's heartbeat).
+  static constexpr absl::Duration kMaxReceiveDelay = absl::Milliseconds(10);
+  // Chores that may run a little late (the status snapshot, the drop-count
+  // summary) ride on a wake due anyway within this time instead of waking
+  // the loop themselves.
+  static constexpr absl::Duration kChoreSlack = absl::Milliseconds(10);
+  // A peer that came up is taken at its word that it does not hear this node
+  // only after this many keepalives: after a partition heals, its first
+  // heartbeats may go out before this node's first one reached it.
+  static constexpr int kOneWayGrace = 3;
+  // The replay floors (agent/wire/replay_floors.h) are kept in this file of
+  // the state directory, saved at most this often when they changed (off the
+  // loop: the write is fsynced) and at a clean stop. After an agent crash the
+  // floors are up to this old; a peer's frames from that span could be
+  // replayed once each, and only until the peer's own newer frames arrive.
+  static constexpr char kReplayFloorsFile[] = "replay-floors";
+  static constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(5);
+  // A shutdown waits at most this long for the groups to stop.
+  static constexpr absl::Duration kLeaveLimit = absl::Minutes(5);
+
+  // Tags of the loop's watches: media are 0..N-1.
+  static constexpr uint64_t kPingTag = uint64_t{1} << 20;
+  static constexpr uint64_t kOperationsTag = kPingTag + 1;
+  static constexpr uint64_t kExecutorTag = kPingTag + 2;
+
+  // The directory of `path` ("." when it has none).
+  static std::string DirOf(const std::string& path);
+  // The log destinations `spec` names.
+  static LogOptions LogOptionsOf(const spec::v1::ClusterSpec& spec);
+  // The spec at `path`, with every diagnostic logged; an error when invalid.
+  static absl::StatusOr<spec::v1::ClusterSpec> LoadSpec(const std::string& path, Logger& logger);
+  static bool HasCapability(int cap);
+
+  MembershipConfig MembershipConfigOf(const Config& c) const;
+  ConnectivityConfig ConnectivityConfigOf(const Config& c) const;
+  absl::Status WatchMedium(const media::Medium& medium, size_t index);
+  void GoRealtime();
+
+  void SendHeartbeat(MonoTime now);
+  void SendPings();
+  // Reads every medium that dates its frames; true when one may still have
+  // frames pending (its batch bound stopped it).
+  bool ReceiveDated();
+  // Reads medium `medium_index` (one that cannot date frames) at `now`.
+  void ReceiveFrom(size_t medium_index, MonoTime now);
+  // One received frame: the wire check, then membership.
+  void OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
+               MonoTime at);
+  void ReceivePings(MonoTime now);
+  // The peers that do not hear this node, by their latest heartbeats; sets
+  // *next to when a peer's grace ends.
+  std::set<std::string> DeafPeers(MonoTime now, MonoTime* next) const;
+  // The peers this node hears, into the outgoing heartbeat.
+  void UpdateHears();
+  // Resource groups: a decision pass when something changed, due monitors,
+  // retries and fencing, then what the controller asks for.
+  void RunGroups(MonoTime now);
+  // Membership events (deaths, arrivals, connectivity) in events_: the
+  // controller learns of them and placement is computed again.
+  void NoteMembershipEvents(MonoTime now);
+  // Hands the controller's output on: operations to the executor, events,
+  // operation answers, announcements, an early heartbeat on claim changes.
+  void Apply(ControllerOutput& out, MonoTime now);
+  // Operator requests submitted through the API.
+  void TakeOperations(MonoTime now);
+  // Work finished on executor threads.
+  void TakeCompletedWork(MonoTime now);
+  void Submit(uint64_t id, std::function<void()> fn);
+  void ScheduleAnnouncements(const std::string& group, MonoTime now, bool first_sent);
+  void SendAnnouncements(MonoTime now);
+  void OnDrop(absl::string_view source, const wire::PacketCheck::Result& r, MonoTime now);
+  void Flush(MonoTime now);
+  void LogKernelDrops(MonoTime now);
+  // Restores the replay floors saved by an earlier run.
+  absl::Status LoadFloors();
+  // Saves the replay floors if they changed: on an executor thread, or
+  // (`now_here`, at a clean stop) on the calling thread.
+  void SaveFloors(bool now_here);
+  void Reload(MonoTime now);
+  // Watches every open medium again after a reload gave them back; errors
+  // are logged (the loop runs on without that medium's frames).
+  void WatchAllMedia();
+  // Logs and publishes the pending events_, then clears them.
+  void EmitPending();
+  void Emit(v1::EventKind kind, std::string node, std::string reason, MonoTime now);
+  void Publish(MonoTime now);
+  bool HandleSignals(MonoTime now);  // false: stop
+
+  const AgentOptions options_;
+  Logger& logger_;
+  std::string local_node_;
+  std::unique_ptr<StateDir> state_dir_;
+  uint64_t generation_ = 0;
+  Config config_;
+  std::unique_ptr<wire::PacketCheck> check_;
+  std::unique_ptr<wire::FrameCodec> encoder_;  // signs with the active key
+  wire::DropLog drop_log_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<Connectivity> connectivity_;
+  std::unique_ptr<ping::Pinger> pinger_;
+  EventHub hub_;
+  StatusPublisher publisher_{logger_, hub_};
+  Operations ops_;
+  std::unique_ptr<ApiServer> api_;
+  // The API's listeners and TLS files as `spec` says.
+  absl::StatusOr<ApiOptions> ApiOptionsOf(const spec::v1::ClusterSpec& spec) const;
+
+  // Resource groups.
+  std::unique_ptr<GroupController> groups_;
+  std::unique_ptr<exec::OpExecutor> executor_;
+  exec::ScriptPaths script_paths_;
+  // Shared with the work threads; null when no packet socket could be
+  // opened (then each announcement opens its own).
+  std::shared_ptr<const vip::Announcer> announcer_;
+  bool groups_dirty_ = true;
+  // Work on executor threads, by executor id.
+  struct Work {
+    bool floors = false;   // saving the replay floors
+    std::string group;     // resource op: the group; fencing: empty
+    std::string node;      // fencing: the node
+    uint64_t op_id = 0;    // resource op: the GroupOp's id
+    int resource = -1;
+    v1::ResourceOp op = v1::RESOURCE_OP_UNSPECIFIED;
+    std::shared_ptr<WorkResult> result = std::make_shared<WorkResult>();
+  };
+  std::map<uint64_t, Work> work_;
+  uint64_t next_work_id_ = 1;
+  // Where each started ip resource went: (group, resource index).
+  std::map<std::pair<std::string, int>, vip::Placement> vip_places_;
+  AnnouncementSchedule announcements_;
+  // Shutting down: the groups are being released.
+  bool leaving_ = false;
+  MonoTime leave_by_ = absl::InfiniteDuration();
+
+  // The media that date their frames are watched loud only: the loop waits
+  // on the quiet set when it is due to wake within kMaxReceiveDelay anyway.
+  SystemClock clock_;
+  std::unique_ptr<EventLoop> loop_;
+  // The time of the last membership Tick: frames read later are dated no
+  // earlier, so that membership never sees time go back.
+  MonoTime membership_now_;
+  // The connectivity score last given to membership.
+  std::optional<uint32_t> local_score_;
+  // One-way loss: when each peer last came up, the peers whose heartbeats
+  // say they do not hear this node (once they have been up for
+  // kOneWayGrace keepalives: a peer that just came up may not have heard
+  // this node yet), and when that set may next change by time alone.
+  std::map<std::string, MonoTime> up_since_;
+  std::set<std::string> deaf_peers_;
+  // DeafPeers' view of the peers, kept to reuse its memory at every wake.
+  mutable std::vector<PeerHeartbeat> peer_scratch_;
+  MonoTime one_way_check_ = absl::InfiniteDuration();
+  // The PacketCheck::floors_version() last saved, and whether a save runs.
+  uint64_t floors_saved_ = 0;
+  bool floors_saving_ = false;
+  MonoTime next_floors_save_;
+
+  MonoTime start_;
+  absl::Time start_wall_;
+  MonoTime next_send_;
+  MonoTime next_ping_ = absl::InfiniteDuration();
+  MonoTime next_publish_;
+  MonoTime next_flush_;
+  std::vector<MonoTime> last_send_error_log_;
+  // Datagrams the kernel dropped per medium (its socket filter refused
+  // them as no frame, or the receive buffer was full), as last logged, and
+  // when they may next be logged.
+  std::vector<uint64_t> logged_kernel_drops_;
+  // Kernel drops of media closed by reloads, so the total never goes back.
+  uint64_t kernel_drops_before_ = 0;
+  MonoTime next_kernel_drop_log_;
+
+  wire::v1::Heartbeat out_hb_;
+  std::string out_frame_;
+  wire::v1::Heartbeat in_hb_;
+  std::vector<v1::Event> events_;
+  // events_[0, noted_events_) have been seen by NoteMembershipEvents.
+  size_t noted_events_ = 0;
+};
+
+}  // namespace hacluster::agent
+
+#endif  // HACLUSTER_AGENT_NODE_AGENT_LOOP_H_

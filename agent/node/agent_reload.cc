@@ -1,0 +1,137 @@
+#include "agent/node/agent_loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <signal.h>
+
+namespace hacluster::agent {
+
+void AgentLoop::Reload(MonoTime now) {
+  logger_.Info(absl::StrCat("SIGHUP: re-reading ", options_.config_path));
+  auto reject = [&](absl::string_view why) {
+    Emit(v1::EVENT_KIND_CONFIG_REJECTED, "",
+         absl::StrCat("new spec refused, still running config version ",
+                      config_.spec.config_version(), ": ", why),
+         now);
+  };
+  // Prepare: everything that can fail, with nothing of the running node
+  // changed but its media, which PrepareReload gives back if it fails.
+  auto spec = LoadSpec(options_.config_path, logger_);
+  if (!spec.ok()) return reject(spec.status().message());
+  auto node = LocalNodeName(*spec, local_node_);
+  if (!node.ok()) return reject(node.status().message());
+  const SpecDiff diff = DiffSpecs(config_.spec, *spec, options_.state_dir);
+  if (diff.cluster_renamed) {
+    return reject(absl::StrCat("cluster_name changed from ", config_.spec.cluster_name(), " to ",
+                               spec->cluster_name(), "; restart the agent to change it"));
+  }
+  const std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
+  const std::string old_group = config_.spec.api().unix_socket_group();
+  absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
+  if (!groups_ok.ok()) return reject(groups_ok.message());
+  auto api_options = ApiOptionsOf(*spec);
+  if (!api_options.ok()) return reject(api_options.status().message());
+  // The running media leave the loop's sets before they may close (a
+  // child process not yet exec'd may still hold their sockets open).
+  uint64_t drops_of_running = 0;
+  if (diff.media_changed) {
+    for (const auto& m : config_.media) {
+      drops_of_running += m->kernel_drops();
+      if (m->fd() >= 0) loop_->Unwatch(m->fd());
+    }
+  }
+  bool running_closed = false;
+  auto prepared = PrepareReload(*std::move(spec), config_, pinger_ != nullptr, local_node_,
+                                DirOf(options_.config_path), options_.state_dir,
+                                &running_closed);
+  if (running_closed) {
+    // Their kernel drop counts are kept so the total never goes back; the
+    // media open now report theirs from zero.
+    kernel_drops_before_ += drops_of_running;
+    logged_kernel_drops_.clear();
+  }
+  if (!prepared.ok()) {
+    // Untouched or reopened by PrepareReload: either way watched again.
+    if (diff.media_changed) WatchAllMedia();
+    return reject(prepared.status().message());
+  }
+  // The loop's watches are the last step that can fail: abort if one does.
+  absl::Status watched = absl::OkStatus();
+  for (size_t i = 0; watched.ok() && i < prepared->config.media.size(); ++i) {
+    watched = WatchMedium(*prepared->config.media[i], i);
+  }
+  if (watched.ok() && prepared->pinger != nullptr) {
+    watched = loop_->Watch(prepared->pinger->fd(), kPingTag);
+  }
+  if (!watched.ok()) {
+    for (const auto& m : prepared->config.media) loop_->Unwatch(m->fd());
+    absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_);
+    if (!reopened.ok()) {
+      logger_.Error(absl::StrCat("cannot reopen the running media: ", reopened.message()));
+    }
+    if (diff.media_changed) WatchAllMedia();
+    return reject(watched.message());
+  }
+
+  // Commit: nothing can fail from here on. The running config lives until
+  // the packet check and the encoder have the new keyring.
+  Config old = std::exchange(config_, std::move(prepared->config));
+  if (!diff.media_changed) config_.media = std::move(old.media);
+  if (prepared->pinger != nullptr) pinger_ = std::move(prepared->pinger);
+  check_->UpdateKeyring(config_.keyring.get());
+  encoder_->SetKeyring(config_.keyring.get());
+  absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
+  if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
+  membership_->Reconfigure(MembershipConfigOf(config_), now);
+  (void)groups_->Reconfigure(config_.spec);  // checked above
+  groups_dirty_ = true;
+  connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
+  // The TLS files are re-read (and checked) off the loop; a failure keeps
+  // the running certificates and is logged.
+  if (api_ != nullptr) api_->ReloadTls(*api_options);
+  last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
+  out_hb_.set_config_version(config_.spec.config_version());
+  next_send_ = now;
+  next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now
+                                                                      : absl::InfiniteDuration();
+  Emit(v1::EVENT_KIND_CONFIG_RELOADED, "",
+       absl::StrCat("spec reloaded: config version ", diff.old_version, " -> ", diff.new_version,
+                    diff.media_changed ? " (media reopened)" : "",
+                    diff.socket_changed
+                        ? absl::StrCat("; the API socket stays ", old_socket, " (group ",
+                                       old_group.empty() ? "the agent's" : old_group,
+                                       ") until restart")
+                        : ""),
+       now);
+}
+
+bool AgentLoop::HandleSignals(MonoTime now) {
+  bool keep_going = true;
+  for (int signo : loop_->TakeSignals()) {
+    if (signo == SIGHUP) {
+      Reload(now);
+    } else if (!leaving_ && !groups_->Idle()) {
+      // Release the groups first, so that a peer takes them over at once
+      // instead of after deadtime.
+      leaving_ = true;
+      leave_by_ = now + kLeaveLimit;
+      groups_->Leave();
+      groups_dirty_ = true;
+      Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
+           absl::StrCat("ha-agent stopping on ", strsignal(signo),
+                        ": stopping its groups first (the same signal again stops at once)"),
+           now);
+    } else {
+      Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
+           absl::StrCat("ha-agent stopping on ", strsignal(signo),
+                        leaving_ && !groups_->Idle() ? " without waiting for its groups to stop"
+                                                     : ""),
+           now);
+      keep_going = false;
+    }
+  }
+  return keep_going;
+}
+
+}  // namespace hacluster::agent
