@@ -21,7 +21,7 @@ void AgentLoop::Submit(uint64_t id, std::function<void()> fn) {
     floors_saving_ = false;
     return;
   }
-  MonoTime now = MonotonicNow();
+  MonoTime now = clock_.Now();
   if (w.group.empty()) {
     groups_->OnFenceResult(w.node, false, w.result->message, now, &out);
   } else {

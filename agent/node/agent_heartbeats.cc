@@ -22,7 +22,7 @@ void AgentLoop::Emit(v1::EventKind kind, std::string node, std::string reason,
 void AgentLoop::EmitPending() {
   // Membership events are acted on before they go (a SIGHUP's event may be
   // emitted in the same wake as a NODE_UP that the loop has not seen yet).
-  if (groups_ != nullptr) NoteMembershipEvents(MonotonicNow());
+  if (groups_ != nullptr) NoteMembershipEvents(clock_.Now());
   publisher_.Emit(&events_);
   noted_events_ = 0;
 }

@@ -60,13 +60,34 @@ namespace hacluster::agent {
 
 class AgentLoop {
  public:
-  AgentLoop(const AgentOptions& options, Logger& logger) : options_(options), logger_(logger) {}
+  // `clock` (not owned, outlives the loop) dates everything the loop
+  // decides; `make_media` makes the spec's media (media::MakeMedia; tests
+  // give fakes).
+  AgentLoop(const AgentOptions& options, Logger& logger, const Clock& clock,
+            MediaFactory make_media = media::MakeMedia)
+      : options_(options), logger_(logger), clock_(clock), make_media_(std::move(make_media)) {}
   ~AgentLoop();
   AgentLoop(const AgentLoop&) = delete;
   AgentLoop& operator=(const AgentLoop&) = delete;
 
+  // Start-up: everything Agent::Create promises.
   absl::Status Init();
+  // Start, RunOnce until it says stop, Finish; the exit status.
   int Run();
+
+  // The loop in steps, for Run and for tests on a FakeClock: Start sets the
+  // timers; each RunOnce waits until deadline() (at once when the clock has
+  // passed it) or an fd, handles what is ready (signals, operations,
+  // finished work, pings, undated media), then reads the dated media and
+  // does what is due. False when the loop must end; Finish then ends the
+  // work threads, saves the replay floors, publishes a last status, closes
+  // the API and returns the exit status.
+  void Start();
+  bool RunOnce();
+  int Finish();
+  MonoTime deadline() const { return deadline_; }
+  // What the loop publishes (for tests; the API reads it too).
+  EventHub& hub() { return hub_; }
 
  private:
   // How often the status snapshot is refreshed when nothing happens.
@@ -167,6 +188,9 @@ class AgentLoop {
   void Emit(v1::EventKind kind, std::string node, std::string reason, MonoTime now);
   void Publish(MonoTime now);
   bool HandleSignals(MonoTime now);  // false: stop
+  // The turn's work after the waiting; false when a shutdown has finished.
+  bool Turn();
+  absl::Duration PingInterval() const;
 
   const AgentOptions options_;
   Logger& logger_;
@@ -216,8 +240,14 @@ class AgentLoop {
 
   // The media that date their frames are watched loud only: the loop waits
   // on the quiet set when it is due to wake within kMaxReceiveDelay anyway.
-  SystemClock clock_;
+  const Clock& clock_;
+  const MediaFactory make_media_;
   std::unique_ptr<EventLoop> loop_;
+  // When the next turn is due, and whether it only polls (a dated medium
+  // had more frames than one read takes).
+  MonoTime deadline_;
+  bool poll_next_ = true;
+  int exit_status_ = 0;
   // The time of the last membership Tick: frames read later are dated no
   // earlier, so that membership never sees time go back.
   MonoTime membership_now_;

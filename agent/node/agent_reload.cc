@@ -44,7 +44,7 @@ void AgentLoop::Reload(MonoTime now) {
   bool running_closed = false;
   auto prepared = PrepareReload(*std::move(spec), config_, pinger_ != nullptr, local_node_,
                                 DirOf(options_.config_path), options_.state_dir,
-                                &running_closed);
+                                &running_closed, make_media_);
   if (running_closed) {
     // Their kernel drop counts are kept so the total never goes back; the
     // media open now report theirs from zero.
@@ -66,7 +66,7 @@ void AgentLoop::Reload(MonoTime now) {
   }
   if (!watched.ok()) {
     for (const auto& m : prepared->config.media) loop_->Unwatch(m->fd());
-    absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_);
+    absl::Status reopened = AbortReload(*std::move(prepared), config_, local_node_, make_media_);
     if (!reopened.ok()) {
       logger_.Error(absl::StrCat("cannot reopen the running media: ", reopened.message()));
     }

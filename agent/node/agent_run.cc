@@ -8,127 +8,146 @@ namespace hacluster::agent {
 
 int AgentLoop::Run() {
   GoRealtime();
-  MonoTime now = MonotonicNow();
+  Start();
+  while (RunOnce()) {
+  }
+  return Finish();
+}
+
+void AgentLoop::Start() {
+  const MonoTime now = clock_.Now();
   next_send_ = now;
   next_publish_ = now;
   next_flush_ = now + kFlushEvery;
   next_floors_save_ = now + kSaveFloorsEvery;
   if (pinger_ != nullptr && !connectivity_->Hosts().empty()) next_ping_ = now;
+  // The first turn only polls, then does what is due.
+  deadline_ = now;
+  poll_next_ = true;
+}
+
+absl::Duration AgentLoop::PingInterval() const {
   // Echoes go out every keepalive, but no more often than every 100 ms.
-  const auto ping_interval = [this] {
-    return std::max(config_.timing.keepalive, absl::Milliseconds(100));
-  };
+  return std::max(config_.timing.keepalive, absl::Milliseconds(100));
+}
+
+bool AgentLoop::RunOnce() {
   constexpr int kMaxEvents = 16;
   uint64_t ready[kMaxEvents];
-  bool running = true;
-  while (running) {
-    // Every dated frame that arrived so far is read before any deadline is
-    // checked: no death is declared while its heartbeat sits unread.
-    const bool pending = ReceiveDated();
-    now = MonotonicNow();
-    membership_now_ = now;
-    if (now >= next_send_) {
-      SendHeartbeat(now);
-      next_send_ += config_.timing.keepalive;
-      if (next_send_ <= now) next_send_ = now + config_.timing.keepalive;
-    }
-    if (now >= next_ping_) {
-      SendPings();
-      next_ping_ = now + ping_interval();
-    }
-    membership_->Tick(now, &events_);
-    connectivity_->Tick(now, &events_);
-    // Heartbeats carry the score placement compares (unknown ping hosts
-    // count until deadping says otherwise).
-    const uint32_t score = connectivity_->PlacementScore();
-    if (local_score_ != score) {
-      membership_->SetLocalConnectivity(score, now, &events_);
-      local_score_ = score;
-      out_hb_.set_connectivity_score(score);
-    }
-    if (!events_.empty()) NoteMembershipEvents(now);
-    std::set<std::string> deaf = DeafPeers(now, &one_way_check_);
-    if (deaf != deaf_peers_) {
-      for (const std::string& p : deaf) {
-        if (deaf_peers_.count(p) == 0) {
-          logger_.Warn(absl::StrCat("one-way heartbeat loss: ", p,
-                                    " does not hear this node (its heartbeats no longer list ",
-                                    local_node_, "); groups it claims are left to it"));
-        }
-      }
-      for (const std::string& p : deaf_peers_) {
-        if (deaf.count(p) == 0 && membership_->StateOf(p) == v1::NODE_STATE_UP) {
-          logger_.Info(absl::StrCat(p, " hears this node again"));
-        }
-      }
-      deaf_peers_ = std::move(deaf);
-      groups_dirty_ = true;
-    }
-    if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
-    if (announcements_.Next() <= now) SendAnnouncements(now);
-    if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
-      if (!groups_->Idle()) {
-        logger_.Error("groups still active after the shutdown limit; stopping anyway");
-      }
-      running = false;
-      continue;
-    }
-    if (now >= next_flush_) Flush(now);
-    if (now >= next_floors_save_) {
-      SaveFloors(/*now_here=*/false);
-      next_floors_save_ = now + kSaveFloorsEvery;
-    }
-    if (!events_.empty()) {
-      out_hb_.set_connectivity_score(score);
-      EmitPending();
-      Publish(now);
-    } else if (now >= next_publish_) {
-      Publish(now);
-    }
-    MonoTime deadline = std::min({next_send_, next_ping_, membership_->NextDeadline(),
-                                  connectivity_->NextDeadline(), groups_->NextDeadline(),
-                                  announcements_.Next(), leave_by_, one_way_check_,
-                                  std::min({next_publish_, next_flush_, next_floors_save_}) +
-                                      kChoreSlack});
-    if (groups_dirty_) deadline = now;
-    // While a group waits for a release (or an operation is under way)
-    // every heartbeat is read as it comes.
-    const bool quiet =
-        (pending || deadline - MonotonicNow() <= kMaxReceiveDelay) && !groups_->Urgent();
-    const bool had_timerfd = loop_->uses_timerfd();
-    absl::StatusOr<int> n = loop_->Wait(deadline, pending, quiet, ready, kMaxEvents);
-    if (!n.ok()) {
-      logger_.Error(std::string(n.status().message()));
-      return 1;
-    }
-    if (!had_timerfd && loop_->uses_timerfd()) {
-      logger_.Debug("epoll_pwait2 is not available: the loop waits with a timerfd");
-    }
-    now = MonotonicNow();
-    for (int i = 0; i < *n; ++i) {
-      const uint64_t tag = ready[i];
-      if (tag == EventLoop::kSignalTag) {
-        running = HandleSignals(now) && running;
-      } else if (tag == kOperationsTag) {
-        TakeOperations(now);
-      } else if (tag == kExecutorTag) {
-        TakeCompletedWork(now);
-      } else if (tag == kPingTag) {
-        ReceivePings(now);
-      } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
-        ReceiveFrom(tag, now);
-      }
-      // Media that date their frames are read at the top of the loop.
-    }
+  // While a group waits for a release (or an operation is under way)
+  // every heartbeat is read as it comes.
+  const bool quiet = (poll_next_ || deadline_ - clock_.Now() <= kMaxReceiveDelay) &&
+                     !groups_->Urgent();
+  const bool had_timerfd = loop_->uses_timerfd();
+  absl::StatusOr<int> n = loop_->Wait(deadline_, poll_next_, quiet, ready, kMaxEvents);
+  if (!n.ok()) {
+    logger_.Error(std::string(n.status().message()));
+    exit_status_ = 1;
+    return false;
   }
+  if (!had_timerfd && loop_->uses_timerfd()) {
+    logger_.Debug("epoll_pwait2 is not available: the loop waits with a timerfd");
+  }
+  MonoTime now = clock_.Now();
+  bool running = true;
+  for (int i = 0; i < *n; ++i) {
+    const uint64_t tag = ready[i];
+    if (tag == EventLoop::kSignalTag) {
+      running = HandleSignals(now) && running;
+    } else if (tag == kOperationsTag) {
+      TakeOperations(now);
+    } else if (tag == kExecutorTag) {
+      TakeCompletedWork(now);
+    } else if (tag == kPingTag) {
+      ReceivePings(now);
+    } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
+      ReceiveFrom(tag, now);
+    }
+    // Media that date their frames are read at the start of the turn.
+  }
+  return running && Turn();
+}
+
+bool AgentLoop::Turn() {
+  // Every dated frame that arrived so far is read before any deadline is
+  // checked: no death is declared while its heartbeat sits unread.
+  poll_next_ = ReceiveDated();
+  const MonoTime now = clock_.Now();
+  membership_now_ = now;
+  if (now >= next_send_) {
+    SendHeartbeat(now);
+    next_send_ += config_.timing.keepalive;
+    if (next_send_ <= now) next_send_ = now + config_.timing.keepalive;
+  }
+  if (now >= next_ping_) {
+    SendPings();
+    next_ping_ = now + PingInterval();
+  }
+  membership_->Tick(now, &events_);
+  connectivity_->Tick(now, &events_);
+  // Heartbeats carry the score placement compares (unknown ping hosts
+  // count until deadping says otherwise).
+  const uint32_t score = connectivity_->PlacementScore();
+  if (local_score_ != score) {
+    membership_->SetLocalConnectivity(score, now, &events_);
+    local_score_ = score;
+    out_hb_.set_connectivity_score(score);
+  }
+  if (!events_.empty()) NoteMembershipEvents(now);
+  std::set<std::string> deaf = DeafPeers(now, &one_way_check_);
+  if (deaf != deaf_peers_) {
+    for (const std::string& p : deaf) {
+      if (deaf_peers_.count(p) == 0) {
+        logger_.Warn(absl::StrCat("one-way heartbeat loss: ", p,
+                                  " does not hear this node (its heartbeats no longer list ",
+                                  local_node_, "); groups it claims are left to it"));
+      }
+    }
+    for (const std::string& p : deaf_peers_) {
+      if (deaf.count(p) == 0 && membership_->StateOf(p) == v1::NODE_STATE_UP) {
+        logger_.Info(absl::StrCat(p, " hears this node again"));
+      }
+    }
+    deaf_peers_ = std::move(deaf);
+    groups_dirty_ = true;
+  }
+  if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
+  if (announcements_.Next() <= now) SendAnnouncements(now);
+  if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
+    if (!groups_->Idle()) {
+      logger_.Error("groups still active after the shutdown limit; stopping anyway");
+    }
+    return false;
+  }
+  if (now >= next_flush_) Flush(now);
+  if (now >= next_floors_save_) {
+    SaveFloors(/*now_here=*/false);
+    next_floors_save_ = now + kSaveFloorsEvery;
+  }
+  if (!events_.empty()) {
+    out_hb_.set_connectivity_score(score);
+    EmitPending();
+    Publish(now);
+  } else if (now >= next_publish_) {
+    Publish(now);
+  }
+  deadline_ = std::min({next_send_, next_ping_, membership_->NextDeadline(),
+                        connectivity_->NextDeadline(), groups_->NextDeadline(),
+                        announcements_.Next(), leave_by_, one_way_check_,
+                        std::min({next_publish_, next_flush_, next_floors_save_}) + kChoreSlack});
+  if (groups_dirty_) deadline_ = now;
+  return true;
+}
+
+int AgentLoop::Finish() {
   // Work still running ends first (the destructor would wait for it
   // anyway), so a floors save under way cannot race the last one.
   executor_.reset();
   floors_saving_ = false;
   SaveFloors(/*now_here=*/true);
-  Publish(MonotonicNow());
+  Publish(clock_.Now());
   api_->Shutdown();
-  return 0;
+  return exit_status_;
 }
 
 }  // namespace hacluster::agent

@@ -111,7 +111,7 @@ absl::Status AgentLoop::Init() {
   state_dir_ = *std::move(state_dir);
 
   auto config = BuildConfig(*std::move(spec), local_node_, DirOf(options_.config_path),
-                            /*make_media=*/true);
+                            /*make_media=*/true, make_media_);
   if (!config.ok()) return config.status();
   config_ = *std::move(config);
   for (size_t i = 0; i < config_.media.size(); ++i) {
@@ -151,7 +151,7 @@ absl::Status AgentLoop::Init() {
                               "; each announcement will open its own"));
   }
 
-  start_ = MonotonicNow();
+  start_ = clock_.Now();
   start_wall_ = absl::Now();
   membership_now_ = start_;
   check_ = std::make_unique<wire::PacketCheck>(config_.spec.cluster_name(), local_node_,

@@ -30,9 +30,10 @@ bool SameMedia(const spec::v1::ClusterSpec& a, const spec::v1::ClusterSpec& b) {
 // medium that could not be opened. With `all_or_none`, *out is left empty
 // then; else it holds every medium, in the spec's order (a medium's index
 // is its link's), those that failed closed.
-absl::Status OpenMedia(const spec::v1::ClusterSpec& spec, const std::string& local_node,
-                       bool all_or_none, std::vector<std::unique_ptr<media::Medium>>* out) {
-  auto media = media::MakeMedia(spec, local_node);
+absl::Status OpenMedia(const MediaFactory& factory, const spec::v1::ClusterSpec& spec,
+                       const std::string& local_node, bool all_or_none,
+                       std::vector<std::unique_ptr<media::Medium>>* out) {
+  auto media = factory(spec, local_node);
   if (!media.ok()) return media.status();
   std::vector<std::string> failed;
   for (auto& m : *media) {
@@ -47,14 +48,15 @@ absl::Status OpenMedia(const spec::v1::ClusterSpec& spec, const std::string& loc
 }  // namespace
 
 absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string& local_node,
-                                   const std::string& config_dir, bool make_media) {
+                                   const std::string& config_dir, bool make_media,
+                                   const MediaFactory& factory) {
   Config c;
   c.timing = TimingOf(spec);
   auto keyring = wire::Keyring::FromSpec(spec.auth(), config_dir);
   if (!keyring.ok()) return keyring.status();
   c.keyring = std::make_unique<wire::Keyring>(*std::move(keyring));
   if (make_media) {
-    auto media = media::MakeMedia(spec, local_node);
+    auto media = factory(spec, local_node);
     if (!media.ok()) return media.status();
     c.media = *std::move(media);
   }
@@ -78,12 +80,14 @@ SpecDiff DiffSpecs(const spec::v1::ClusterSpec& running, const spec::v1::Cluster
 absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config& running,
                                              bool has_pinger, const std::string& local_node,
                                              const std::string& config_dir,
-                                             const std::string& state_dir, bool* running_closed) {
+                                             const std::string& state_dir, bool* running_closed,
+                                             const MediaFactory& factory) {
   *running_closed = false;
   PreparedReload p;
   p.diff = DiffSpecs(running.spec, next, state_dir);
   // Everything that can fail without touching the running node comes first.
-  auto config = BuildConfig(std::move(next), local_node, config_dir, /*make_media=*/false);
+  auto config =
+      BuildConfig(std::move(next), local_node, config_dir, /*make_media=*/false, factory);
   if (!config.ok()) return config.status();
   p.config = *std::move(config);
   if (p.diff.needs_pinger && !has_pinger) {
@@ -94,9 +98,11 @@ absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config&
   if (!p.diff.media_changed) return p;
   running.media.clear();  // closes them
   *running_closed = true;
-  absl::Status opened = OpenMedia(p.config.spec, local_node, /*all_or_none=*/true, &p.config.media);
+  absl::Status opened =
+      OpenMedia(factory, p.config.spec, local_node, /*all_or_none=*/true, &p.config.media);
   if (opened.ok()) return p;
-  absl::Status reopened = OpenMedia(running.spec, local_node, /*all_or_none=*/false, &running.media);
+  absl::Status reopened =
+      OpenMedia(factory, running.spec, local_node, /*all_or_none=*/false, &running.media);
   if (!reopened.ok()) {
     return absl::UnavailableError(
         absl::StrCat(opened.message(), "; and the running media could not be reopened: ",
@@ -105,11 +111,12 @@ absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config&
   return opened;
 }
 
-absl::Status AbortReload(PreparedReload prepared, Config& running, const std::string& local_node) {
+absl::Status AbortReload(PreparedReload prepared, Config& running, const std::string& local_node,
+                         const MediaFactory& factory) {
   const bool reopen = prepared.diff.media_changed;
   prepared = PreparedReload{};  // closes what prepare opened first: it may hold the same ports
   if (!reopen) return absl::OkStatus();
-  return OpenMedia(running.spec, local_node, /*all_or_none=*/false, &running.media);
+  return OpenMedia(factory, running.spec, local_node, /*all_or_none=*/false, &running.media);
 }
 
 }  // namespace hacluster::agent

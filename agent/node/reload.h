@@ -11,6 +11,7 @@
 #ifndef HACLUSTER_AGENT_NODE_RELOAD_H_
 #define HACLUSTER_AGENT_NODE_RELOAD_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,11 @@
 #include "proto/cluster_spec.pb.h"
 
 namespace hacluster::agent {
+
+// Makes (does not open) the media of a spec for the local node, in the
+// spec's order: media::MakeMedia, or fakes in tests.
+using MediaFactory = std::function<absl::StatusOr<std::vector<std::unique_ptr<media::Medium>>>(
+    const spec::v1::ClusterSpec& spec, const std::string& local_node)>;
 
 // Everything the spec decides for the running node, built as one piece at
 // start and at a reload.
@@ -37,7 +43,8 @@ struct Config {
 // from `config_dir`), and unless `make_media` is false the media are made
 // (not opened). An error names the key file or medium.
 absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string& local_node,
-                                   const std::string& config_dir, bool make_media);
+                                   const std::string& config_dir, bool make_media,
+                                   const MediaFactory& factory = media::MakeMedia);
 
 // What a new spec changes, as far as a reload must know.
 struct SpecDiff {
@@ -80,13 +87,15 @@ struct PreparedReload {
 absl::StatusOr<PreparedReload> PrepareReload(spec::v1::ClusterSpec next, Config& running,
                                              bool has_pinger, const std::string& local_node,
                                              const std::string& config_dir,
-                                             const std::string& state_dir, bool* running_closed);
+                                             const std::string& state_dir, bool* running_closed,
+                                             const MediaFactory& factory = media::MakeMedia);
 
 // Drops `prepared` (its media and pinger close) and, when it had replaced
 // the media, reopens the running ones into running.media (all of them, in
 // order). Errors name the media that could not be reopened (those stay
 // closed, the others are open).
-absl::Status AbortReload(PreparedReload prepared, Config& running, const std::string& local_node);
+absl::Status AbortReload(PreparedReload prepared, Config& running, const std::string& local_node,
+                         const MediaFactory& factory = media::MakeMedia);
 
 }  // namespace hacluster::agent
 
