@@ -93,6 +93,7 @@ void AgentLoop::Reload(MonoTime now) {
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   out_hb_.set_config_version(config_.spec.config_version());
   next_send_ = now;
+  next_publish_ = now;  // status shows the new version in this same turn
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now
                                                                       : absl::InfiniteDuration();
   Emit(v1::EVENT_KIND_CONFIG_RELOADED, "",
