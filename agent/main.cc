@@ -74,8 +74,10 @@ groups (peers take them over at once), then exits; a second one exits
 without waiting. SIGHUP re-reads the spec and the TLS files (new certificates
 take over without a restart; ones that fail the checks are refused, and
 the running ones kept);
-an invalid spec is refused (logged, and shown by 'hacli watch') and the
-running one is kept.
+a spec that is invalid, whose key files cannot be read, whose media cannot
+open or whose resource scripts are missing or not executable here is
+refused (logged, and shown by 'hacli watch') and the running one is kept,
+unchanged.
 
 Logs go to stderr, and to the log file and syslog facility of the spec's
 logging section.

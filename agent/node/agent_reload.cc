@@ -30,6 +30,9 @@ void AgentLoop::Reload(MonoTime now) {
   const std::string old_group = config_.spec.api().unix_socket_group();
   absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
   if (!groups_ok.ok()) return reject(groups_ok.message());
+  // A group that may come here must be able to start here.
+  absl::Status scripts = CheckResourceScripts(*spec, script_paths_);
+  if (!scripts.ok()) return reject(scripts.message());
   auto api_options = ApiOptionsOf(*spec);
   if (!api_options.ok()) return reject(api_options.status().message());
   // The running media leave the loop's sets before they may close (a

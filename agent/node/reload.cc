@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/groups/group_runner.h"
 
 namespace hacluster::agent {
 namespace {
@@ -62,6 +63,23 @@ absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string
   }
   c.spec = std::move(spec);
   return c;
+}
+
+absl::Status CheckResourceScripts(const spec::v1::ClusterSpec& spec,
+                                  const exec::ScriptPaths& paths) {
+  std::vector<std::string> problems;
+  for (const auto& g : spec.groups()) {
+    for (const auto& r : g.resources()) {
+      if (r.kind_case() == spec::v1::Resource::kIp) continue;
+      auto command = exec::CommandFor(r, exec::Op::kStart, paths);
+      if (!command.ok()) {
+        problems.push_back(absl::StrCat("group ", g.name(), " resource ", ResourceDisplayName(r), ": ",
+                                        command.status().message()));
+      }
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrJoin(problems, "; "));
 }
 
 SpecDiff DiffSpecs(const spec::v1::ClusterSpec& running, const spec::v1::ClusterSpec& next,

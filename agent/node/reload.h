@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/exec/command.h"
 #include "agent/media/medium.h"
 #include "agent/node/settings.h"
 #include "agent/ping/pinger.h"
@@ -45,6 +46,12 @@ struct Config {
 absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string& local_node,
                                    const std::string& config_dir, bool make_media,
                                    const MediaFactory& factory = media::MakeMedia);
+
+// Whether every resource script of `spec`'s groups exists here and is
+// executable (ip resources need none): an error naming each group,
+// resource and path that is not.
+absl::Status CheckResourceScripts(const spec::v1::ClusterSpec& spec,
+                                  const exec::ScriptPaths& paths);
 
 // What a new spec changes, as far as a reload must know.
 struct SpecDiff {

@@ -169,5 +169,36 @@ TEST_F(ReloadTest, AKeyFileThatCannotBeReadTouchesNothing) {
   EXPECT_EQ(running.media[0]->fd(), fd);
 }
 
+TEST_F(ReloadTest, EveryResourceScriptMustExistAndBeExecutableHere) {
+  const std::string init_d = dir_ + "/init.d";
+  std::filesystem::create_directory(init_d);
+  {
+    std::ofstream script(init_d + "/billing");
+    script << "#!/bin/sh\nexit 0\n";
+  }
+  ASSERT_EQ(chmod((init_d + "/billing").c_str(), 0755), 0);
+  {
+    std::ofstream script(init_d + "/notexec");
+    script << "#!/bin/sh\nexit 0\n";
+  }
+  exec::ScriptPaths paths;
+  paths.init_d = init_d;
+  paths.resource_d = dir_ + "/resource.d";
+  paths.ocf_root = dir_ + "/ocf";
+  const std::string group = absl::StrCat(
+      "groups:\n  - name: web\n    resources:\n      - ip: {address: 192.0.2.50/24}\n"
+      "      - lsb: {name: billing}\n");
+  EXPECT_TRUE(CheckResourceScripts(Spec(1, port_, group), paths).ok());
+
+  absl::Status s = CheckResourceScripts(
+      Spec(1, port_, group + "      - lsb: {name: nosuch}\n      - lsb: {name: notexec}\n"),
+      paths);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("group web resource lsb nosuch"), std::string::npos) << s;
+  EXPECT_NE(s.message().find(init_d + "/nosuch"), std::string::npos) << s;
+  EXPECT_NE(s.message().find(init_d + "/notexec"), std::string::npos) << s;
+  EXPECT_EQ(s.message().find("billing"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace hacluster::agent
