@@ -95,6 +95,7 @@ void GroupRunner::Launch(int resource, v1::ResourceOp op, std::vector<GroupOp>* 
   o.id = next_id_++;
   o.group = group_.name();
   o.resource = resource;
+  o.spec = group_.resources(resource);
   o.op = op;
   running_op_ = o.id;
   running_resource_ = resource;

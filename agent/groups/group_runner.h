@@ -48,7 +48,10 @@ namespace hacluster::agent {
 struct GroupOp {
   uint64_t id = 0;  // unique per runner; the result names it
   std::string group;
-  int resource = 0;  // index in the group's resources
+  int resource = 0;  // index in the group's resources, as the runner had them
+  // That resource's definition when the operation was asked for: a reload
+  // may change the group's resources while the operation runs.
+  spec::v1::Resource spec;
   v1::ResourceOp op = v1::RESOURCE_OP_UNSPECIFIED;
 };
 

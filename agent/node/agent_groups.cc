@@ -32,19 +32,17 @@ void AgentLoop::Submit(uint64_t id, std::function<void()> fn) {
 
 void AgentLoop::Apply(ControllerOutput& out, MonoTime now) {
   for (GroupOp& op : out.ops) {
-    const spec::v1::ResourceGroup* g = groups_->Group(op.group);
-    if (g == nullptr || op.resource < 0 || op.resource >= g->resources_size()) continue;
     const uint64_t id = next_work_id_++;
     Work w;
     w.group = op.group;
     w.op_id = op.id;
-    w.resource = op.resource;
+    w.resource = op.spec;
     w.op = op.op;
     std::optional<vip::Placement> place;
-    auto vp = vip_places_.find({op.group, op.resource});
+    auto vp = vip_places_.find({op.group, ResourceDisplayName(op.spec)});
     if (vp != vip_places_.end()) place = vp->second;
     std::shared_ptr<WorkResult> result = w.result;
-    spec::v1::Resource resource = g->resources(op.resource);
+    spec::v1::Resource resource = op.spec;
     exec::ScriptPaths paths = script_paths_;
     v1::ResourceOp kind = op.op;
     work_.emplace(id, std::move(w));
@@ -109,14 +107,12 @@ void AgentLoop::TakeCompletedWork(MonoTime now) {
       groups_->OnFenceResult(w.node, r.ok, r.message, now, &out);
       continue;
     }
-    if (r.placement.has_value()) vip_places_[{w.group, w.resource}] = *r.placement;
-    if (w.op == v1::RESOURCE_OP_STOP && r.ok) vip_places_.erase({w.group, w.resource});
+    const std::pair<std::string, std::string> key{w.group, ResourceDisplayName(w.resource)};
+    if (r.placement.has_value()) vip_places_[key] = *r.placement;
+    if (w.op == v1::RESOURCE_OP_STOP && r.ok) vip_places_.erase(key);
     if (r.announce && r.placement.has_value()) {
-      const spec::v1::ResourceGroup* g = groups_->Group(w.group);
-      if (g != nullptr) {
-        announcements_.Add(r.placement->interface, g->resources(w.resource).ip().address(), now,
-                           /*first_sent=*/true);
-      }
+      announcements_.Add(r.placement->interface, w.resource.ip().address(), now,
+                         /*first_sent=*/true);
     }
     GroupOpResult result;
     result.id = w.op_id;
@@ -133,10 +129,10 @@ void AgentLoop::ScheduleAnnouncements(const std::string& group, MonoTime now,
                                         bool first_sent) {
   const spec::v1::ResourceGroup* g = groups_->Group(group);
   if (g == nullptr) return;
-  for (int i = 0; i < g->resources_size(); ++i) {
-    auto vp = vip_places_.find({group, i});
+  for (const spec::v1::Resource& r : g->resources()) {
+    auto vp = vip_places_.find({group, ResourceDisplayName(r)});
     if (vp == vip_places_.end()) continue;
-    announcements_.Add(vp->second.interface, g->resources(i).ip().address(), now, first_sent);
+    announcements_.Add(vp->second.interface, r.ip().address(), now, first_sent);
   }
 }
 

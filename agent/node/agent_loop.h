@@ -225,14 +225,16 @@ class AgentLoop {
     std::string group;     // resource op: the group; fencing: empty
     std::string node;      // fencing: the node
     uint64_t op_id = 0;    // resource op: the GroupOp's id
-    int resource = -1;
+    spec::v1::Resource resource;  // resource op: its definition
     v1::ResourceOp op = v1::RESOURCE_OP_UNSPECIFIED;
     std::shared_ptr<WorkResult> result = std::make_shared<WorkResult>();
   };
   std::map<uint64_t, Work> work_;
   uint64_t next_work_id_ = 1;
-  // Where each started ip resource went: (group, resource index).
-  std::map<std::pair<std::string, int>, vip::Placement> vip_places_;
+  // Where each started ip resource went.
+  // Keyed by (group, the resource's display name), which a reload that
+  // adds or removes other resources does not change.
+  std::map<std::pair<std::string, std::string>, vip::Placement> vip_places_;
   AnnouncementSchedule announcements_;
   // Shutting down: the groups are being released.
   bool leaving_ = false;
