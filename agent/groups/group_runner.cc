@@ -1,6 +1,8 @@
 #include "agent/groups/group_runner.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +69,7 @@ wire::v1::GroupClaim::Phase GroupRunner::claim() const {
     case State::kStarting:
       return wire::v1::GroupClaim::PHASE_STARTING;
     case State::kRunning:
+    case State::kReshaping:
       return wire::v1::GroupClaim::PHASE_HELD;
     case State::kStopping:
       return wire::v1::GroupClaim::PHASE_STOPPING;
@@ -166,6 +169,10 @@ void GroupRunner::StopFrom(int down_to, MonoTime now, std::vector<GroupOp>* ops,
 void GroupRunner::Continue(MonoTime now, std::vector<GroupOp>* ops,
                            std::vector<v1::Event>* events) {
   if (busy()) return;
+  if (state_ == State::kReshaping) {
+    ContinueReshape(now, ops, events);
+    return;
+  }
   if (state_ == State::kStarting) {
     if (goal_ == Goal::kStop || goal_ == Goal::kFail) {
       StopFrom(0, now, ops, events);
@@ -199,6 +206,9 @@ void GroupRunner::Continue(MonoTime now, std::vector<GroupOp>* ops,
     Continue(now, ops, events);
     return;
   }
+  // A reshape that failed over ends with the new definition in place.
+  if (pending_.has_value()) TakePending();
+  reshape_stops_.clear();
   if (goal_ == Goal::kFail) {
     state_ = State::kFailed;
     events->push_back(MakeEvent(
@@ -213,6 +223,139 @@ void GroupRunner::Continue(MonoTime now, std::vector<GroupOp>* ops,
   }
   goal_ = Goal::kNone;
   down_to_ = 0;
+}
+
+bool GroupRunner::CanReshape(const spec::v1::ResourceGroup& next, std::string* refusal) const {
+  switch (state_) {
+    case State::kStopped:
+    case State::kFailed:
+      return true;
+    case State::kRunning:
+      break;
+    default:
+      *refusal = absl::StrCat(
+          "group ", group_.name(), " is ",
+          state_ == State::kProbing    ? "being probed"
+          : state_ == State::kStarting ? "starting"
+          : state_ == State::kStopping ? "stopping"
+                                       : "being reconfigured",
+          " here: reload once it has settled");
+      return false;
+  }
+  for (const auto* g : {&group_, &next}) {
+    std::set<std::string> names;
+    for (const auto& r : g->resources()) {
+      if (!names.insert(ResourceDisplayName(r)).second) {
+        *refusal = absl::StrCat("group ", g->name(), " has two resources named '",
+                                ResourceDisplayName(r),
+                                "': give them distinct names to change the running group");
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool GroupRunner::Reshape(spec::v1::ResourceGroup next, MonoTime now, std::vector<GroupOp>* ops,
+                          std::vector<v1::Event>* events, std::string* refusal) {
+  if (!CanReshape(next, refusal)) return false;
+  if (state_ != State::kRunning) {
+    pending_ = std::move(next);
+    TakePending();
+    for (Resource& r : resources_) r.running = false;
+    return true;
+  }
+  std::map<std::string, const spec::v1::Resource*> incoming;
+  for (const auto& r : next.resources()) incoming[ResourceDisplayName(r)] = &r;
+  std::set<std::string> outgoing;
+  std::vector<std::string> stopped, restarted, started;
+  reshape_stops_.clear();
+  for (int i = 0; i < group_.resources_size(); ++i) {
+    const auto& r = group_.resources(i);
+    const std::string name = ResourceDisplayName(r);
+    outgoing.insert(name);
+    auto it = incoming.find(name);
+    if (it == incoming.end()) {
+      stopped.push_back(name);
+    } else if (it->second->SerializeAsString() != r.SerializeAsString()) {
+      restarted.push_back(name);
+    } else {
+      continue;
+    }
+    reshape_stops_.push_back(i);  // ascending: the last is stopped first
+  }
+  for (const auto& r : next.resources()) {
+    if (outgoing.count(ResourceDisplayName(r)) == 0) started.push_back(ResourceDisplayName(r));
+  }
+  pending_ = std::move(next);
+  if (stopped.empty() && restarted.empty() && started.empty()) {
+    TakePending();  // only the group's own settings changed
+    return true;
+  }
+  std::vector<std::string> parts;
+  if (!stopped.empty()) parts.push_back(absl::StrCat("stopping ", absl::StrJoin(stopped, ", ")));
+  if (!restarted.empty()) {
+    parts.push_back(absl::StrCat("restarting ", absl::StrJoin(restarted, ", ")));
+  }
+  if (!started.empty()) parts.push_back(absl::StrCat("starting ", absl::StrJoin(started, ", ")));
+  reshape_summary_ = absl::StrJoin(parts, "; ");
+  state_ = State::kReshaping;
+  goal_ = Goal::kRun;
+  events->push_back(MakeEvent(
+      v1::EVENT_KIND_GROUP_STARTING,
+      absl::StrCat("reconfiguring running group ", group_.name(), ": ", reshape_summary_,
+                   "; the other resources go on running"),
+      now));
+  // A monitor under way ends first (Continue waits for it).
+  Continue(now, ops, events);
+  return true;
+}
+
+void GroupRunner::TakePending() {
+  std::map<std::string, Resource> kept;
+  for (int i = 0; i < group_.resources_size(); ++i) {
+    kept[group_.resources(i).SerializeAsString() + "\n" + ResourceName(i)] = resources_[i];
+  }
+  group_ = *std::move(pending_);
+  pending_.reset();
+  std::vector<Resource> resources(group_.resources_size());
+  for (int i = 0; i < group_.resources_size(); ++i) {
+    auto it = kept.find(group_.resources(i).SerializeAsString() + "\n" + ResourceName(i));
+    if (it != kept.end()) resources[i] = it->second;
+  }
+  resources_ = std::move(resources);
+}
+
+void GroupRunner::ContinueReshape(MonoTime now, std::vector<GroupOp>* ops,
+                                  std::vector<v1::Event>* events) {
+  if (goal_ == Goal::kFail) {  // a start failed
+    StopFrom(0, now, ops, events);
+    return;
+  }
+  while (!reshape_stops_.empty()) {
+    const int i = reshape_stops_.back();
+    if (!resources_[i].running) {
+      reshape_stops_.pop_back();
+      continue;
+    }
+    Launch(i, v1::RESOURCE_OP_STOP, ops);
+    return;
+  }
+  if (pending_.has_value()) TakePending();
+  for (int i = 0; i < static_cast<int>(resources_.size()); ++i) {
+    if (!resources_[i].running) {
+      Launch(i, v1::RESOURCE_OP_START, ops);
+      return;
+    }
+  }
+  state_ = State::kRunning;
+  goal_ = Goal::kNone;
+  ScheduleMonitors(now);
+  events->push_back(MakeEvent(
+      v1::EVENT_KIND_GROUP_RUNNING,
+      absl::StrCat("group ", group_.name(), " running with its new definition (",
+                   reshape_summary_, ")"),
+      now));
 }
 
 void GroupRunner::ScheduleMonitors(MonoTime now) {
@@ -267,6 +410,16 @@ void GroupRunner::OnResult(const GroupOpResult& result, MonoTime now, std::vecto
         r.running = false;
         stop_failures_ = 0;
       } else {
+        if (state_ == State::kReshaping) {
+          // What cannot be stopped cannot be reconfigured: the group fails
+          // over, its stops retried as any failed stop's.
+          goal_ = Goal::kFail;
+          fail_reason_ = absl::StrCat("stop of ", ResourceName(i),
+                                      " for a reconfiguration failed: ", result.message);
+          state_ = State::kStopping;
+          down_to_ = 0;
+          for (Resource& res : resources_) res.next_monitor = absl::InfiniteDuration();
+        }
         ++stop_failures_;
         retry_stop_at_ = now + options_.stop_retry;
         events->push_back(MakeEvent(

@@ -24,6 +24,14 @@
 //   doubt (the probe failed): stopped right to left, as a stop would.
 //   A Stop asked for meanwhile takes effect when the probe ends.
 //
+// - Reshape (a reload changed the group's definition): stopped or failed,
+//   the new definition is simply taken. Running, it bounces nothing the
+//   change does not touch: the resources removed or changed (matched by
+//   their display name) are stopped right to left, then the new
+//   definition's changed and added resources are started left to right,
+//   while the others run on (state RESHAPING, still claimed HELD). A failed
+//   start or stop there fails the group over, as elsewhere.
+//
 // Every operation result and every transition becomes an agent.v1.Event
 // (RESOURCE_OP, GROUP_*, STOP_FAILED) with group, resource and a reason.
 //
@@ -34,6 +42,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,7 +81,7 @@ struct GroupRunnerOptions {
 
 class GroupRunner {
  public:
-  enum class State { kStopped, kProbing, kStarting, kRunning, kStopping, kFailed };
+  enum class State { kStopped, kProbing, kStarting, kRunning, kStopping, kFailed, kReshaping };
 
   GroupRunner(spec::v1::ResourceGroup group, GroupRunnerOptions options = {});
 
@@ -98,6 +107,16 @@ class GroupRunner {
   // Stops the group; no-op when stopped, failed or already stopping.
   void Stop(const std::string& reason, MonoTime now, std::vector<GroupOp>* ops,
             std::vector<v1::Event>* events);
+  // A new definition of this group (same name); see above. False, with
+  // *refusal saying why and nothing changed, while the group is being
+  // probed, started or stopped, or when two of its resources share a
+  // display name: reload once it has settled.
+  bool Reshape(spec::v1::ResourceGroup next, MonoTime now, std::vector<GroupOp>* ops,
+               std::vector<v1::Event>* events, std::string* refusal);
+  // Whether Reshape would take `next` now (*refusal says why not).
+  bool CanReshape(const spec::v1::ResourceGroup& next, std::string* refusal) const;
+  const spec::v1::ResourceGroup& group() const { return group_; }
+
   // The result of the operation with `result.id`; others are ignored.
   void OnResult(const GroupOpResult& result, MonoTime now, std::vector<GroupOp>* ops,
                 std::vector<v1::Event>* events);
@@ -160,6 +179,16 @@ class GroupRunner {
   std::vector<std::string> probe_doubt_;
   // Why a Stop was asked for while probing (said when the probe ends).
   std::string probe_stop_reason_;
+  // Reshaping: the old indices still to stop (the last one first), then
+  // the definition to take; what the reshape does, for its last event.
+  std::vector<int> reshape_stops_;
+  std::optional<spec::v1::ResourceGroup> pending_;
+  std::string reshape_summary_;
+
+  void ContinueReshape(MonoTime now, std::vector<GroupOp>* ops, std::vector<v1::Event>* events);
+  // Takes pending_ as the group's definition; resources kept (same name and
+  // definition) keep their state, the others start stopped.
+  void TakePending();
 };
 
 // The name shown for resource `r` (its name, else derived from its kind,

@@ -75,6 +75,29 @@ class GroupRunnerTest : public ::testing::Test {
     for (int i = 0; i < 20 && !ops_.empty(); ++i) Answer(true);
     ASSERT_TRUE(ops_.empty());
   }
+  // The pending operations by resource name, e.g. "stop lsb apache2".
+  std::string NamedOps() const {
+    std::vector<std::string> out;
+    for (const GroupOp& o : ops_) {
+      out.push_back(absl::StrCat(o.op == v1::RESOURCE_OP_START  ? "start "
+                                 : o.op == v1::RESOURCE_OP_STOP ? "stop "
+                                                                : "other ",
+                                 ResourceDisplayName(o.spec)));
+    }
+    return absl::StrJoin(out, ", ");
+  }
+  bool Reshape(const spec::v1::ResourceGroup& next) {
+    std::string refusal;
+    bool ok = runner_.Reshape(next, now_, &ops_, &events_, &refusal);
+    refusal_ = refusal;
+    return ok;
+  }
+  void StartAll() {
+    Start();
+    AnswerAllOk();
+    ASSERT_EQ(runner_.state(), GroupRunner::State::kRunning);
+    events_.clear();
+  }
   std::vector<v1::EventKind> Kinds() const {
     std::vector<v1::EventKind> k;
     for (const auto& e : events_) k.push_back(e.kind());
@@ -88,6 +111,7 @@ class GroupRunnerTest : public ::testing::Test {
   }
 
   GroupRunner runner_;
+  std::string refusal_;
   MonoTime now_ = absl::Seconds(100);
   std::vector<GroupOp> ops_;
   std::vector<v1::Event> events_;
@@ -367,6 +391,144 @@ TEST_F(GroupRunnerTest, ProbeOnlyFromStopped) {
   runner_.Probe(&ops_);
   EXPECT_EQ(Ops(), "start 0");
   EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_STARTING);
+}
+
+TEST_F(GroupRunnerTest, AResourceAddedToARunningGroupIsStartedAloneWhereverItGoes) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  // In the middle: the OCF agent after it is not bounced.
+  spec::v1::Resource billing;
+  billing.mutable_lsb()->set_name("billing");
+  next.mutable_resources()->Add()->CopyFrom(billing);
+  next.mutable_resources()->SwapElements(2, 3);
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kReshaping);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_HELD);
+  EXPECT_EQ(NamedOps(), "start lsb billing");
+  EXPECT_EQ(ops_[0].resource, 2);
+  Answer(true);
+  EXPECT_TRUE(ops_.empty());
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kRunning);
+  EXPECT_EQ(runner_.group().resources_size(), 4);
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.front().kind(), v1::EVENT_KIND_GROUP_STARTING);
+  EXPECT_TRUE(absl::StrContains(events_.front().reason(), "starting lsb billing"))
+      << events_.front().reason();
+  EXPECT_EQ(events_.back().kind(), v1::EVENT_KIND_GROUP_RUNNING);
+  // A later stop stops all four, right to left.
+  Stop();
+  EXPECT_EQ(NamedOps(), "stop ocf heartbeat:Dummy");
+  Answer(true);
+  EXPECT_EQ(NamedOps(), "stop lsb billing");
+}
+
+TEST_F(GroupRunnerTest, AResourceRemovedFromARunningGroupIsStoppedAlone) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  next.mutable_resources()->DeleteSubrange(1, 1);  // apache2
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_EQ(NamedOps(), "stop lsb apache2");
+  Answer(true);
+  EXPECT_TRUE(ops_.empty());
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kRunning);
+  EXPECT_EQ(runner_.group().resources_size(), 2);
+  Stop();
+  EXPECT_EQ(NamedOps(), "stop ocf heartbeat:Dummy");
+  Answer(true);
+  EXPECT_EQ(NamedOps(), "stop ip 192.0.2.50");
+}
+
+TEST_F(GroupRunnerTest, AChangedResourceIsRestartedAloneWithItsNewDefinition) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  (*next.mutable_resources(2)->mutable_ocf()->mutable_params())["state"] = "/run/dummy";
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_EQ(NamedOps(), "stop ocf heartbeat:Dummy");
+  EXPECT_TRUE(ops_[0].spec.ocf().params().empty());  // stopped as it was started
+  Answer(true);
+  EXPECT_EQ(NamedOps(), "start ocf heartbeat:Dummy");
+  EXPECT_EQ(ops_[0].spec.ocf().params().at("state"), "/run/dummy");
+  Answer(true);
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kRunning);
+}
+
+TEST_F(GroupRunnerTest, AChangeOfTheGroupsOwnSettingsBouncesNothing) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  next.set_preferred_node("node2");
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_TRUE(ops_.empty());
+  EXPECT_TRUE(events_.empty());
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kRunning);
+  EXPECT_EQ(runner_.group().preferred_node(), "node2");
+}
+
+TEST_F(GroupRunnerTest, AReshapeWaitsForAMonitorUnderWay) {
+  StartAll();
+  Advance(absl::Seconds(10));
+  ASSERT_EQ(NamedOps(), "other lsb apache2");  // its monitor
+  spec::v1::ResourceGroup next = Group();
+  next.mutable_resources()->DeleteSubrange(2, 1);
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_EQ(NamedOps(), "other lsb apache2");  // nothing more yet
+  Answer(true);
+  EXPECT_EQ(NamedOps(), "stop ocf heartbeat:Dummy");
+}
+
+TEST_F(GroupRunnerTest, AFailedStartWhileReshapingFailsTheGroupOver) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  next.add_resources()->mutable_lsb()->set_name("billing");
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_EQ(NamedOps(), "start lsb billing");
+  Answer(false, "exit status 1");
+  EXPECT_EQ(NamedOps(), "stop lsb billing");
+  AnswerAllOk();
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kFailed);
+}
+
+TEST_F(GroupRunnerTest, AFailedStopWhileReshapingFailsTheGroupOverAndKeepsItClaimed) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  next.mutable_resources()->DeleteSubrange(2, 1);
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  Answer(false, "exit status 1");
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kStopping);
+  EXPECT_EQ(runner_.claim(), wire::v1::GroupClaim::PHASE_STOPPING);
+  EXPECT_TRUE(ops_.empty());
+  Advance(absl::Seconds(5));  // the retry
+  EXPECT_EQ(NamedOps(), "stop ocf heartbeat:Dummy");
+  AnswerAllOk();
+  EXPECT_EQ(runner_.state(), GroupRunner::State::kFailed);
+  EXPECT_EQ(runner_.group().resources_size(), 2);  // the new definition
+}
+
+TEST_F(GroupRunnerTest, ReshapeIsRefusedWhileTheGroupStartsOrStopsAndTakenWhenStopped) {
+  Start();
+  spec::v1::ResourceGroup next = Group();
+  next.add_resources()->mutable_lsb()->set_name("billing");
+  EXPECT_FALSE(Reshape(next));
+  EXPECT_TRUE(absl::StrContains(refusal_, "starting")) << refusal_;
+  AnswerAllOk();
+  Stop();
+  EXPECT_FALSE(Reshape(next));
+  EXPECT_TRUE(absl::StrContains(refusal_, "stopping")) << refusal_;
+  AnswerAllOk();
+  ASSERT_EQ(runner_.state(), GroupRunner::State::kStopped);
+  ASSERT_TRUE(Reshape(next)) << refusal_;
+  EXPECT_TRUE(ops_.empty());
+  Start();
+  AnswerAllOk();
+  EXPECT_EQ(runner_.group().resources_size(), 4);
+}
+
+TEST_F(GroupRunnerTest, TwoResourcesWithOneNameCannotBeReshapedWhileRunning) {
+  StartAll();
+  spec::v1::ResourceGroup next = Group();
+  next.add_resources()->mutable_lsb()->set_name("apache2");
+  EXPECT_FALSE(Reshape(next));
+  EXPECT_TRUE(absl::StrContains(refusal_, "two resources named 'lsb apache2'")) << refusal_;
+  EXPECT_EQ(runner_.group().resources_size(), 3);
 }
 
 }  // namespace
