@@ -77,7 +77,9 @@ the running ones kept);
 a spec that is invalid, whose key files cannot be read, whose media cannot
 open or whose resource scripts are missing or not executable here is
 refused (logged, and shown by 'hacli watch') and the running one is kept,
-unchanged.
+unchanged. A running group that the new spec changes bounces only the
+resources the change touches (added: started, removed: stopped, changed:
+restarted); a group removed from the spec is stopped.
 
 Logs go to stderr, and to the log file and syslog facility of the spec's
 logging section.

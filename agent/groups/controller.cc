@@ -76,42 +76,54 @@ GroupController::GroupController(const spec::v1::ClusterSpec& spec, std::string 
   }
 }
 
-absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec, bool apply) {
-  std::map<std::string, const spec::v1::ResourceGroup*> old_groups;
-  for (const auto& g : spec_.groups()) old_groups[g.name()] = &g;
-  std::set<std::string> kept;
+absl::Status GroupController::CheckReconfigure(const spec::v1::ClusterSpec& spec) const {
   std::vector<std::string> problems;
   for (const auto& g : spec.groups()) {
-    auto old = old_groups.find(g.name());
-    if (old == old_groups.end()) continue;
-    if (old->second->SerializeAsString() == g.SerializeAsString()) {
-      kept.insert(g.name());
+    if (retiring_.count(g.name()) > 0) {
+      problems.push_back(absl::StrCat("group ", g.name(),
+                                      " is still being stopped after its removal: reload once "
+                                      "it has stopped"));
+      continue;
     }
-  }
-  std::set<std::string> in_new;
-  for (const auto& g : spec.groups()) in_new.insert(g.name());
-  for (const auto& [name, runner] : runners_) {
-    if (kept.count(name) > 0) continue;
-    const GroupRunner::State s = runner->state();
-    if (s != GroupRunner::State::kStopped && s != GroupRunner::State::kFailed) {
-      problems.push_back(absl::StrCat(
-          "group ", name, " is active here and the new spec ",
-          in_new.count(name) > 0 ? "changes" : "removes",
-          s == GroupRunner::State::kProbing
-              ? " it (its start-up probe is still running: reload once it has ended)"
-              : " it (move it away or stop it first)"));
-    }
+    auto it = runners_.find(g.name());
+    if (it == runners_.end()) continue;
+    const GroupRunner& r = *it->second;
+    if (r.group().SerializeAsString() == g.SerializeAsString()) continue;
+    std::string refusal;
+    if (!r.CanReshape(g, &refusal)) problems.push_back(std::move(refusal));
   }
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
-  if (!apply) return absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status GroupController::Reconfigure(const spec::v1::ClusterSpec& spec, MonoTime now,
+                                          ControllerOutput* out) {
+  absl::Status ok = CheckReconfigure(spec);
+  if (!ok.ok()) return ok;
   std::map<std::string, std::unique_ptr<GroupRunner>> runners;
   for (const auto& g : spec.groups()) {
-    if (kept.count(g.name()) > 0) {
-      runners[g.name()] = std::move(runners_[g.name()]);
-    } else {
+    auto it = runners_.find(g.name());
+    if (it == runners_.end()) {
       runners[g.name()] = std::make_unique<GroupRunner>(g, options_.runner);
       failed_here_.erase(g.name());
+      continue;
     }
+    std::unique_ptr<GroupRunner> r = std::move(it->second);
+    runners_.erase(it);
+    if (r->group().SerializeAsString() != g.SerializeAsString()) {
+      const ClaimPhase before = r->claim();
+      std::string refusal;
+      (void)r->Reshape(g, now, &out->ops, &out->events, &refusal);  // checked above
+      if (r->claim() != before) out->claims_changed = true;
+    }
+    runners[g.name()] = std::move(r);
+  }
+  // What is left was removed from the spec.
+  for (auto& [name, r] : runners_) {
+    if (r->claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) continue;
+    r->Stop("removed from the spec", now, &out->ops, &out->events);
+    out->claims_changed = true;
+    retiring_[name] = std::move(r);
   }
   runners_ = std::move(runners);
   spec_ = spec;
@@ -191,7 +203,15 @@ void GroupController::Drive(
     const std::string& group, MonoTime now, ControllerOutput* out,
     const std::function<void(GroupRunner&, std::vector<GroupOp>*, std::vector<v1::Event>*)>& fn) {
   auto it = runners_.find(group);
-  if (it == runners_.end()) return;
+  if (it == runners_.end()) {
+    auto retiring = retiring_.find(group);
+    if (retiring == retiring_.end()) return;
+    GroupRunner& r = *retiring->second;
+    fn(r, &out->ops, &out->events);
+    out->claims_changed = true;
+    if (r.claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) retiring_.erase(retiring);
+    return;
+  }
   GroupRunner& r = *it->second;
   const bool was_failed = r.failed();
   const ClaimPhase before = r.claim();
@@ -365,6 +385,14 @@ void GroupController::Tick(MonoTime now, ControllerOutput* out) {
     Drive(g.name(), now, out,
           [&](GroupRunner& run, auto* ops, auto* events) { run.Tick(now, ops, events); });
   }
+  std::vector<std::string> retiring;
+  for (const auto& [name, r] : retiring_) {
+    if (r->NextDeadline() <= now) retiring.push_back(name);
+  }
+  for (const std::string& name : retiring) {
+    Drive(name, now, out,
+          [&](GroupRunner& run, auto* ops, auto* events) { run.Tick(now, ops, events); });
+  }
   for (auto it = tracked_.begin(); it != tracked_.end();) {
     if (now - it->started < options_.operation_limit) {
       ++it;
@@ -384,6 +412,7 @@ void GroupController::Tick(MonoTime now, ControllerOutput* out) {
 MonoTime GroupController::NextDeadline() const {
   MonoTime next = absl::InfiniteDuration();
   for (const auto& [name, r] : runners_) next = std::min(next, r->NextDeadline());
+  for (const auto& [name, r] : retiring_) next = std::min(next, r->NextDeadline());
   for (const auto& [node, f] : fences_) {
     if (!f.running) next = std::min(next, f.next_try);
   }
@@ -573,7 +602,7 @@ bool GroupController::Idle() const {
   for (const auto& [name, r] : runners_) {
     if (r->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) return false;
   }
-  return true;
+  return retiring_.empty();
 }
 
 void GroupController::FillHeartbeat(wire::v1::Heartbeat* hb) const {
@@ -584,6 +613,14 @@ void GroupController::FillHeartbeat(wire::v1::Heartbeat* hb) const {
     if (r == nullptr || r->claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) continue;
     wire::v1::GroupClaim* c = hb->add_groups();
     c->set_name(g.name());
+    c->set_phase(r->claim());
+  }
+  // A removed group is claimed until it has stopped here: a peer that
+  // still has it in its spec must not start it meanwhile.
+  for (const auto& [name, r] : retiring_) {
+    if (r->claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) continue;
+    wire::v1::GroupClaim* c = hb->add_groups();
+    c->set_name(name);
     c->set_phase(r->claim());
   }
   hb->clear_failed_groups();

@@ -106,12 +106,20 @@ class GroupController {
   GroupController(const spec::v1::ClusterSpec& spec, std::string local,
                   ControllerOptions options = {});
 
-  // A new spec (SIGHUP). Groups whose definition is unchanged keep their
-  // runner and state; new groups start stopped. InvalidArgument (and nothing
-  // changes) when a group that is not stopped here was removed or changed:
-  // it must be moved away or stopped first.
-  // With `apply` false it only checks.
-  absl::Status Reconfigure(const spec::v1::ClusterSpec& spec, bool apply = true);
+  // Whether Reconfigure would take `spec` now: InvalidArgument naming each
+  // group it cannot (one changed while it is being probed, started or
+  // stopped here, or with two resources of one name; one added again while
+  // its removal is still stopping it).
+  absl::Status CheckReconfigure(const spec::v1::ClusterSpec& spec) const;
+  // A new spec (SIGHUP, apply), checked as above; nothing changes when it
+  // is refused. Groups whose definition is unchanged keep their runner and
+  // state; new groups start stopped; a changed group takes its new
+  // definition (GroupRunner::Reshape: running here, only the resources the
+  // change touches are stopped or started; a new preferred node moves it by
+  // the usual rules at the next Evaluate); a removed group that runs here is
+  // stopped, and claimed STOPPING in the heartbeats until it has.
+  absl::Status Reconfigure(const spec::v1::ClusterSpec& spec, MonoTime now,
+                           ControllerOutput* out);
 
   // Probes every group (see above); the caller runs the probe operations.
   void Probe(MonoTime now, ControllerOutput* out);
@@ -202,6 +210,8 @@ class GroupController {
   std::string local_;
   ControllerOptions options_;
   std::map<std::string, std::unique_ptr<GroupRunner>> runners_;
+  // Runners of groups a reload removed, until they have stopped.
+  std::map<std::string, std::unique_ptr<GroupRunner>> retiring_;
   // Groups that failed here and were not asked back by an operator since.
   std::set<std::string> failed_here_;
   std::map<std::string, PlacementRequest> requests_;

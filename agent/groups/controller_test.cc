@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "agent/core/clock.h"
 #include "gtest/gtest.h"
 
@@ -473,19 +474,109 @@ TEST(GroupControllerTest, VirtualAddressesOfNativeOcfAndHeartbeatIpResources) {
   EXPECT_EQ(VirtualAddressOf(dummy), "");
 }
 
-TEST(GroupControllerTest, ReconfigureRefusesToChangeAnActiveGroup) {
+// The resource operations `n` ran, as "start NAME" / "stop NAME", from
+// index `from` on.
+std::vector<std::string> RanSince(Sim& sim, const std::string& n, size_t from) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < sim.ran(n).size(); ++i) {
+    const GroupOp& op = sim.ran(n)[i];
+    if (op.op != v1::RESOURCE_OP_START && op.op != v1::RESOURCE_OP_STOP) continue;
+    out.push_back(absl::StrCat(op.op == v1::RESOURCE_OP_START ? "start " : "stop ",
+                               ResourceDisplayName(op.spec)));
+  }
+  return out;
+}
+
+TEST(GroupControllerTest, AChangeToARunningGroupBouncesOnlyTheResourcesItTouches) {
   auto spec = Spec();
   Sim sim(spec);
   sim.Settle();
+  ASSERT_EQ(sim.c("node01").Runner("web")->state(), State::kRunning);
   auto changed = spec;
   changed.mutable_groups(0)->mutable_resources(0)->mutable_ip()->set_address("192.0.2.51");
-  absl::Status s = sim.c("node01").Reconfigure(changed);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(s.message(), "group web is active here and the new spec changes"));
-  // The stopped node accepts it; an identical spec keeps the running group.
-  EXPECT_TRUE(sim.c("node02").Reconfigure(changed).ok());
-  EXPECT_TRUE(sim.c("node01").Reconfigure(spec).ok());
+  changed.mutable_groups(0)->add_resources()->mutable_lsb()->set_name("billing");
+  const size_t n1 = sim.ran("node01").size(), n2 = sim.ran("node02").size();
+  for (const char* n : {"node01", "node02"}) {
+    absl::Status s = sim.c(n).Reconfigure(changed, sim.now(), &sim.out(n));
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  // Still held while it changes: no peer may take it meanwhile.
+  EXPECT_EQ(sim.c("node01").Runner("web")->state(), State::kReshaping);
+  EXPECT_EQ(sim.c("node01").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_HELD);
+  sim.Settle();
   EXPECT_EQ(sim.c("node01").Runner("web")->state(), State::kRunning);
+  // The old address stopped, the new one and billing started; apache2 and
+  // its monitor untouched; node02 ran nothing.
+  EXPECT_EQ(RanSince(sim, "node01", n1),
+            (std::vector<std::string>{"stop ip 192.0.2.50", "start ip 192.0.2.51",
+                                      "start lsb billing"}));
+  EXPECT_TRUE(RanSince(sim, "node02", n2).empty());
+}
+
+TEST(GroupControllerTest, ARunningGroupRemovedFromTheSpecIsStoppedAndClaimedUntilThen) {
+  auto spec = Spec();
+  Sim sim(spec);
+  sim.Settle();
+  auto without = spec;
+  without.clear_groups();
+  ControllerOutput out;
+  ASSERT_TRUE(sim.c("node01").Reconfigure(without, sim.now(), &out).ok());
+  EXPECT_TRUE(out.claims_changed);
+  ASSERT_EQ(out.ops.size(), 1u);
+  EXPECT_EQ(out.ops[0].op, v1::RESOURCE_OP_STOP);
+  EXPECT_EQ(ResourceDisplayName(out.ops[0].spec), "lsb apache2");
+  EXPECT_FALSE(sim.c("node01").Idle());
+  wire::v1::Heartbeat hb;
+  sim.c("node01").FillHeartbeat(&hb);
+  ASSERT_EQ(hb.groups_size(), 1);
+  EXPECT_EQ(hb.groups(0).name(), "web");
+  EXPECT_EQ(hb.groups(0).phase(), wire::v1::GroupClaim::PHASE_STOPPING);
+  // Adding it back while it stops is refused.
+  EXPECT_EQ(sim.c("node01").CheckReconfigure(spec).code(), absl::StatusCode::kInvalidArgument);
+  // Its stops come back as results; then nothing is claimed.
+  for (int i = 0; i < 5 && !out.ops.empty(); ++i) {
+    GroupOp op = out.ops.front();
+    out.ops.erase(out.ops.begin());
+    sim.c("node01").OnResult(op.group, {op.id, true, "ok"}, sim.now(), &out);
+  }
+  EXPECT_TRUE(out.ops.empty());
+  EXPECT_TRUE(sim.c("node01").Idle());
+  hb.Clear();
+  sim.c("node01").FillHeartbeat(&hb);
+  EXPECT_EQ(hb.groups_size(), 0);
+  EXPECT_TRUE(sim.c("node01").CheckReconfigure(spec).ok());
+}
+
+TEST(GroupControllerTest, AGroupThatIsStartingCannotBeChangedUntilItRuns) {
+  auto spec = Spec();
+  Sim sim(spec);
+  sim.Round();
+  sim.Round();
+  ASSERT_EQ(sim.c("node01").Runner("web")->state(), State::kStarting);
+  auto changed = spec;
+  changed.mutable_groups(0)->add_resources()->mutable_lsb()->set_name("billing");
+  absl::Status s = sim.c("node01").Reconfigure(changed, sim.now(), &sim.out("node01"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "group web is starting here")) << s;
+  EXPECT_EQ(sim.c("node01").Group("web")->resources_size(), 2);  // nothing changed
+  // The stopped node takes it at once; an identical spec keeps the group.
+  EXPECT_TRUE(sim.c("node02").Reconfigure(changed, sim.now(), &sim.out("node02")).ok());
+  EXPECT_TRUE(sim.c("node01").Reconfigure(spec, sim.now(), &sim.out("node01")).ok());
+}
+
+TEST(GroupControllerTest, ANewPreferredNodeMovesTheGroupWithFailback) {
+  auto spec = Spec(2, /*failback=*/true);
+  Sim sim(spec);
+  sim.Settle();
+  ASSERT_EQ(sim.c("node01").Runner("web")->state(), State::kRunning);
+  auto changed = spec;
+  changed.mutable_groups(0)->set_preferred_node("node02");
+  for (const char* n : {"node01", "node02"}) {
+    ASSERT_TRUE(sim.c(n).Reconfigure(changed, sim.now(), &sim.out(n)).ok());
+  }
+  sim.Settle();
+  EXPECT_EQ(sim.c("node01").Runner("web")->state(), State::kStopped);
+  EXPECT_EQ(sim.c("node02").Runner("web")->state(), State::kRunning);
 }
 
 }  // namespace

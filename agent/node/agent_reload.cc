@@ -28,7 +28,7 @@ void AgentLoop::Reload(MonoTime now) {
   }
   const std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
   const std::string old_group = config_.spec.api().unix_socket_group();
-  absl::Status groups_ok = groups_->Reconfigure(*spec, /*apply=*/false);
+  absl::Status groups_ok = groups_->CheckReconfigure(*spec);
   if (!groups_ok.ok()) return reject(groups_ok.message());
   // A group that may come here must be able to start here.
   absl::Status scripts = CheckResourceScripts(*spec, script_paths_);
@@ -87,7 +87,9 @@ void AgentLoop::Reload(MonoTime now) {
   absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);
-  (void)groups_->Reconfigure(config_.spec);  // checked above
+  ControllerOutput reshaped;
+  (void)groups_->Reconfigure(config_.spec, now, &reshaped);  // checked above
+  Apply(reshaped, now);
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   // The TLS files are re-read (and checked) off the loop; a failure keeps

@@ -38,6 +38,9 @@ class ApiCluster {
   // Where ca.crt, admin.crt/.key, reader.crt/.key are.
   std::string CertDir() const { return dir_.File("certs"); }
   std::string Address(const std::string& node) const;
+  // The spec both agents run, and a path in the cluster's scratch directory.
+  std::string SpecPath() const { return dir_.File("cluster.yaml"); }
+  std::string File(const std::string& name) const { return dir_.File(name); }
   harness::Process& Agent(const std::string& node) { return agents_.at(node); }
   // A stub over TLS with DIR/NAME.crt/.key (no client certificate when
   // `name` is empty), trusting DIR/ca.crt; a channel of its own.

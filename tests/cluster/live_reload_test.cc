@@ -1,0 +1,168 @@
+// Live reconfiguration of a running group, with two real agents on
+// loopback and real OCF Dummy agents (Debian's resource-agents): a SIGHUP
+// that adds a resource to the running group starts just that one, one that
+// changes a resource restarts just that one, one that removes a resource
+// stops just that one; the group stays on node01 and is never stopped.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gtest/gtest.h"
+#include "proto/agent.pb.h"
+#include "tests/cluster/api_cluster.h"
+#include "tests/cluster/test_cluster.h"
+#include "tests/harness/wait.h"
+
+namespace hacluster::testing {
+namespace {
+
+namespace v1 = agent::v1;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The inode of `path`, 0 when it does not exist.
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+class LiveReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ApiClusterOptions o;
+    o.keepalive = "50ms";
+    o.deadtime = "500ms";
+    o.warntime = "250ms";
+    absl::Status s = cluster_.Start(o);
+    ASSERT_TRUE(s.ok()) << s;
+    recorder_ = std::make_unique<EventRecorder>(cluster_.Socket("node01"));
+    ASSERT_TRUE(harness::WaitFor([&] { return recorder_->connected(); }, absl::Seconds(5)));
+    spec_ = Slurp(cluster_.SpecPath());
+    ASSERT_NE(spec_.find("config_version: 1\n"), std::string::npos);
+  }
+
+  // Writes `spec` as the next version and sends SIGHUP to both agents;
+  // waits until node01 runs that version.
+  void Reload(const std::string& spec) {
+    ++version_;
+    spec_ = absl::StrReplaceAll(
+        spec, {{absl::StrCat("config_version: ", version_ - 1, "\n"),
+                absl::StrCat("config_version: ", version_, "\n")}});
+    std::ofstream(cluster_.SpecPath(), std::ios::trunc) << spec_;
+    for (const char* node : {"node01", "node02"}) {
+      ASSERT_TRUE(cluster_.Agent(node).Kill(SIGHUP).ok());
+    }
+    AgentClient c(cluster_.Socket("node01"));
+    ASSERT_TRUE(harness::WaitFor(
+        [&] {
+          auto st = c.Status();
+          return st.ok() && st->config_version() == static_cast<uint64_t>(version_);
+        },
+        absl::Seconds(10)))
+        << "node01 never ran version " << version_;
+  }
+
+  // Waits until svc runs on node01 with `resources` resources.
+  void WaitRunning(int resources) {
+    AgentClient c(cluster_.Socket("node01"));
+    ASSERT_TRUE(harness::WaitFor(
+        [&] {
+          auto st = c.Status();
+          return st.ok() && st->groups_size() == 1 && st->groups(0).holder() == "node01" &&
+                 st->groups(0).state() == v1::GROUP_STATE_RUNNING &&
+                 st->groups(0).resources_size() == resources;
+        },
+        absl::Seconds(10)));
+  }
+
+  // The (op, resource) of every resource operation node01 reported after
+  // event index `from`, monitors left out.
+  std::vector<std::string> OpsSince(size_t from) {
+    std::vector<std::string> out;
+    std::vector<v1::Event> ev = recorder_->Events();
+    for (size_t i = from; i < ev.size(); ++i) {
+      if (ev[i].kind() != v1::EVENT_KIND_RESOURCE_OP) continue;
+      if (ev[i].op() == v1::RESOURCE_OP_MONITOR) continue;
+      out.push_back(absl::StrCat(ev[i].op() == v1::RESOURCE_OP_START  ? "start "
+                                 : ev[i].op() == v1::RESOURCE_OP_STOP ? "stop "
+                                                                      : "other ",
+                                 ev[i].resource()));
+    }
+    return out;
+  }
+  // OpsSince(from), once it has as many as `want` (the event stream may
+  // lag behind the state files; bounded wait), compared with `want`.
+  void ExpectOps(size_t from, const std::vector<std::string>& want) {
+    harness::WaitFor([&] { return OpsSince(from).size() >= want.size(); }, absl::Seconds(10));
+    EXPECT_EQ(OpsSince(from), want);
+  }
+  int GroupStops(size_t from) {
+    int n = 0;
+    std::vector<v1::Event> ev = recorder_->Events();
+    for (size_t i = from; i < ev.size(); ++i) {
+      n += ev[i].kind() == v1::EVENT_KIND_GROUP_STOPPING ||
+           ev[i].kind() == v1::EVENT_KIND_GROUP_STOPPED;
+    }
+    return n;
+  }
+
+  ApiCluster cluster_;
+  std::unique_ptr<EventRecorder> recorder_;
+  std::string spec_;
+  int version_ = 1;
+};
+
+TEST_F(LiveReloadTest, AddChangeAndRemoveBounceOnlyTheResourceTheyTouch) {
+  const std::string dummy = cluster_.File("dummy.state");
+  const ino_t dummy_inode = InodeOf(dummy);
+  ASSERT_NE(dummy_inode, 0u) << "svc's Dummy is not running";
+
+  // Add: billing starts; dummy is not touched.
+  const std::string billing = cluster_.File("billing.state");
+  size_t from = recorder_->Events().size();
+  Reload(spec_ + absl::StrCat("      - ocf:\n          type: Dummy\n          params: {state: ",
+                              billing, "}\n        name: billing\n"));
+  WaitRunning(2);
+  ASSERT_TRUE(harness::WaitFor([&] { return InodeOf(billing) != 0; }, absl::Seconds(10)));
+  ExpectOps(from, {"start billing"});
+  EXPECT_EQ(InodeOf(dummy), dummy_inode);
+
+  // Change billing's parameters: billing alone restarts with them.
+  const std::string billing2 = cluster_.File("billing2.state");
+  from = recorder_->Events().size();
+  Reload(absl::StrReplaceAll(spec_, {{billing, billing2}}));
+  ASSERT_TRUE(harness::WaitFor([&] { return InodeOf(billing2) != 0 && InodeOf(billing) == 0; },
+                               absl::Seconds(10)));
+  WaitRunning(2);
+  ExpectOps(from, {"stop billing", "start billing"});
+  EXPECT_EQ(InodeOf(dummy), dummy_inode);
+
+  // Remove dummy: it alone stops; billing runs on.
+  const ino_t billing_inode = InodeOf(billing2);
+  from = recorder_->Events().size();
+  const std::string dummy_yaml =
+      absl::StrCat("      - ocf:\n          type: Dummy\n          params: {state: ", dummy,
+                   "}\n        name: dummy\n");
+  ASSERT_NE(spec_.find(dummy_yaml), std::string::npos) << spec_;
+  Reload(absl::StrReplaceAll(spec_, {{dummy_yaml, ""}}));
+  ASSERT_TRUE(harness::WaitFor([&] { return InodeOf(dummy) == 0; }, absl::Seconds(10)));
+  WaitRunning(1);
+  ExpectOps(from, {"stop dummy"});
+  EXPECT_EQ(InodeOf(billing2), billing_inode);
+  // The group itself never stopped, and node02 never took it.
+  EXPECT_EQ(GroupStops(0), 0);
+}
+
+}  // namespace
+}  // namespace hacluster::testing
