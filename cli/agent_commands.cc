@@ -199,7 +199,11 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
       "cluster ", st.cluster_name(), "  config version ", st.config_version(), "  this node ",
       st.local_node(), " (generation ", st.local_generation(), ")\n", "timing: keepalive ",
       Dur(st.keepalive()), ", warntime ", Dur(st.warntime()), ", deadtime ", Dur(st.deadtime()),
-      ", initdead ", Dur(st.initdead()), st.in_initdead() ? "  (still in initdead)" : "", "\n\n");
+      ", initdead ", Dur(st.initdead()), st.in_initdead() ? "  (still in initdead)" : "", "\n",
+      st.config_drift() ? "CONFIG DRIFT: a node runs another config version or spec (see "
+                          "CONFIG, * marks it)\n"
+                        : "",
+      "\n");
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NODE", "STATE", "GENERATION", "LAST HEARD", "LINKS", "SCORE", "CONFIG"});
   for (const v1::NodeStatus& n : st.nodes()) {
@@ -214,7 +218,13 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
                     n.generation() == 0 ? "-" : absl::StrCat(n.generation()), heard,
                     links.empty() ? "-" : absl::StrJoin(links, " "),
                     absl::StrCat(n.connectivity_score()),
-                    n.config_version() == 0 ? "-" : absl::StrCat(n.config_version())});
+                    n.config_version() == 0
+                        ? "-"
+                        : absl::StrCat(n.config_version(),
+                                       n.config_hash().empty()
+                                           ? ""
+                                           : absl::StrCat(" ", n.config_hash().substr(0, 8)),
+                                       n.config_drift() ? " *" : "")});
   }
   for (const std::string& line : AlignColumns(rows)) absl::StrAppend(&out, line, "\n");
   if (st.groups_size() > 0) {

@@ -113,6 +113,20 @@ TEST(AgentCommandsTest, StatusWithoutGroupsHasNoGroupTable) {
   EXPECT_FALSE(absl::StrContains(text, "quorum")) << text;
 }
 
+TEST(AgentCommandsTest, StatusMarksConfigDrift) {
+  v1::GetStatusResponse st = SampleStatus();
+  std::string text = FormatStatusText(st);
+  EXPECT_FALSE(absl::StrContains(text, "CONFIG DRIFT")) << text;
+  st.set_config_drift(true);
+  ASSERT_GE(st.nodes_size(), 2);
+  st.mutable_nodes(1)->set_config_hash("0123456789abcdef0123456789abcdef");
+  st.mutable_nodes(1)->set_config_drift(true);
+  st.mutable_nodes(1)->set_config_version(4);
+  text = FormatStatusText(st);
+  EXPECT_TRUE(absl::StrContains(text, "CONFIG DRIFT")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "4 01234567 *")) << text;
+}
+
 TEST(AgentCommandsTest, ServersTextHasOneLinePerNodeAndWhoAnswered) {
   v1::ListServersResponse list;
   list.set_answered_by("node02");

@@ -35,6 +35,16 @@ void AgentLoop::Publish(MonoTime now) {
   *st.mutable_started_at() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(start_wall_));
   membership_->FillStatus(now, WallTimeOf, &st);
   connectivity_->FillStatus(WallTimeOf, &st);
+  st.set_config_hash(Hex(spec_hash_));
+  st.set_config_drift(drift_.Any());
+  for (auto& n : *st.mutable_nodes()) {
+    if (n.local()) {
+      n.set_config_hash(Hex(spec_hash_));
+    } else if (n.state() == v1::NODE_STATE_UP) {
+      n.set_config_hash(Hex(drift_.HashOf(n.name())));
+      n.set_config_drift(drift_.Drifting(n.name()));
+    }
+  }
   st.set_connectivity_score(connectivity_->Score());
   for (const auto& [reason, n] : drop_log_.TotalsByReason()) {
     if (n > 0) (*st.mutable_dropped_packets())[reason] = n;
@@ -97,6 +107,10 @@ void AgentLoop::OnFrame(size_t i, absl::string_view frame, absl::string_view sou
     if (prev == nullptr || !SameGroupState(*prev, in_hb_)) groups_dirty_ = true;
   }
   membership_->OnHeartbeat(in_hb_, static_cast<int>(i), at, &events_);
+  if (membership_->StateOf(in_hb_.node()) == v1::NODE_STATE_UP) {
+    std::optional<DriftTracker::Change> c = drift_.OnHeartbeat(in_hb_.node(), in_hb_);
+    if (c.has_value()) EmitDrift(*c, at);
+  }
 }
 
 void AgentLoop::ReceiveFrom(size_t i, MonoTime now) {
@@ -137,6 +151,7 @@ void AgentLoop::NoteMembershipEvents(MonoTime now) {
     const v1::Event& e = events_[i];
     switch (e.kind()) {
       case v1::EVENT_KIND_NODE_DEAD:
+        drift_.Forget(e.node());
         groups_->OnNodeDead(e.node(), membership_->LastHeartbeat(e.node()), now, &out);
         groups_dirty_ = true;
         break;
@@ -216,6 +231,25 @@ void AgentLoop::Flush(MonoTime now) {
     events_.push_back(std::move(e));
   }
   next_flush_ = now + kFlushEvery;
+}
+
+void AgentLoop::NoteLocalSpec(MonoTime now) {
+  spec_hash_ = SpecHash(config_.spec);
+  out_hb_.set_config_version(config_.spec.config_version());
+  out_hb_.set_config_hash(spec_hash_);
+  for (const DriftTracker::Change& c : drift_.SetLocal(config_.spec.config_version(), spec_hash_)) {
+    EmitDrift(c, now);
+  }
+}
+
+void AgentLoop::EmitDrift(const DriftTracker::Change& c, MonoTime now) {
+  v1::Event e;
+  e.set_kind(v1::EVENT_KIND_CONFIG_DRIFT);
+  e.set_node(c.node);
+  e.set_ok(!c.drift);
+  e.set_reason(c.reason);
+  e.set_monotonic_ns(absl::ToInt64Nanoseconds(now));
+  events_.push_back(std::move(e));
 }
 
 }  // namespace hacluster::agent

@@ -187,6 +187,10 @@ class AgentLoop {
   void EmitPending();
   void Emit(v1::EventKind kind, std::string node, std::string reason, MonoTime now);
   void Publish(MonoTime now);
+  // The local spec's version and hash into the heartbeat and the drift
+  // tracker (at start and after a reload); drift changes become events.
+  void NoteLocalSpec(MonoTime now);
+  void EmitDrift(const DriftTracker::Change& c, MonoTime now);
   bool HandleSignals(MonoTime now);  // false: stop
   // The turn's work after the waiting; false when a shutdown has finished.
   bool Turn();
@@ -261,6 +265,9 @@ class AgentLoop {
   // this node yet), and when that set may next change by time alone.
   std::map<std::string, MonoTime> up_since_;
   std::set<std::string> deaf_peers_;
+  // Which live peers run another config version or spec.
+  DriftTracker drift_;
+  std::string spec_hash_;  // SpecHash of config_.spec
   // DeafPeers' view of the peers, kept to reuse its memory at every wake.
   mutable std::vector<PeerHeartbeat> peer_scratch_;
   MonoTime one_way_check_ = absl::InfiniteDuration();

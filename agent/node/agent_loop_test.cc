@@ -251,6 +251,42 @@ TEST_F(AgentLoopTest, AFrameThatArrivedBeforeTheDeadlineIsReadBeforeTheDeadlineI
   EXPECT_EQ(Count(v1::EVENT_KIND_NODE_DEAD), 1);
 }
 
+TEST_F(AgentLoopTest, APeerOnAnotherConfigIsReportedAsDriftUntilItAgrees) {
+  PeerHeartbeat(clock_.Now());
+  ASSERT_TRUE(Turn());
+  ASSERT_EQ(StateOf("node02"), v1::NODE_STATE_UP);
+  v1::GetStatusResponse st = loop_->hub().Status(clock_.Now());
+  EXPECT_FALSE(st.config_drift());
+  EXPECT_EQ(st.config_hash().size(), 32u);
+  // The peer says version 1 with no hash (as an older agent): no drift.
+  EXPECT_EQ(Count(v1::EVENT_KIND_CONFIG_DRIFT), 0);
+
+  peer_hb_.set_config_version(2);
+  PeerHeartbeat(clock_.Now());
+  ASSERT_TRUE(Turn());
+  st = loop_->hub().Status(clock_.Now());
+  EXPECT_TRUE(st.config_drift());
+  for (const auto& n : st.nodes()) {
+    if (n.name() == "node02") EXPECT_TRUE(n.config_drift());
+  }
+  const v1::Event* drift = Last(v1::EVENT_KIND_CONFIG_DRIFT);
+  ASSERT_NE(drift, nullptr);
+  EXPECT_FALSE(drift->ok());
+  EXPECT_EQ(drift->node(), "node02");
+
+  // The peer goes back to this node's version and spec: over.
+  peer_hb_.set_config_version(1);
+  config::ParsedSpec parsed = config::ParseSpecYaml(SpecText(1, 694), dir_ + "/spec.yaml");
+  peer_hb_.set_config_hash(SpecHash(parsed.spec));
+  PeerHeartbeat(clock_.Now());
+  ASSERT_TRUE(Turn());
+  EXPECT_FALSE(loop_->hub().Status(clock_.Now()).config_drift());
+  drift = Last(v1::EVENT_KIND_CONFIG_DRIFT);
+  ASSERT_NE(drift, nullptr);
+  EXPECT_TRUE(drift->ok());
+  EXPECT_EQ(Count(v1::EVENT_KIND_CONFIG_DRIFT), 2);
+}
+
 TEST_F(AgentLoopTest, SighupAppliesAValidSpecRefusesAnInvalidOneAndReopensChangedMedia) {
   ASSERT_TRUE(Turn());
   ASSERT_EQ(wire_.media_made, 1);

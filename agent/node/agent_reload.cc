@@ -96,7 +96,7 @@ void AgentLoop::Reload(MonoTime now) {
   // the running certificates and is logged.
   if (api_ != nullptr) api_->ReloadTls(*api_options);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
-  out_hb_.set_config_version(config_.spec.config_version());
+  NoteLocalSpec(now);
   next_send_ = now;
   next_publish_ = now;  // status shows the new version in this same turn
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now

@@ -170,7 +170,7 @@ absl::Status AgentLoop::Init() {
   out_hb_.set_cluster_name(config_.spec.cluster_name());
   out_hb_.set_node(local_node_);
   out_hb_.set_generation(generation_);
-  out_hb_.set_config_version(config_.spec.config_version());
+  NoteLocalSpec(start_);
   out_hb_.set_connectivity_score(*local_score_);
   out_hb_.set_reports_hears(true);
 

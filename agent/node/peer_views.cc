@@ -1,6 +1,10 @@
 #include "agent/node/peer_views.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/node/settings.h"
 
 namespace hacluster::agent {
 
@@ -51,6 +55,75 @@ std::set<std::string> DeafPeers(const DeafPeersInput& in, MonoTime now, MonoTime
     }
   }
   return deaf;
+}
+
+bool DriftTracker::Differs(const Peer& p) const {
+  return p.version != version_ || (!p.hash.empty() && !hash_.empty() && p.hash != hash_);
+}
+
+DriftTracker::Change DriftTracker::Describe(const std::string& node, const Peer& p) const {
+  Change c;
+  c.node = node;
+  c.drift = Differs(p);
+  auto hex = [](const std::string& h) { return h.empty() ? std::string("unknown") : Hex(h); };
+  if (c.drift) {
+    c.reason = absl::StrCat("config drift: ", node, " runs config version ", p.version,
+                            " (spec ", hex(p.hash), "), this node version ", version_, " (spec ",
+                            hex(hash_), ")");
+  } else {
+    c.reason = absl::StrCat("config drift over: ", node, " runs config version ", p.version,
+                            " (spec ", hex(p.hash), ") like this node");
+  }
+  return c;
+}
+
+std::vector<DriftTracker::Change> DriftTracker::SetLocal(uint64_t version, std::string hash) {
+  version_ = version;
+  hash_ = std::move(hash);
+  std::vector<Change> changes;
+  for (auto& [node, p] : peers_) {
+    if (Differs(p) == p.drift) continue;
+    p.drift = !p.drift;
+    changes.push_back(Describe(node, p));
+  }
+  return changes;
+}
+
+std::optional<DriftTracker::Change> DriftTracker::OnHeartbeat(const std::string& node,
+                                                             const wire::v1::Heartbeat& hb) {
+  auto it = peers_.find(node);
+  const bool known = it != peers_.end();
+  Peer& p = peers_[node];
+  if (known && p.version == hb.config_version() && p.hash == hb.config_hash()) return std::nullopt;
+  p.version = hb.config_version();
+  p.hash = hb.config_hash();
+  const bool drift = Differs(p);
+  // A peer first heard in agreement is no news.
+  if ((!known && !drift) || (known && drift == p.drift)) {
+    p.drift = drift;
+    return std::nullopt;
+  }
+  p.drift = drift;
+  return Describe(node, p);
+}
+
+void DriftTracker::Forget(const std::string& node) { peers_.erase(node); }
+
+bool DriftTracker::Drifting(const std::string& node) const {
+  auto it = peers_.find(node);
+  return it != peers_.end() && it->second.drift;
+}
+
+bool DriftTracker::Any() const {
+  for (const auto& [node, p] : peers_) {
+    if (p.drift) return true;
+  }
+  return false;
+}
+
+std::string DriftTracker::HashOf(const std::string& node) const {
+  auto it = peers_.find(node);
+  return it == peers_.end() ? "" : it->second.hash;
 }
 
 }  // namespace hacluster::agent

@@ -67,5 +67,43 @@ TEST(PeerViewsTest, APeerThatNoLongerListsThisNodeIsDeafAfterItsGrace) {
   EXPECT_EQ(next, clock.Now() + absl::Milliseconds(35));
 }
 
+wire::v1::Heartbeat Runs(uint64_t version, const std::string& hash) {
+  wire::v1::Heartbeat hb;
+  hb.set_config_version(version);
+  hb.set_config_hash(hash);
+  return hb;
+}
+
+TEST(PeerViewsTest, DriftIsReportedOnceWhenItStartsAndOnceWhenItEnds) {
+  DriftTracker d;
+  EXPECT_TRUE(d.SetLocal(2, "hash-v2").empty());
+  // A peer first heard in agreement: no news.
+  EXPECT_FALSE(d.OnHeartbeat("node02", Runs(2, "hash-v2")).has_value());
+  EXPECT_FALSE(d.Any());
+  // The same version with another spec (edited by hand): drift.
+  auto c = d.OnHeartbeat("node02", Runs(2, "hash-xx"));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->drift);
+  EXPECT_EQ(c->node, "node02");
+  EXPECT_NE(c->reason.find("node02 runs config version 2"), std::string::npos) << c->reason;
+  EXPECT_TRUE(d.Drifting("node02"));
+  EXPECT_TRUE(d.Any());
+  EXPECT_FALSE(d.OnHeartbeat("node02", Runs(2, "hash-xx")).has_value());  // said once
+  // This node takes that spec: over.
+  auto changes = d.SetLocal(2, "hash-xx");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_FALSE(changes[0].drift);
+  EXPECT_FALSE(d.Any());
+  // A peer first heard on another version drifts at once; one that sends
+  // no hash is compared by version alone.
+  c = d.OnHeartbeat("node03", Runs(1, ""));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->drift);
+  EXPECT_FALSE(d.OnHeartbeat("node04", Runs(2, "")).has_value());
+  // A dead peer is forgotten without news.
+  d.Forget("node03");
+  EXPECT_FALSE(d.Any());
+}
+
 }  // namespace
 }  // namespace hacluster::agent

@@ -41,6 +41,12 @@ std::string ApiSocketPath(const spec::v1::ClusterSpec& spec, const std::string& 
 absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
                                                             const std::string& local_node);
 
+// The first 16 bytes of the SHA-256 of `spec` in protobuf's deterministic
+// serialization: two nodes with the same hash run the same spec.
+std::string SpecHash(const spec::v1::ClusterSpec& spec);
+// `bytes` as lower-case hex.
+std::string Hex(const std::string& bytes);
+
 // Every ping target as (group name or "", host), ping nodes first.
 std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::ClusterSpec& spec);
 

@@ -108,5 +108,25 @@ TEST(SettingsTest, PingTargetsListNodesThenGroupHosts) {
   EXPECT_EQ(t[2], std::make_pair(std::string("routers"), std::string("192.0.2.3")));
 }
 
+TEST(SettingsTest, SpecHashIsSixteenBytesThatChangeWithTheSpec) {
+  spec::v1::ClusterSpec a;
+  a.set_cluster_name("c");
+  a.set_config_version(1);
+  a.add_nodes()->set_name("node01");
+  spec::v1::ClusterSpec b = a;
+  EXPECT_EQ(SpecHash(a).size(), 16u);
+  EXPECT_EQ(SpecHash(a), SpecHash(b));
+  b.mutable_nodes(0)->add_addresses("192.0.2.1");
+  EXPECT_NE(SpecHash(a), SpecHash(b));
+  (*a.mutable_nodes(0)->mutable_labels())["x"] = "1";
+  (*a.mutable_nodes(0)->mutable_labels())["y"] = "2";
+  spec::v1::ClusterSpec c = a;
+  c.mutable_nodes(0)->mutable_labels()->clear();
+  (*c.mutable_nodes(0)->mutable_labels())["y"] = "2";
+  (*c.mutable_nodes(0)->mutable_labels())["x"] = "1";
+  EXPECT_EQ(SpecHash(a), SpecHash(c));  // map order does not matter
+  EXPECT_EQ(Hex(std::string("\x01\xab\xff", 3)), "01abff");
+}
+
 }  // namespace
 }  // namespace hacluster::agent

@@ -16,6 +16,7 @@ LogLevel LevelOf(v1::EventKind kind) {
     case v1::EVENT_KIND_HEARTBEAT_LATE:
     case v1::EVENT_KIND_CONFIG_REJECTED:
     case v1::EVENT_KIND_AUTH_FAILURE:
+    case v1::EVENT_KIND_CONFIG_DRIFT:
       return LogLevel::kWarning;
     default:
       return LogLevel::kInfo;

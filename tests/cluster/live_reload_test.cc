@@ -164,5 +164,38 @@ TEST_F(LiveReloadTest, AddChangeAndRemoveBounceOnlyTheResourceTheyTouch) {
   EXPECT_EQ(GroupStops(0), 0);
 }
 
+TEST_F(LiveReloadTest, ASpecEditedByHandOnOneNodeShowsAsDriftOnBoth) {
+  EventRecorder node02_events(cluster_.Socket("node02"));
+  ASSERT_TRUE(harness::WaitFor([&] { return node02_events.connected(); }, absl::Seconds(5)));
+  AgentClient c1(cluster_.Socket("node01")), c2(cluster_.Socket("node02"));
+  auto st = c2.Status();
+  ASSERT_TRUE(st.ok());
+  EXPECT_FALSE(st->config_drift());
+  // The same version, one setting changed, on node01 alone.
+  const std::string edited = spec_ + "logging:\n  syslog_facility: local3\n";
+  std::ofstream(cluster_.SpecPath(), std::ios::trunc) << edited;
+  ASSERT_TRUE(cluster_.Agent("node01").Kill(SIGHUP).ok());
+  auto drifting = [](AgentClient& c, const std::string& peer) {
+    auto s = c.Status();
+    if (!s.ok() || !s->config_drift()) return false;
+    for (const auto& n : s->nodes()) {
+      if (n.name() == peer) return n.config_drift();
+    }
+    return false;
+  };
+  EXPECT_TRUE(harness::WaitFor([&] { return drifting(c2, "node01"); }, absl::Seconds(10)));
+  EXPECT_TRUE(harness::WaitFor([&] { return drifting(c1, "node02"); }, absl::Seconds(10)));
+  EXPECT_TRUE(node02_events.WaitFor(v1::EVENT_KIND_CONFIG_DRIFT, "node01", absl::Seconds(10)));
+  // node02 takes the same file: the drift is over on both.
+  ASSERT_TRUE(cluster_.Agent("node02").Kill(SIGHUP).ok());
+  EXPECT_TRUE(harness::WaitFor(
+      [&] {
+        auto a = c1.Status(), b = c2.Status();
+        return a.ok() && b.ok() && !a->config_drift() && !b->config_drift() &&
+               a->config_hash() == b->config_hash();
+      },
+      absl::Seconds(10)));
+}
+
 }  // namespace
 }  // namespace hacluster::testing
