@@ -1,21 +1,8 @@
 #include "agent/node/agent.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include "agent/node/agent_loop.h"
 
 namespace hacluster::agent {
-
-void BlockSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
 
 Agent::Agent(std::unique_ptr<AgentLoop> impl) : impl_(std::move(impl)) {}
 Agent::~Agent() = default;

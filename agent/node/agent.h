@@ -23,6 +23,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "agent/node/event_loop.h"  // BlockSignals
 
 namespace hacluster::agent {
 
@@ -35,10 +36,6 @@ struct AgentOptions {
   std::string state_dir = "/var/lib/ha-agent";
   bool realtime = true;                        // SCHED_RR + locked memory for the loop
 };
-
-// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads
-// it starts later), so that only the loop's signalfd sees them.
-void BlockSignals();
 
 class Agent {
  public:

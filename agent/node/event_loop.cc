@@ -1,6 +1,7 @@
 #include "agent/node/event_loop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +24,16 @@ absl::Status Errno(absl::string_view what) {
 }
 
 }  // namespace
+
+void BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
 
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const Clock& clock,
                                                              bool timerfd_deadline) {

@@ -25,6 +25,11 @@
 
 namespace hacluster::agent {
 
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads
+// it starts later), so that only the loop's signalfd sees them, and ignores
+// SIGPIPE.
+void BlockSignals();
+
 class EventLoop {
  public:
   // Tags at or above this are the loop's own; callers use smaller ones.

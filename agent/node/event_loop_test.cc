@@ -3,7 +3,6 @@
 // a bound on a wait that an fd ends first).
 #include "agent/node/event_loop.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -36,14 +35,7 @@ class EventFd {
 
 class EventLoopTest : public ::testing::TestWithParam<bool> {
  protected:
-  static void SetUpTestSuite() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  }
+  static void SetUpTestSuite() { BlockSignals(); }
   void SetUp() override {
     auto loop = EventLoop::Create(clock_, /*timerfd_deadline=*/GetParam());
     ASSERT_TRUE(loop.ok()) << loop.status();

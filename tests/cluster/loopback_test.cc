@@ -225,6 +225,21 @@ TEST_F(LoopbackClusterTest, RefusesToStartWithAClearMessage) {
   EXPECT_TRUE(absl::StrContains(r->output, "SIGHUP")) << r->output;
 }
 
+// A UDP socket bound to `address`:`port`; -1 when it cannot be.
+int BoundUdpSocket(const std::string& address, int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &at.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof(at)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST_F(LoopbackClusterTest, SighupAppliesAValidSpecAndKeepsTheOldOneOnAnInvalidOne) {
   std::string spec = dir_.Write("cluster.yaml", SpecYaml(Options(2)));
   auto a = StartAgent(spec, "node01");
@@ -268,13 +283,8 @@ TEST_F(LoopbackClusterTest, SighupAppliesAValidSpecAndKeepsTheOldOneOnAnInvalidO
   // A third medium on a port another socket holds: it cannot open, so the
   // reload is refused and the two running media are open again.
   const int taken_port = port_ + 2;
-  int holder = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int holder = BoundUdpSocket(absl::StrCat(prefix_, 11), taken_port);
   ASSERT_GE(holder, 0);
-  sockaddr_in own{};
-  own.sin_family = AF_INET;
-  own.sin_port = htons(taken_port);
-  inet_pton(AF_INET, absl::StrCat(prefix_, 11).c_str(), &own.sin_addr);
-  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&own), sizeof(own)), 0);
   std::string three = absl::StrReplaceAll(
       text, {{"config_version: 2", "config_version: 3"},
              {"media:\n", absl::StrCat("media:\n  - ucast: {interface: lo, port: ", taken_port,
@@ -298,13 +308,8 @@ TEST_F(LoopbackClusterTest, SighupAppliesAValidSpecAndKeepsTheOldOneOnAnInvalidO
   // The agent's heartbeats still go out on both running media: node02's
   // address on the spec's port and on port + 1 both receive them.
   for (int port : {port_, port_ + 1}) {
-    int peer = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(peer, 0);
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_port = htons(port);
-    inet_pton(AF_INET, absl::StrCat(prefix_, 12).c_str(), &at.sin_addr);
-    ASSERT_EQ(bind(peer, reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0) << port;
+    const int peer = BoundUdpSocket(absl::StrCat(prefix_, 12), port);
+    ASSERT_GE(peer, 0) << port;
     pollfd p{peer, POLLIN, 0};
     EXPECT_EQ(poll(&p, 1, 5000), 1) << "no heartbeat on port " << port;
     close(peer);
