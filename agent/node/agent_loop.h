@@ -180,6 +180,19 @@ class AgentLoop {
   // (`now_here`, at a clean stop) on the calling thread.
   void SaveFloors(bool now_here);
   void Reload(MonoTime now);
+  // A new spec checked against this node without touching it: the node is
+  // in it, the cluster keeps its name, the groups can take it, every
+  // resource script is here, the API settings, keys and media can be made.
+  struct StagedSpec {
+    spec::v1::ClusterSpec spec;
+    SpecDiff diff;
+    ApiOptions api;
+  };
+  absl::StatusOr<StagedSpec> StageSpec(spec::v1::ClusterSpec spec) const;
+  // Switches to a staged spec whole (media reopened when they changed),
+  // or, on an error, leaves the running one as it was. `how` ("reloaded",
+  // "applied") goes into the CONFIG_RELOADED event.
+  absl::Status SwitchTo(StagedSpec staged, absl::string_view how, MonoTime now);
   // Watches every open medium again after a reload gave them back; errors
   // are logged (the loop runs on without that medium's frames).
   void WatchAllMedia();

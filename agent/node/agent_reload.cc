@@ -15,26 +15,50 @@ void AgentLoop::Reload(MonoTime now) {
                       config_.spec.config_version(), ": ", why),
          now);
   };
-  // Prepare: everything that can fail, with nothing of the running node
-  // changed but its media, which PrepareReload gives back if it fails.
   auto spec = LoadSpec(options_.config_path, logger_);
   if (!spec.ok()) return reject(spec.status().message());
-  auto node = LocalNodeName(*spec, local_node_);
-  if (!node.ok()) return reject(node.status().message());
-  const SpecDiff diff = DiffSpecs(config_.spec, *spec, options_.state_dir);
-  if (diff.cluster_renamed) {
-    return reject(absl::StrCat("cluster_name changed from ", config_.spec.cluster_name(), " to ",
-                               spec->cluster_name(), "; restart the agent to change it"));
+  auto staged = StageSpec(*std::move(spec));
+  if (!staged.ok()) return reject(staged.status().message());
+  absl::Status s = SwitchTo(*std::move(staged), "reloaded", now);
+  if (!s.ok()) return reject(s.message());
+}
+
+absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec spec) const {
+  auto node = LocalNodeName(spec, local_node_);
+  if (!node.ok()) return node.status();
+  StagedSpec staged;
+  staged.diff = DiffSpecs(config_.spec, spec, options_.state_dir);
+  if (staged.diff.cluster_renamed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster_name changed from ", config_.spec.cluster_name(), " to ",
+                     spec.cluster_name(), "; restart the agent to change it"));
+  }
+  absl::Status groups_ok = groups_->CheckReconfigure(spec);
+  if (!groups_ok.ok()) return groups_ok;
+  // A group that may come here must be able to start here.
+  absl::Status scripts = CheckResourceScripts(spec, script_paths_);
+  if (!scripts.ok()) return scripts;
+  auto api_options = ApiOptionsOf(spec);
+  if (!api_options.ok()) return api_options.status();
+  staged.api = *std::move(api_options);
+  // The keys can be read and the media made (they are opened at the switch).
+  auto config = BuildConfig(spec, local_node_, DirOf(options_.config_path), /*make_media=*/true,
+                            make_media_);
+  if (!config.ok()) return config.status();
+  staged.spec = std::move(spec);
+  return staged;
+}
+
+absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoTime now) {
+  const SpecDiff& diff = staged.diff;
+  if (staged.diff.old_version != config_.spec.config_version() ||
+      DiffSpecs(config_.spec, staged.spec, options_.state_dir).media_changed !=
+          diff.media_changed) {
+    return absl::FailedPreconditionError(
+        "the running spec changed since this one was checked against it");
   }
   const std::string old_socket = ApiSocketPath(config_.spec, options_.state_dir);
   const std::string old_group = config_.spec.api().unix_socket_group();
-  absl::Status groups_ok = groups_->CheckReconfigure(*spec);
-  if (!groups_ok.ok()) return reject(groups_ok.message());
-  // A group that may come here must be able to start here.
-  absl::Status scripts = CheckResourceScripts(*spec, script_paths_);
-  if (!scripts.ok()) return reject(scripts.message());
-  auto api_options = ApiOptionsOf(*spec);
-  if (!api_options.ok()) return reject(api_options.status().message());
   // The running media leave the loop's sets before they may close (a
   // child process not yet exec'd may still hold their sockets open).
   uint64_t drops_of_running = 0;
@@ -45,7 +69,7 @@ void AgentLoop::Reload(MonoTime now) {
     }
   }
   bool running_closed = false;
-  auto prepared = PrepareReload(*std::move(spec), config_, pinger_ != nullptr, local_node_,
+  auto prepared = PrepareReload(std::move(staged.spec), config_, pinger_ != nullptr, local_node_,
                                 DirOf(options_.config_path), options_.state_dir,
                                 &running_closed, make_media_);
   if (running_closed) {
@@ -57,7 +81,7 @@ void AgentLoop::Reload(MonoTime now) {
   if (!prepared.ok()) {
     // Untouched or reopened by PrepareReload: either way watched again.
     if (diff.media_changed) WatchAllMedia();
-    return reject(prepared.status().message());
+    return prepared.status();
   }
   // The loop's watches are the last step that can fail: abort if one does.
   absl::Status watched = absl::OkStatus();
@@ -74,7 +98,7 @@ void AgentLoop::Reload(MonoTime now) {
       logger_.Error(absl::StrCat("cannot reopen the running media: ", reopened.message()));
     }
     if (diff.media_changed) WatchAllMedia();
-    return reject(watched.message());
+    return watched;
   }
 
   // Commit: nothing can fail from here on. The running config lives until
@@ -88,13 +112,13 @@ void AgentLoop::Reload(MonoTime now) {
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);
   ControllerOutput reshaped;
-  (void)groups_->Reconfigure(config_.spec, now, &reshaped);  // checked above
+  (void)groups_->Reconfigure(config_.spec, now, &reshaped);  // checked when staged
   Apply(reshaped, now);
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   // The TLS files are re-read (and checked) off the loop; a failure keeps
   // the running certificates and is logged.
-  if (api_ != nullptr) api_->ReloadTls(*api_options);
+  if (api_ != nullptr) api_->ReloadTls(staged.api);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   NoteLocalSpec(now);
   next_send_ = now;
@@ -102,14 +126,15 @@ void AgentLoop::Reload(MonoTime now) {
   next_ping_ = pinger_ != nullptr && !connectivity_->Hosts().empty() ? now
                                                                       : absl::InfiniteDuration();
   Emit(v1::EVENT_KIND_CONFIG_RELOADED, "",
-       absl::StrCat("spec reloaded: config version ", diff.old_version, " -> ", diff.new_version,
-                    diff.media_changed ? " (media reopened)" : "",
+       absl::StrCat("spec ", how, ": config version ", diff.old_version, " -> ",
+                    diff.new_version, diff.media_changed ? " (media reopened)" : "",
                     diff.socket_changed
                         ? absl::StrCat("; the API socket stays ", old_socket, " (group ",
                                        old_group.empty() ? "the agent's" : old_group,
                                        ") until restart")
                         : ""),
        now);
+  return absl::OkStatus();
 }
 
 bool AgentLoop::HandleSignals(MonoTime now) {
