@@ -41,9 +41,9 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
   auto api_options = ApiOptionsOf(spec);
   if (!api_options.ok()) return api_options.status();
   staged.api = *std::move(api_options);
-  // The keys can be read and the media made (they are opened at the switch).
-  auto config = BuildConfig(spec, local_node_, DirOf(options_.config_path), /*make_media=*/true,
-                            make_media_);
+  // The keys can be read and new media made (they are opened at the switch).
+  auto config = BuildConfig(spec, local_node_, DirOf(options_.config_path),
+                            /*make_media=*/staged.diff.media_changed, make_media_);
   if (!config.ok()) return config.status();
   staged.spec = std::move(spec);
   return staged;
