@@ -84,7 +84,19 @@ void AgentLoop::TakeOperations(MonoTime now) {
       ops_.Update(r.id, std::move(answer));
       continue;
     }
-    groups_->Submit(r, absl::ToUnixNanos(absl::Now()), now, &out);
+    switch (r.kind) {
+      case OperationRequest::Kind::kPrepareApply:
+        PrepareApply(r, now);
+        break;
+      case OperationRequest::Kind::kCommitApply:
+        CommitApply(r, now);
+        break;
+      case OperationRequest::Kind::kAbortApply:
+        AbortApply(r, now);
+        break;
+      default:
+        groups_->Submit(r, absl::ToUnixNanos(absl::Now()), now, &out);
+    }
   }
   Apply(out, now);
   groups_dirty_ = true;

@@ -193,6 +193,23 @@ class AgentLoop {
   // or, on an error, leaves the running one as it was. `how` ("reloaded",
   // "applied") goes into the CONFIG_RELOADED event.
   absl::Status SwitchTo(StagedSpec staged, absl::string_view how, MonoTime now);
+
+  // The steps of an apply (agent_apply.cc): each answers its operation.
+  void PrepareApply(const OperationRequest& r, MonoTime now);
+  void CommitApply(const OperationRequest& r, MonoTime now);
+  void AbortApply(const OperationRequest& r, MonoTime now);
+  // Drops the prepared apply when its hold has passed.
+  void ExpireApply(MonoTime now);
+  // Drops the prepared apply (its staged file removed), saying why.
+  void DropApply(const std::string& why, MonoTime now);
+  void AnswerApply(uint64_t id, bool ok, std::string message);
+  struct PendingApply {
+    uint64_t id = 0;
+    StagedSpec staged;
+    std::string staged_file;  // the spec's text, renamed over the spec file at commit
+    MonoTime drop_at;
+  };
+  std::optional<PendingApply> pending_apply_;
   // Watches every open medium again after a reload gave them back; errors
   // are logged (the loop runs on without that medium's frames).
   void WatchAllMedia();

@@ -120,6 +120,7 @@ bool AgentLoop::Turn() {
     return false;
   }
   if (now >= next_flush_) Flush(now);
+  ExpireApply(now);
   if (now >= next_floors_save_) {
     SaveFloors(/*now_here=*/false);
     next_floors_save_ = now + kSaveFloorsEvery;
@@ -134,12 +135,15 @@ bool AgentLoop::Turn() {
   deadline_ = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                         connectivity_->NextDeadline(), groups_->NextDeadline(),
                         announcements_.Next(), leave_by_, one_way_check_,
+                        pending_apply_.has_value() ? pending_apply_->drop_at
+                                                   : absl::InfiniteDuration(),
                         std::min({next_publish_, next_flush_, next_floors_save_}) + kChoreSlack});
   if (groups_dirty_) deadline_ = now;
   return true;
 }
 
 int AgentLoop::Finish() {
+  DropApply("the agent is stopping", clock_.Now());
   // Work still running ends first (the destructor would wait for it
   // anyway), so a floors save under way cannot race the last one.
   executor_.reset();

@@ -238,6 +238,47 @@ grpc::Status AgentService::ListServers(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status AgentService::PrepareApply(grpc::ServerContext* context,
+                                        const v1::PrepareApplyRequest* request,
+                                        v1::OperationResponse* response) {
+  OperationRequest r;
+  r.kind = OperationRequest::Kind::kPrepareApply;
+  r.spec_yaml = request->spec_yaml();
+  r.expect_version = request->expect_version();
+  r.hold = DurationOf(request->hold(), absl::ZeroDuration());
+  const std::string call = absl::StrCat("apply prepare (", request->spec_yaml().size(),
+                                        " bytes, expect version ", request->expect_version(), ")");
+  // (The spec's size is bounded by the API's message limit.)
+  if (r.hold < absl::ZeroDuration() || r.hold > absl::Minutes(10)) {
+    Caller caller;
+    grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
+    if (!allowed.ok()) return allowed;
+    auth_.AuditResult(caller, call, false, "error: hold outside 0 to 10m");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hold is outside 0 to 10m");
+  }
+  return Write(context, call, std::move(r), google::protobuf::Duration(), false, response);
+}
+
+grpc::Status AgentService::CommitApply(grpc::ServerContext* context,
+                                       const v1::ApplyStepRequest* request,
+                                       v1::OperationResponse* response) {
+  OperationRequest r;
+  r.kind = OperationRequest::Kind::kCommitApply;
+  r.apply_id = request->apply_id();
+  return Write(context, absl::StrCat("apply commit ", request->apply_id()), std::move(r),
+               google::protobuf::Duration(), false, response);
+}
+
+grpc::Status AgentService::AbortApply(grpc::ServerContext* context,
+                                      const v1::ApplyStepRequest* request,
+                                      v1::OperationResponse* response) {
+  OperationRequest r;
+  r.kind = OperationRequest::Kind::kAbortApply;
+  r.apply_id = request->apply_id();
+  return Write(context, absl::StrCat("apply abort ", request->apply_id()), std::move(r),
+               google::protobuf::Duration(), false, response);
+}
+
 // ------------------------------------------------------------ Unix socket
 
 // Accepts the Unix socket's connections itself, to learn each peer's uid

@@ -182,6 +182,16 @@ TEST_F(ApiTlsTest, ReaderReadsAdminWritesAndBothAreKnownByTheirSubject) {
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(absl::StrContains(denied.error_message(), "needs the admin role"))
       << denied.error_message();
+  {
+    // The steps of an apply are an admin's too.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    v1::PrepareApplyRequest req;
+    req.set_spec_yaml("cluster_name: demo\n");
+    v1::OperationResponse resp;
+    grpc::Status s = reader->PrepareApply(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
 
   auto admin = Stub(ca_, &admin_);
   grpc::Status done = Standby(*admin);
@@ -190,13 +200,16 @@ TEST_F(ApiTlsTest, ReaderReadsAdminWritesAndBothAreKnownByTheirSubject) {
   EXPECT_TRUE(Standby(*Stub(ca_, &node_)).ok());
 
   std::vector<v1::Event> audit = AuditEvents();
-  ASSERT_EQ(audit.size(), 3u);
+  ASSERT_EQ(audit.size(), 4u);
   EXPECT_EQ(audit[0].caller(), "O=demo, OU=reader, CN=gui");
   EXPECT_EQ(audit[0].call(), "standby scope=all");
   EXPECT_FALSE(audit[0].ok());
-  EXPECT_EQ(audit[1].caller(), "O=demo, OU=admin, CN=ops");
-  EXPECT_TRUE(audit[1].ok()) << audit[1].reason();
-  EXPECT_EQ(audit[2].caller(), "O=demo, OU=node, CN=node01");
+  EXPECT_EQ(audit[1].caller(), "O=demo, OU=reader, CN=gui");
+  EXPECT_TRUE(absl::StartsWith(audit[1].call(), "apply prepare")) << audit[1].call();
+  EXPECT_FALSE(audit[1].ok());
+  EXPECT_EQ(audit[2].caller(), "O=demo, OU=admin, CN=ops");
+  EXPECT_TRUE(audit[2].ok()) << audit[2].reason();
+  EXPECT_EQ(audit[3].caller(), "O=demo, OU=node, CN=node01");
 }
 
 TEST_F(ApiTlsTest, NoCertificateAnotherCasAndAnExpiredOneAreRefusedAndAudited) {

@@ -1,4 +1,5 @@
-// Operations: the operator's write requests (standby, takeover, move) on
+// Operations: the operator's write requests (standby, takeover, move, the
+// steps of an apply) on
 // their way from the API threads to the event loop and back.
 //
 // An API handler Submits a request and gets its id; the loop is woken
@@ -28,12 +29,16 @@
 namespace hacluster::agent {
 
 struct OperationRequest {
-  enum class Kind { kStandby, kTakeover, kMove };
+  enum class Kind { kStandby, kTakeover, kMove, kPrepareApply, kCommitApply, kAbortApply };
   uint64_t id = 0;
   Kind kind = Kind::kStandby;
   v1::StandbyScope scope = v1::STANDBY_SCOPE_UNSPECIFIED;
   std::string group;  // move
   std::string node;   // move
+  std::string spec_yaml;        // prepare apply
+  uint64_t expect_version = 0;  // prepare apply: 0 for none
+  absl::Duration hold = absl::ZeroDuration();  // prepare apply: 0 for the default
+  uint64_t apply_id = 0;        // commit, abort apply
 };
 
 class Operations {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/agent.pb.h"
 #include "tests/cluster/api_cluster.h"
@@ -195,6 +197,104 @@ TEST_F(LiveReloadTest, ASpecEditedByHandOnOneNodeShowsAsDriftOnBoth) {
                a->config_hash() == b->config_hash();
       },
       absl::Seconds(10)));
+}
+
+// One apply step on `node` with the admin certificate.
+v1::OperationResponse Prepare(ApiCluster& cluster, const std::string& node,
+                              const std::string& yaml, uint64_t expect,
+                              absl::Duration hold = absl::Seconds(10)) {
+  auto stub = cluster.TlsStub(node, "admin");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::PrepareApplyRequest req;
+  req.set_spec_yaml(yaml);
+  req.set_expect_version(expect);
+  req.mutable_hold()->set_seconds(absl::ToInt64Seconds(hold));
+  req.mutable_hold()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(hold - absl::Seconds(absl::ToInt64Seconds(hold)))));
+  v1::OperationResponse resp;
+  grpc::Status s = stub->PrepareApply(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+v1::OperationResponse Step(ApiCluster& cluster, const std::string& node, uint64_t id,
+                           bool commit) {
+  auto stub = cluster.TlsStub(node, "admin");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ApplyStepRequest req;
+  req.set_apply_id(id);
+  v1::OperationResponse resp;
+  grpc::Status s =
+      commit ? stub->CommitApply(&ctx, req, &resp) : stub->AbortApply(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+TEST_F(LiveReloadTest, ApplyInTwoPhasesSwitchesBothNodesAndRefusesStaleVersions) {
+  const std::string billing = cluster_.File("billing.state");
+  const std::string v2 = absl::StrReplaceAll(
+      spec_ + absl::StrCat("      - ocf:\n          type: Dummy\n          params: {state: ",
+                           billing, "}\n        name: billing\n"),
+      {{"config_version: 1\n", "config_version: 2\n"}});
+  // Prepare on both: nothing changes yet.
+  v1::OperationResponse p1 = Prepare(cluster_, "node01", v2, 1);
+  v1::OperationResponse p2 = Prepare(cluster_, "node02", v2, 1);
+  ASSERT_EQ(p1.state(), v1::OPERATION_STATE_DONE) << p1.message();
+  ASSERT_EQ(p2.state(), v1::OPERATION_STATE_DONE) << p2.message();
+  EXPECT_EQ(p1.config_version(), 1u);
+  EXPECT_EQ(InodeOf(billing), 0u);
+  // A second prepare while one is held is refused.
+  v1::OperationResponse again = Prepare(cluster_, "node01", v2, 1);
+  EXPECT_EQ(again.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_NE(again.message().find("is prepared here"), std::string::npos) << again.message();
+  // Commit both: version 2 everywhere, billing started, the spec file is v2.
+  v1::OperationResponse c1 = Step(cluster_, "node01", p1.operation_id(), true);
+  v1::OperationResponse c2 = Step(cluster_, "node02", p2.operation_id(), true);
+  ASSERT_EQ(c1.state(), v1::OPERATION_STATE_DONE) << c1.message();
+  ASSERT_EQ(c2.state(), v1::OPERATION_STATE_DONE) << c2.message();
+  EXPECT_EQ(c1.config_version(), 2u);
+  EXPECT_EQ(c2.config_version(), 2u);
+  WaitRunning(2);
+  ASSERT_TRUE(harness::WaitFor([&] { return InodeOf(billing) != 0; }, absl::Seconds(10)));
+  EXPECT_EQ(Slurp(cluster_.SpecPath()), v2);
+
+  // Stale: the caller expected version 1, or brings version 2 again.
+  v1::OperationResponse stale = Prepare(cluster_, "node01", v2, 1);
+  EXPECT_EQ(stale.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_NE(stale.message().find("runs config version 2, not the expected 1"), std::string::npos)
+      << stale.message();
+  stale = Prepare(cluster_, "node01", v2, 0);
+  EXPECT_EQ(stale.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_NE(stale.message().find("must be 3"), std::string::npos) << stale.message();
+
+  // Aborted, or held too long: dropped, nothing changes.
+  const std::string v3 =
+      absl::StrReplaceAll(v2, {{"config_version: 2\n", "config_version: 3\n"}});
+  v1::OperationResponse p = Prepare(cluster_, "node01", v3, 2);
+  ASSERT_EQ(p.state(), v1::OPERATION_STATE_DONE) << p.message();
+  EXPECT_EQ(Step(cluster_, "node01", p.operation_id(), false).state(),
+            v1::OPERATION_STATE_DONE);
+  EXPECT_EQ(Step(cluster_, "node01", p.operation_id(), true).state(),
+            v1::OPERATION_STATE_FAILED);
+  p = Prepare(cluster_, "node01", v3, 2, absl::Milliseconds(300));
+  ASSERT_EQ(p.state(), v1::OPERATION_STATE_DONE) << p.message();
+  EventRecorder events(cluster_.Socket("node01"));
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        for (const auto& e : events.Events()) {
+          if (e.kind() == v1::EVENT_KIND_CONFIG_REJECTED &&
+              e.reason().find("dropped (not committed within its hold)") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      absl::Seconds(10)));
+  v1::OperationResponse late = Step(cluster_, "node01", p.operation_id(), true);
+  EXPECT_EQ(late.state(), v1::OPERATION_STATE_FAILED);
+  EXPECT_EQ(late.config_version(), 2u);
+  EXPECT_EQ(Slurp(cluster_.SpecPath()), v2);
 }
 
 }  // namespace
