@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/agent_commands.h"
+#include "cli/apply_command.h"
 #include "cli/cert_commands.h"
 #include "cli/commands.h"
 #include "cli/connection.h"
@@ -62,12 +63,36 @@ constexpr char kDescription[] = R"(hacli: manage a high-availability cluster of 
 Subcommands: status (the cluster as an agent sees it), watch (follow its
 events), standby, takeover, move (move resource groups), operation (follow
 one), where (who holds an IP or group), servers (every node, for a GUI),
-migrate (legacy /etc/ha.d <-> YAML spec), validate (check a spec), cert (the
-API's TLS certificates).
+migrate (legacy /etc/ha.d <-> YAML spec), validate (check a spec), apply (a
+new spec to every node, or to none), cert (the API's TLS certificates).
 The agent commands talk to the local agent's socket, or with --server to
 remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
 before the subcommand. -o json prints one JSON object for scripts.
 Run 'hacli SUBCOMMAND --help' for each one's options and examples.)";
+
+constexpr char kApplyHelp[] = R"(
+Send a new spec to every live node of the cluster, in two phases: the file
+is checked as 'hacli validate' checks it, then every node alive in the
+cluster's membership prepares it (checks it against itself, as a reload
+does, touching nothing); when one refuses or its API does not answer, every
+node drops it and nothing changes; only when all have prepared does every
+node commit it (switch to it, bounce only the resources it touches, and make
+it its spec file). The nodes and their API addresses come from the spec
+itself (api.listen; ':PORT' is each node's own addresses), so no --server:
+give the CA and an admin certificate (--ca, --cert, --key or HACLI_CA,
+HACLI_CERT, HACLI_KEY, before the subcommand).
+Compare-and-swap: the new config_version must be the running one + 1; with
+--expect-version N, every node must run N (else it refuses), so that of two
+concurrent applies the second is refused. A node dead in the membership is
+skipped, and said so: it does not take the spec when it returns (catch-up is
+not built yet); give it the file by hand. A node that was prepared but not
+committed (hacli killed) drops the spec after its hold (deadtime, at least
+2 s).
+
+Examples:
+  hacli --ca certs/ca.crt --cert certs/ops.crt --key certs/ops.key apply -f cluster.yaml
+  hacli apply -f cluster.yaml --expect-version 6
+)";
 
 constexpr char kStatusHelp[] = R"(
 Show what an agent (the local one, unless --server) believes about the
@@ -362,6 +387,16 @@ int main(int argc, char** argv) {
   validate->add_option("-o,--output", validate_output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  hacluster::cli::ApplyArgs apply_args;
+  CLI::App* apply = app.add_subcommand("apply", "Apply a new spec to every node, or to none");
+  apply->footer(Footer(kApplyHelp));
+  apply->add_option("-f,--file", apply_args.file, "The new YAML spec")
+      ->type_name("FILE")
+      ->required();
+  apply->add_option("--expect-version", apply_args.expect_version,
+                    "The config version every node must run now (compare-and-swap)")
+      ->type_name("N");
+
   hacluster::cli::StatusArgs sargs;
   std::string status_output = "text";
   CLI::App* status = app.add_subcommand("status", "Show the cluster as an agent sees it");
@@ -495,6 +530,10 @@ int main(int argc, char** argv) {
     return hacluster::cli::kExitUsage;
   }
 
+  if (apply->parsed()) {
+    apply_args.connection = connection;
+    return hacluster::cli::RunApply(apply_args, std::cout, std::cerr);
+  }
   if (status->parsed()) {
     sargs.connection = connection;
     if (status_output == "json") sargs.format = hacluster::cli::OutputFormat::kJson;

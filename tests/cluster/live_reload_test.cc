@@ -19,6 +19,7 @@
 #include "proto/agent.pb.h"
 #include "tests/cluster/api_cluster.h"
 #include "tests/cluster/test_cluster.h"
+#include "tests/harness/process.h"
 #include "tests/harness/wait.h"
 
 namespace hacluster::testing {
@@ -295,6 +296,74 @@ TEST_F(LiveReloadTest, ApplyInTwoPhasesSwitchesBothNodesAndRefusesStaleVersions)
   EXPECT_EQ(late.state(), v1::OPERATION_STATE_FAILED);
   EXPECT_EQ(late.config_version(), 2u);
   EXPECT_EQ(Slurp(cluster_.SpecPath()), v2);
+}
+
+TEST_F(LiveReloadTest, HacliApplyReachesEveryLiveNodeOrNone) {
+  const std::string certs = cluster_.CertDir();
+  auto hacli = [&](const std::string& file, std::vector<std::string> more = {}) {
+    std::vector<std::string> argv = {HacliPath(),          "--ca",  certs + "/ca.crt",
+                                     "--cert",             certs + "/admin.crt",
+                                     "--key",              certs + "/admin.key",
+                                     "apply",              "-f",    file};
+    argv.insert(argv.end(), more.begin(), more.end());
+    auto r = harness::RunProcess(argv);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : harness::RunResult{};
+  };
+  auto version_of = [&](const std::string& node) -> uint64_t {
+    AgentClient c(cluster_.Socket(node));
+    auto st = c.Status();
+    return st.ok() ? st->config_version() : 0;
+  };
+  const std::string billing = cluster_.File("billing.state");
+  const std::string v2 = absl::StrReplaceAll(
+      spec_ + absl::StrCat("      - ocf:\n          type: Dummy\n          params: {state: ",
+                           billing, "}\n        name: billing\n"),
+      {{"config_version: 1\n", "config_version: 2\n"}});
+  const std::string v2_file = cluster_.File("v2.yaml");
+  std::ofstream(v2_file) << v2;
+
+  harness::RunResult r = hacli(v2_file);
+  EXPECT_EQ(r.status.code, 0) << r.output;
+  EXPECT_NE(r.output.find("applied config version 2 to node01, node02"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(version_of("node01"), 2u);
+  EXPECT_EQ(version_of("node02"), 2u);
+  WaitRunning(2);
+
+  // The same file again: every node refuses to prepare it; nothing changes.
+  r = hacli(v2_file);
+  EXPECT_EQ(r.status.code, 1) << r.output;
+  EXPECT_NE(r.output.find("must be 3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("aborted"), std::string::npos) << r.output;
+  // A stale expectation is refused too.
+  const std::string v3 =
+      absl::StrReplaceAll(v2, {{"config_version: 2\n", "config_version: 3\n"}});
+  const std::string v3_file = cluster_.File("v3.yaml");
+  std::ofstream(v3_file) << v3;
+  r = hacli(v3_file, {"--expect-version", "1"});
+  EXPECT_EQ(r.status.code, 1) << r.output;
+  EXPECT_NE(r.output.find("runs config version 2, not the expected 1"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(version_of("node01"), 2u);
+  EXPECT_EQ(version_of("node02"), 2u);
+  // An invalid file is never sent.
+  const std::string bad_file = cluster_.File("bad.yaml");
+  std::ofstream(bad_file) << v3 << "bogus_key: 1\n";
+  r = hacli(bad_file);
+  EXPECT_EQ(r.status.code, 1) << r.output;
+  EXPECT_NE(r.output.find("nothing was sent"), std::string::npos) << r.output;
+
+  // node02 dies: it is skipped, node01 takes version 3.
+  ASSERT_TRUE(cluster_.Agent("node02").Kill(SIGKILL).ok());
+  AgentClient c1(cluster_.Socket("node01"));
+  ASSERT_TRUE(harness::WaitFor([&] { return c1.StateOf("node02") == v1::NODE_STATE_DEAD; },
+                               absl::Seconds(10)));
+  r = hacli(v3_file, {"--expect-version", "2"});
+  EXPECT_EQ(r.status.code, 0) << r.output;
+  EXPECT_NE(r.output.find("node02: skipped: dead in the cluster's membership"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(version_of("node01"), 3u);
 }
 
 }  // namespace

@@ -1,0 +1,205 @@
+#include "cli/apply_command.h"
+
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/config/diagnostics.h"
+#include "agent/config/yaml_codec.h"
+#include "agent/node/settings.h"
+#include "cli/exit_codes.h"
+#include "grpcpp/grpcpp.h"
+
+namespace hacluster::cli {
+namespace {
+
+namespace v1 = agent::v1;
+
+struct Node {
+  std::string name;
+  std::vector<std::string> endpoints;
+  std::optional<AgentConnection> connection;
+  std::string unreachable;  // why, when it could not be reached
+  std::optional<v1::GetStatusResponse> status;
+  uint64_t apply_id = 0;    // prepared
+};
+
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+}  // namespace
+
+int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+  std::ifstream in(args.file);
+  if (!in) {
+    err << "hacli apply: cannot read " << args.file << "\n";
+    return kExitUsage;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  config::ParsedSpec parsed = config::LoadSpecFile(args.file);
+  err << config::FormatDiagnostics(parsed.diagnostics);
+  if (config::HasErrors(parsed.diagnostics)) {
+    err << "hacli apply: " << args.file << " is invalid; nothing was sent\n";
+    return kExitFailed;
+  }
+  const spec::v1::ClusterSpec& spec = parsed.spec;
+
+  std::vector<Node> nodes;
+  for (const auto& n : spec.nodes()) {
+    Node node;
+    node.name = n.name();
+    auto endpoints = agent::ApiListenAddresses(spec, n.name());
+    if (!endpoints.ok()) {
+      err << "hacli apply: " << endpoints.status().message() << "\n";
+      return kExitUsage;
+    }
+    node.endpoints = *std::move(endpoints);
+    if (node.endpoints.empty()) {
+      err << "hacli apply: the spec has no api.listen: apply reaches the nodes over it\n";
+      return kExitUsage;
+    }
+    nodes.push_back(std::move(node));
+  }
+
+  // Reach every node, and ask each what it runs and whom it sees alive.
+  std::set<std::string> alive;
+  std::map<uint64_t, std::vector<std::string>> versions;
+  for (Node& n : nodes) {
+    ConnectionOptions o = args.connection;
+    o.socket.clear();
+    o.servers = n.endpoints;
+    absl::StatusOr<AgentConnection> c = ConnectToAgent(o);
+    if (!c.ok()) {
+      if (ExitCodeFor(c.status()) == kExitUsage) {
+        err << "hacli apply: " << c.status().message() << "\n";
+        return kExitUsage;
+      }
+      n.unreachable = std::string(c.status().message());
+      continue;
+    }
+    v1::GetStatusResponse st;
+    grpc::Status s = c->stub->GetStatus(Context(args.timeout).get(), v1::GetStatusRequest(), &st);
+    if (!s.ok()) {
+      if (ExitCodeFor(s) == kExitDenied) {
+        err << "hacli apply: " << n.name << ": " << s.error_message() << "\n";
+        return kExitDenied;
+      }
+      n.unreachable = s.error_message();
+      continue;
+    }
+    alive.insert(n.name);
+    for (const auto& ns : st.nodes()) {
+      if (ns.state() == v1::NODE_STATE_UP) alive.insert(ns.name());
+    }
+    versions[st.config_version()].push_back(n.name);
+    n.connection = *std::move(c);
+    n.status = std::move(st);
+  }
+  if (versions.empty()) {
+    for (const Node& n : nodes) err << n.name << ": unreachable: " << n.unreachable << "\n";
+    err << "hacli apply: no agent reachable; nothing was sent\n";
+    return kExitUnreachable;
+  }
+  uint64_t expect = args.expect_version;
+  if (expect == 0) {
+    if (versions.size() > 1) {
+      std::vector<std::string> seen;
+      for (const auto& [v, who] : versions) {
+        seen.push_back(absl::StrCat(absl::StrJoin(who, ", "), " run ", v));
+      }
+      err << "hacli apply: the nodes run different config versions (" << absl::StrJoin(seen, "; ")
+          << "): say which one this spec replaces with --expect-version\n";
+      return kExitFailed;
+    }
+    expect = versions.begin()->first;
+  }
+
+  // Phase 1: every live node prepares; any refusal aborts.
+  bool refused = false;
+  const absl::Duration deadtime = agent::TimingOf(spec).deadtime;
+  for (Node& n : nodes) {
+    if (alive.count(n.name) == 0) {
+      out << n.name << ": skipped: dead in the cluster's membership"
+          << (n.unreachable.empty() ? "" : absl::StrCat(" (", n.unreachable, ")"))
+          << "; it does not take this spec when it returns (catch-up is not built yet): "
+             "give it the spec file by hand\n";
+      continue;
+    }
+    if (!n.connection.has_value()) {
+      out << n.name << ": refused: alive in the cluster's membership but its API does not "
+          << "answer (" << n.unreachable << ")\n";
+      refused = true;
+      break;
+    }
+    v1::PrepareApplyRequest req;
+    req.set_spec_yaml(text.str());
+    req.set_expect_version(expect);
+    // Long enough for the other nodes' prepares and this node's commit.
+    const absl::Duration hold = std::max(deadtime, absl::Seconds(2));
+    req.mutable_hold()->set_seconds(absl::ToInt64Seconds(hold));
+    v1::OperationResponse resp;
+    grpc::Status s =
+        n.connection->stub->PrepareApply(Context(args.timeout).get(), req, &resp);
+    if (!s.ok()) {
+      out << n.name << ": refused: " << s.error_message() << "\n";
+      refused = true;
+      break;
+    }
+    if (resp.state() != v1::OPERATION_STATE_DONE) {
+      out << n.name << ": " << resp.message() << "\n";
+      refused = true;
+      break;
+    }
+    n.apply_id = resp.operation_id();
+    out << n.name << ": " << resp.message() << "\n";
+  }
+  if (refused) {
+    for (Node& n : nodes) {
+      if (n.apply_id == 0) continue;
+      v1::ApplyStepRequest req;
+      req.set_apply_id(n.apply_id);
+      v1::OperationResponse resp;
+      grpc::Status s = n.connection->stub->AbortApply(Context(args.timeout).get(), req, &resp);
+      out << n.name << ": "
+          << (s.ok() ? resp.message()
+                     : absl::StrCat("abort failed (", s.error_message(),
+                                    "); the node drops the prepared spec when its hold passes"))
+          << "\n";
+    }
+    err << "hacli apply: aborted; every node runs config version " << expect << " still\n";
+    return kExitFailed;
+  }
+
+  // Phase 2: every prepared node commits.
+  std::vector<std::string> committed, failed;
+  for (Node& n : nodes) {
+    if (n.apply_id == 0) continue;
+    v1::ApplyStepRequest req;
+    req.set_apply_id(n.apply_id);
+    v1::OperationResponse resp;
+    grpc::Status s = n.connection->stub->CommitApply(Context(args.timeout).get(), req, &resp);
+    const bool ok = s.ok() && resp.state() == v1::OPERATION_STATE_DONE;
+    out << n.name << ": " << (s.ok() ? resp.message() : s.error_message()) << "\n";
+    (ok ? committed : failed).push_back(n.name);
+  }
+  if (!failed.empty()) {
+    err << "hacli apply: committed on " << (committed.empty() ? "no node" : absl::StrJoin(committed, ", "))
+        << " but not on " << absl::StrJoin(failed, ", ")
+        << " (their status shows the config drift)\n";
+    return kExitFailed;
+  }
+  out << "applied config version " << spec.config_version() << " to "
+      << absl::StrJoin(committed, ", ") << "\n";
+  return kExitOk;
+}
+
+}  // namespace hacluster::cli
