@@ -13,6 +13,7 @@
 #include "agent/config/yaml_codec.h"
 #include "agent/node/settings.h"
 #include "cli/exit_codes.h"
+#include "cli/spec_plan.h"
 #include "grpcpp/grpcpp.h"
 
 namespace hacluster::cli {
@@ -35,52 +36,57 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
   return ctx;
 }
 
-}  // namespace
+// The file read and validated, and every node of it reached: its status
+// asked, and the nodes it sees alive. An exit status when that fails.
+struct Reached {
+  std::string text;
+  spec::v1::ClusterSpec spec;
+  std::vector<Node> nodes;
+  std::set<std::string> alive;
+  std::map<uint64_t, std::vector<std::string>> versions;
+};
 
-int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+std::optional<int> LoadAndReach(const ApplyArgs& args, const char* command, std::ostream& err,
+                                Reached* r) {
   std::ifstream in(args.file);
   if (!in) {
-    err << "hacli apply: cannot read " << args.file << "\n";
+    err << "hacli " << command << ": cannot read " << args.file << "\n";
     return kExitUsage;
   }
   std::stringstream text;
   text << in.rdbuf();
+  r->text = text.str();
   config::ParsedSpec parsed = config::LoadSpecFile(args.file);
   err << config::FormatDiagnostics(parsed.diagnostics);
   if (config::HasErrors(parsed.diagnostics)) {
-    err << "hacli apply: " << args.file << " is invalid; nothing was sent\n";
+    err << "hacli " << command << ": " << args.file << " is invalid; nothing was sent\n";
     return kExitFailed;
   }
-  const spec::v1::ClusterSpec& spec = parsed.spec;
-
-  std::vector<Node> nodes;
-  for (const auto& n : spec.nodes()) {
+  r->spec = parsed.spec;
+  for (const auto& n : r->spec.nodes()) {
     Node node;
     node.name = n.name();
-    auto endpoints = agent::ApiListenAddresses(spec, n.name());
+    auto endpoints = agent::ApiListenAddresses(r->spec, n.name());
     if (!endpoints.ok()) {
-      err << "hacli apply: " << endpoints.status().message() << "\n";
+      err << "hacli " << command << ": " << endpoints.status().message() << "\n";
       return kExitUsage;
     }
     node.endpoints = *std::move(endpoints);
     if (node.endpoints.empty()) {
-      err << "hacli apply: the spec has no api.listen: apply reaches the nodes over it\n";
+      err << "hacli " << command
+          << ": the spec has no api.listen: hacli reaches the nodes over it\n";
       return kExitUsage;
     }
-    nodes.push_back(std::move(node));
+    r->nodes.push_back(std::move(node));
   }
-
-  // Reach every node, and ask each what it runs and whom it sees alive.
-  std::set<std::string> alive;
-  std::map<uint64_t, std::vector<std::string>> versions;
-  for (Node& n : nodes) {
+  for (Node& n : r->nodes) {
     ConnectionOptions o = args.connection;
     o.socket.clear();
     o.servers = n.endpoints;
     absl::StatusOr<AgentConnection> c = ConnectToAgent(o);
     if (!c.ok()) {
       if (ExitCodeFor(c.status()) == kExitUsage) {
-        err << "hacli apply: " << c.status().message() << "\n";
+        err << "hacli " << command << ": " << c.status().message() << "\n";
         return kExitUsage;
       }
       n.unreachable = std::string(c.status().message());
@@ -90,20 +96,33 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
     grpc::Status s = c->stub->GetStatus(Context(args.timeout).get(), v1::GetStatusRequest(), &st);
     if (!s.ok()) {
       if (ExitCodeFor(s) == kExitDenied) {
-        err << "hacli apply: " << n.name << ": " << s.error_message() << "\n";
+        err << "hacli " << command << ": " << n.name << ": " << s.error_message() << "\n";
         return kExitDenied;
       }
       n.unreachable = s.error_message();
       continue;
     }
-    alive.insert(n.name);
+    r->alive.insert(n.name);
     for (const auto& ns : st.nodes()) {
-      if (ns.state() == v1::NODE_STATE_UP) alive.insert(ns.name());
+      if (ns.state() == v1::NODE_STATE_UP) r->alive.insert(ns.name());
     }
-    versions[st.config_version()].push_back(n.name);
+    r->versions[st.config_version()].push_back(n.name);
     n.connection = *std::move(c);
     n.status = std::move(st);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+  Reached reached;
+  if (std::optional<int> code = LoadAndReach(args, "apply", err, &reached)) return *code;
+  const std::string& text = reached.text;
+  const spec::v1::ClusterSpec& spec = reached.spec;
+  std::vector<Node>& nodes = reached.nodes;
+  const std::set<std::string>& alive = reached.alive;
+  const std::map<uint64_t, std::vector<std::string>>& versions = reached.versions;
   if (versions.empty()) {
     for (const Node& n : nodes) err << n.name << ": unreachable: " << n.unreachable << "\n";
     err << "hacli apply: no agent reachable; nothing was sent\n";
@@ -141,7 +160,7 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
       break;
     }
     v1::PrepareApplyRequest req;
-    req.set_spec_yaml(text.str());
+    req.set_spec_yaml(text);
     req.set_expect_version(expect);
     // Long enough for the other nodes' prepares and this node's commit.
     const absl::Duration hold = std::max(deadtime, absl::Seconds(2));
@@ -200,6 +219,46 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   out << "applied config version " << spec.config_version() << " to "
       << absl::StrJoin(committed, ", ") << "\n";
   return kExitOk;
+}
+
+int RunDiff(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+  Reached reached;
+  if (std::optional<int> code = LoadAndReach(args, "diff", err, &reached)) return *code;
+  int answered = 0;
+  for (Node& n : reached.nodes) {
+    if (!n.connection.has_value()) {
+      out << n.name << ": unreachable (" << n.unreachable << ")"
+          << (reached.alive.count(n.name) > 0 ? "; alive in the membership: an apply would abort"
+                                              : "; dead in the membership: an apply skips it")
+          << "\n";
+      continue;
+    }
+    v1::GetSpecResponse running;
+    grpc::Status s =
+        n.connection->stub->GetSpec(Context(args.timeout).get(), v1::GetSpecRequest(), &running);
+    if (!s.ok()) {
+      out << n.name << ": " << s.error_message() << "\n";
+      continue;
+    }
+    config::ParsedSpec parsed = config::ParseSpecYaml(running.spec_yaml(), n.name + " (running)");
+    std::map<std::string, std::string> holders;
+    for (const auto& g : n.status->groups()) {
+      if (!g.holder().empty()) holders[g.name()] = g.holder();
+    }
+    ++answered;
+    const uint64_t version = running.config_version();
+    out << n.name << " (runs config version " << version << ")";
+    if (reached.spec.config_version() != version + 1) {
+      out << ": an apply would be refused: the new spec has version "
+          << reached.spec.config_version() << ", it must be " << version + 1;
+    }
+    out << ":\n";
+    for (const std::string& line : PlanForNode(parsed.spec, reached.spec, n.name, holders)) {
+      out << "  " << line << "\n";
+    }
+  }
+  if (answered == 0) return kExitUnreachable;
+  return answered == static_cast<int>(reached.nodes.size()) ? kExitOk : kExitFailed;
 }
 
 }  // namespace hacluster::cli

@@ -1,4 +1,4 @@
-// hacli apply: one spec to every live node of the cluster, or to none, in
+// hacli apply and hacli diff. apply: one spec to every live node of the cluster, or to none, in
 // two phases over the agents' mutual-TLS API. The nodes and their API
 // addresses come from the spec itself (api.listen, ":PORT" being each
 // node's own addresses). Every node alive in the cluster's membership must
@@ -33,6 +33,12 @@ struct ApplyArgs {
 // Validates the file as `hacli validate` does, then applies it; prints one
 // line per node and step, then the outcome. hacli's exit statuses.
 int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
+
+// hacli diff: what applying the file would do on each node (cli/spec_plan),
+// against the spec each node runs (GetSpec) and who holds each group now;
+// changes nothing. A reader's certificate may ask. 0 when every node
+// answered; 3 when none did; 1 when some did not.
+int RunDiff(const ApplyArgs& args, std::ostream& out, std::ostream& err);
 
 }  // namespace hacluster::cli
 

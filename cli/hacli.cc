@@ -64,7 +64,8 @@ Subcommands: status (the cluster as an agent sees it), watch (follow its
 events), standby, takeover, move (move resource groups), operation (follow
 one), where (who holds an IP or group), servers (every node, for a GUI),
 migrate (legacy /etc/ha.d <-> YAML spec), validate (check a spec), apply (a
-new spec to every node, or to none), cert (the API's TLS certificates).
+new spec to every node, or to none), diff (what an apply would do), cert
+(the API's TLS certificates).
 The agent commands talk to the local agent's socket, or with --server to
 remote agents over TCP with mutual TLS (--ca, --cert, --key); these flags go
 before the subcommand. -o json prints one JSON object for scripts.
@@ -92,6 +93,22 @@ committed (hacli killed) drops the spec after its hold (deadtime, at least
 Examples:
   hacli --ca certs/ca.crt --cert certs/ops.crt --key certs/ops.key apply -f cluster.yaml
   hacli apply -f cluster.yaml --expect-version 6
+)";
+
+constexpr char kDiffHelp[] = R"(
+Print what 'hacli apply' of the file would do on each node, changing
+nothing: for each group the resources it would start, stop or restart on
+the node that holds it (the others take the new definition), groups added,
+removed or moved (a new preferred node moves a group only with
+auto_failback on), and node-wide changes (media reopened, timing, keys,
+logging, ping targets, API settings). It compares the file with the spec
+each node runs (the API's GetSpec) and says when an apply would be refused
+(the new config_version must be the running one + 1). The nodes come from
+the file's api.listen, as for apply; a reader's certificate may ask.
+Exit status 0 when every node answered, 1 when some did not, 3 when none.
+
+Example:
+  hacli --ca certs/ca.crt --cert certs/gui.crt --key certs/gui.key diff -f cluster.yaml
 )";
 
 constexpr char kStatusHelp[] = R"(
@@ -397,6 +414,13 @@ int main(int argc, char** argv) {
                     "The config version every node must run now (compare-and-swap)")
       ->type_name("N");
 
+  hacluster::cli::ApplyArgs diff_args;
+  CLI::App* diff = app.add_subcommand("diff", "Show what applying a spec would do on each node");
+  diff->footer(Footer(kDiffHelp));
+  diff->add_option("-f,--file", diff_args.file, "The new YAML spec")
+      ->type_name("FILE")
+      ->required();
+
   hacluster::cli::StatusArgs sargs;
   std::string status_output = "text";
   CLI::App* status = app.add_subcommand("status", "Show the cluster as an agent sees it");
@@ -533,6 +557,10 @@ int main(int argc, char** argv) {
   if (apply->parsed()) {
     apply_args.connection = connection;
     return hacluster::cli::RunApply(apply_args, std::cout, std::cerr);
+  }
+  if (diff->parsed()) {
+    diff_args.connection = connection;
+    return hacluster::cli::RunDiff(diff_args, std::cout, std::cerr);
   }
   if (status->parsed()) {
     sargs.connection = connection;

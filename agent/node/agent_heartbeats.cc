@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/config/yaml_codec.h"
+
 namespace hacluster::agent {
 
 using google::protobuf::util::TimeUtil;
@@ -235,6 +237,11 @@ void AgentLoop::Flush(MonoTime now) {
 
 void AgentLoop::NoteLocalSpec(MonoTime now) {
   spec_hash_ = SpecHash(config_.spec);
+  v1::GetSpecResponse published;
+  published.set_spec_yaml(config::SpecToYaml(config_.spec));
+  published.set_config_version(config_.spec.config_version());
+  published.set_config_hash(Hex(spec_hash_));
+  hub_.PublishSpec(std::move(published));
   out_hb_.set_config_version(config_.spec.config_version());
   out_hb_.set_config_hash(spec_hash_);
   for (const DriftTracker::Change& c : drift_.SetLocal(config_.spec.config_version(), spec_hash_)) {

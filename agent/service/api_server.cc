@@ -238,6 +238,14 @@ grpc::Status AgentService::ListServers(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status AgentService::GetSpec(grpc::ServerContext* context, const v1::GetSpecRequest*,
+                                   v1::GetSpecResponse* response) {
+  grpc::Status allowed = Read(context, "spec");
+  if (!allowed.ok()) return allowed;
+  *response = *hub_.Spec();
+  return grpc::Status::OK;
+}
+
 grpc::Status AgentService::PrepareApply(grpc::ServerContext* context,
                                         const v1::PrepareApplyRequest* request,
                                         v1::OperationResponse* response) {

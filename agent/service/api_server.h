@@ -58,6 +58,8 @@ class AgentService final : public v1::Agent::Service {
                      v1::WhereResponse* response) override;
   grpc::Status ListServers(grpc::ServerContext* context, const v1::ListServersRequest* request,
                            v1::ListServersResponse* response) override;
+  grpc::Status GetSpec(grpc::ServerContext* context, const v1::GetSpecRequest* request,
+                       v1::GetSpecResponse* response) override;
   grpc::Status PrepareApply(grpc::ServerContext* context, const v1::PrepareApplyRequest* request,
                             v1::OperationResponse* response) override;
   grpc::Status CommitApply(grpc::ServerContext* context, const v1::ApplyStepRequest* request,

@@ -93,4 +93,15 @@ EventHub::WaitResult EventHub::Next(uint64_t* cursor, absl::Duration timeout,
   return WaitResult::kEvents;
 }
 
+void EventHub::PublishSpec(v1::GetSpecResponse spec) {
+  auto published = std::make_shared<const v1::GetSpecResponse>(std::move(spec));
+  PiMutexLock lock(&mu_);
+  spec_ = std::move(published);
+}
+
+std::shared_ptr<const v1::GetSpecResponse> EventHub::Spec() const {
+  PiMutexLock lock(&mu_);
+  return spec_ != nullptr ? spec_ : std::make_shared<const v1::GetSpecResponse>();
+}
+
 }  // namespace hacluster::agent

@@ -48,6 +48,11 @@ class EventHub {
   // The latest snapshot as published (no copy, times not advanced).
   std::shared_ptr<const v1::GetStatusResponse> Snapshot() const;
 
+  // The running spec as GetSpec answers it (published at start and after
+  // each reload or apply), and the latest published.
+  void PublishSpec(v1::GetSpecResponse spec);
+  std::shared_ptr<const v1::GetSpecResponse> Spec() const;
+
   // The id of the newest event (0 before the first).
   uint64_t LastId() const;
 
@@ -65,6 +70,7 @@ class EventHub {
   mutable PiCondVar changed_;
   std::shared_ptr<const v1::GetStatusResponse> status_ ABSL_GUARDED_BY(mu_);
   MonoTime status_at_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const v1::GetSpecResponse> spec_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> events_ ABSL_GUARDED_BY(mu_);
   uint64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

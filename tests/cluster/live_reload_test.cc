@@ -323,6 +323,20 @@ TEST_F(LiveReloadTest, HacliApplyReachesEveryLiveNodeOrNone) {
   const std::string v2_file = cluster_.File("v2.yaml");
   std::ofstream(v2_file) << v2;
 
+  // diff first: what would happen on each node, nothing changed.
+  auto diff = harness::RunProcess({HacliPath(), "--ca", certs + "/ca.crt", "--cert",
+                                   certs + "/reader.crt", "--key", certs + "/reader.key", "diff",
+                                   "-f", v2_file});
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_EQ(diff->status.code, 0) << diff->output;
+  EXPECT_NE(diff->output.find("node01 (runs config version 1):\n  svc: start billing\n"),
+            std::string::npos)
+      << diff->output;
+  EXPECT_NE(diff->output.find("node02 (runs config version 1):\n  svc: not running here"),
+            std::string::npos)
+      << diff->output;
+  EXPECT_EQ(version_of("node01"), 1u);
+
   harness::RunResult r = hacli(v2_file);
   EXPECT_EQ(r.status.code, 0) << r.output;
   EXPECT_NE(r.output.find("applied config version 2 to node01, node02"), std::string::npos)
