@@ -144,6 +144,9 @@ bool AgentLoop::Turn() {
 
 int AgentLoop::Finish() {
   DropApply("the agent is stopping", clock_.Now());
+  // Heartbeats that arrived before the stop count for the replay floors
+  // saved below (a peer's frames up to the stop cannot be replayed later).
+  ReceiveDated();
   // Work still running ends first (the destructor would wait for it
   // anyway), so a floors save under way cannot race the last one.
   executor_.reset();
