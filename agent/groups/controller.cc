@@ -207,8 +207,9 @@ void GroupController::Drive(
     auto retiring = retiring_.find(group);
     if (retiring == retiring_.end()) return;
     GroupRunner& r = *retiring->second;
+    const ClaimPhase before = r.claim();
     fn(r, &out->ops, &out->events);
-    out->claims_changed = true;
+    if (r.claim() != before) out->claims_changed = true;
     if (r.claim() == wire::v1::GroupClaim::PHASE_UNSPECIFIED) retiring_.erase(retiring);
     return;
   }

@@ -259,10 +259,9 @@ bool GroupRunner::CanReshape(const spec::v1::ResourceGroup& next, std::string* r
 bool GroupRunner::Reshape(spec::v1::ResourceGroup next, MonoTime now, std::vector<GroupOp>* ops,
                           std::vector<v1::Event>* events, std::string* refusal) {
   if (!CanReshape(next, refusal)) return false;
-  if (state_ != State::kRunning) {
+  if (state_ != State::kRunning) {  // stopped or failed: nothing runs
     pending_ = std::move(next);
     TakePending();
-    for (Resource& r : resources_) r.running = false;
     return true;
   }
   std::map<std::string, const spec::v1::Resource*> incoming;

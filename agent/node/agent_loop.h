@@ -185,8 +185,9 @@ class AgentLoop {
   // resource script is here, the API settings, keys and media can be made.
   struct StagedSpec {
     spec::v1::ClusterSpec spec;
-    SpecDiff diff;
+    SpecDiff diff;  // against the running spec, whose hash is running_hash
     ApiOptions api;
+    std::string running_hash;
   };
   absl::StatusOr<StagedSpec> StageSpec(spec::v1::ClusterSpec spec) const;
   // Switches to a staged spec whole (media reopened when they changed),

@@ -27,6 +27,7 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
   auto node = LocalNodeName(spec, local_node_);
   if (!node.ok()) return node.status();
   StagedSpec staged;
+  staged.running_hash = spec_hash_;
   staged.diff = DiffSpecs(config_.spec, spec, options_.state_dir);
   if (staged.diff.cluster_renamed) {
     return absl::InvalidArgumentError(
@@ -51,9 +52,7 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
 
 absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoTime now) {
   const SpecDiff& diff = staged.diff;
-  if (staged.diff.old_version != config_.spec.config_version() ||
-      DiffSpecs(config_.spec, staged.spec, options_.state_dir).media_changed !=
-          diff.media_changed) {
+  if (staged.running_hash != spec_hash_) {
     return absl::FailedPreconditionError(
         "the running spec changed since this one was checked against it");
   }

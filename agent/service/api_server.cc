@@ -154,6 +154,15 @@ grpc::Status AgentService::Write(grpc::ServerContext* context, const std::string
   return answer(grpc::Status::OK);
 }
 
+grpc::Status AgentService::RefuseWrite(grpc::ServerContext* context, const std::string& call,
+                                       const std::string& why) {
+  Caller caller;
+  grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
+  if (!allowed.ok()) return allowed;
+  auth_.AuditResult(caller, call, false, absl::StrCat("error: ", why));
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+}
+
 grpc::Status AgentService::Standby(grpc::ServerContext* context, const v1::StandbyRequest* request,
                                    v1::OperationResponse* response) {
   OperationRequest r;
@@ -178,11 +187,7 @@ grpc::Status AgentService::Move(grpc::ServerContext* context, const v1::MoveRequ
   const std::string call =
       absl::StrCat("move group=", request->group(), " node=", request->node());
   if (request->group().empty() || request->node().empty()) {
-    Caller caller;
-    grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
-    if (!allowed.ok()) return allowed;
-    auth_.AuditResult(caller, call, false, "error: move needs a group and a node");
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "move needs a group and a node");
+    return RefuseWrite(context, call, "move needs a group and a node");
   }
   OperationRequest r;
   r.kind = OperationRequest::Kind::kMove;
@@ -258,11 +263,7 @@ grpc::Status AgentService::PrepareApply(grpc::ServerContext* context,
                                         " bytes, expect version ", request->expect_version(), ")");
   // (The spec's size is bounded by the API's message limit.)
   if (r.hold < absl::ZeroDuration() || r.hold > absl::Minutes(10)) {
-    Caller caller;
-    grpc::Status allowed = auth_.Authorize(context, ApiRole::kAdmin, call, &caller);
-    if (!allowed.ok()) return allowed;
-    auth_.AuditResult(caller, call, false, "error: hold outside 0 to 10m");
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hold is outside 0 to 10m");
+    return RefuseWrite(context, call, "hold is outside 0 to 10m");
   }
   return Write(context, call, std::move(r), google::protobuf::Duration(), false, response);
 }

@@ -74,6 +74,11 @@ class AgentService final : public v1::Agent::Service {
                      OperationRequest request, const google::protobuf::Duration& timeout,
                      bool no_wait, v1::OperationResponse* response);
   grpc::Status Read(grpc::ServerContext* context, const char* call);
+  // An admin's write refused for bad arguments before it reaches the loop:
+  // authorized first (an unauthorized caller hears that instead), audited,
+  // INVALID_ARGUMENT with `why`.
+  grpc::Status RefuseWrite(grpc::ServerContext* context, const std::string& call,
+                           const std::string& why);
 
   EventHub& hub_;
   Operations& ops_;
