@@ -751,12 +751,17 @@ ParsedSpec LoadSpecFile(const std::string& path, const ValidateOptions& options)
     out.diagnostics.push_back({Severity::kError, Location{path, 0, 0}, problem});
     return out;
   }
-  ParsedSpec parsed;
-  // Validating what could not be read as a map would only add noise.
-  if (!Parse(text, path, &parsed)) return parsed;
   ValidateOptions effective = options;
   if (effective.base_dir.empty()) effective.base_dir = DirName(path);
-  std::vector<Diagnostic> more = ValidateSpec(parsed.spec, parsed.source_map, effective);
+  return LoadSpecText(text, path, effective);
+}
+
+ParsedSpec LoadSpecText(absl::string_view text, const std::string& filename,
+                        const ValidateOptions& options) {
+  ParsedSpec parsed;
+  // Validating what could not be read as a map would only add noise.
+  if (!Parse(std::string(text), filename, &parsed)) return parsed;
+  std::vector<Diagnostic> more = ValidateSpec(parsed.spec, parsed.source_map, options);
   parsed.diagnostics.insert(parsed.diagnostics.end(), more.begin(), more.end());
   return parsed;
 }

@@ -53,6 +53,12 @@ std::string SpecToYaml(const spec::v1::ClusterSpec& spec);
 // naming the file and the OS reason.
 ParsedSpec LoadSpecFile(const std::string& path, const ValidateOptions& options = {});
 
+// Parses `text` and runs ValidateSpec on it, as LoadSpecFile does for a
+// file's text; `filename` locates the diagnostics, and relative paths are
+// checked against options.base_dir.
+ParsedSpec LoadSpecText(absl::string_view text, const std::string& filename,
+                        const ValidateOptions& options);
+
 }  // namespace hacluster::config
 
 #endif  // HACLUSTER_AGENT_CONFIG_YAML_CODEC_H_

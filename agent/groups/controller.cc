@@ -219,6 +219,16 @@ void GroupController::Drive(
   fn(r, &out->ops, &out->events);
   if (!was_failed && r.failed()) failed_here_.insert(group);
   if (r.claim() != before) out->claims_changed = true;
+  auto taking = taking_over_.find(group);
+  if (taking != taking_over_.end()) {
+    if (r.state() == GroupRunner::State::kRunning) {
+      ++failovers_;
+      last_failover_ = now - taking->second;
+      taking_over_.erase(taking);
+    } else if (r.state() != GroupRunner::State::kStarting) {
+      taking_over_.erase(taking);  // it failed or was stopped again
+    }
+  }
 }
 
 std::string GroupController::StartReason(const ClusterView& view, const std::string& group,
@@ -296,6 +306,11 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     switch (d.action) {
       case Action::kStart: {
         std::string reason = StartReason(view, name, d);
+        auto last = last_holder_.find(name);
+        if (last != last_holder_.end() && last->second != local_) {
+          const NodeView* held_by = FindNode(view, last->second);
+          if (held_by != nullptr && !held_by->alive) taking_over_.emplace(name, now);
+        }
         Drive(name, now, out, [&](GroupRunner& r, auto* ops, auto* events) {
           r.Start(reason, now, ops, events);
         });
@@ -698,6 +713,14 @@ void GroupController::FillStatus(const std::function<absl::Time(MonoTime)>& wall
     FillGroup(view, g.name(), gs);
     const GroupRunner* r = Runner(g.name());
     if (r != nullptr) r->FillResources(wall, gs);
+  }
+  v1::AgentCounters* c = status->mutable_counters();
+  c->set_failovers(failovers_);
+  if (failovers_ > 0) {
+    c->mutable_last_failover_duration()->set_seconds(
+        absl::ToInt64Seconds(last_failover_));
+    c->mutable_last_failover_duration()->set_nanos(static_cast<int32_t>(
+        absl::ToInt64Nanoseconds(last_failover_ - absl::Seconds(absl::ToInt64Seconds(last_failover_)))));
   }
 }
 

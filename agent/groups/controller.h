@@ -236,6 +236,11 @@ class GroupController {
   std::map<std::string, std::string> last_holder_;
   std::set<std::string> split_;
   std::set<std::string> waiting_;
+  // Groups being taken over from a holder that died, since when; counted
+  // as failovers once running here.
+  std::map<std::string, MonoTime> taking_over_;
+  uint64_t failovers_ = 0;
+  absl::Duration last_failover_ = absl::ZeroDuration();
 };
 
 }  // namespace hacluster::agent

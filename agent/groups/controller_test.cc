@@ -223,6 +223,30 @@ TEST(GroupControllerTest, PeerDeathMovesTheGroupWithThatReason) {
   EXPECT_EQ(sim.Holder(), "node02");
 }
 
+TEST(GroupControllerTest, TakeoverFromADeadHolderIsCountedWithItsDuration) {
+  Sim sim(Spec());
+  sim.Settle();
+  v1::GetStatusResponse before;
+  sim.c("node02").FillStatus([](MonoTime t) { return absl::FromUnixNanos(0) + t; }, &before);
+  EXPECT_EQ(before.counters().failovers(), 0u);
+  EXPECT_FALSE(before.counters().has_last_failover_duration());
+  sim.Kill("node01");
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node02");
+  v1::GetStatusResponse after;
+  sim.c("node02").FillStatus([](MonoTime t) { return absl::FromUnixNanos(0) + t; }, &after);
+  EXPECT_EQ(after.counters().failovers(), 1u);
+  // Two resources started one after the other, 10 ms of simulated time each.
+  const int64_t ms = after.counters().last_failover_duration().seconds() * 1000 +
+                     after.counters().last_failover_duration().nanos() / 1000000;
+  EXPECT_GT(ms, 0);
+  EXPECT_LT(ms, 1000);
+  // A move by an operator is not a failover.
+  v1::GetStatusResponse other;
+  sim.c("node01").FillStatus([](MonoTime t) { return absl::FromUnixNanos(0) + t; }, &other);
+  EXPECT_EQ(other.counters().failovers(), 0u);
+}
+
 TEST(GroupControllerTest, FailbackOnReturnsItOnlyAfterTheOtherReleased) {
   Sim sim(Spec(2, /*failback=*/true));
   sim.Settle();

@@ -86,6 +86,7 @@ void AgentLoop::SendPings() {
 
 void AgentLoop::OnDrop(absl::string_view source, const wire::PacketCheck::Result& r,
                          MonoTime now) {
+  publisher_.CountRefusedPacket(source);
   std::optional<std::string> line = drop_log_.Record(source, r.reason, r.detail, now);
   if (!line.has_value()) return;
   v1::Event e;

@@ -34,11 +34,25 @@ void AddSpecFacts(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse* stat
   }
 }
 
+absl::string_view SourceAddress(absl::string_view source) {
+  if (!source.empty() && source.front() == '[') {
+    const size_t close = source.find(']');
+    return close == absl::string_view::npos ? source : source.substr(1, close - 1);
+  }
+  const size_t colon = source.find(':');
+  if (colon != absl::string_view::npos && source.find(':', colon + 1) == absl::string_view::npos) {
+    return source.substr(0, colon);
+  }
+  return source;
+}
+
 void StatusPublisher::Emit(std::vector<v1::Event>* events) {
   for (v1::Event& e : *events) {
     const MonoTime at = absl::Nanoseconds(e.monotonic_ns());
     *e.mutable_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(WallTimeOf(at)));
     e.set_local_generation(generation_);
+    if (e.kind() == v1::EVENT_KIND_HEARTBEAT_LATE) ++late_heartbeats_;
+    if (e.kind() == v1::EVENT_KIND_NODE_DEAD) ++node_deaths_;
     logger_.Log(LevelOf(e.kind()), e.reason());
     hub_.Emit(std::move(e));
   }
@@ -48,7 +62,25 @@ void StatusPublisher::Emit(std::vector<v1::Event>* events) {
 void StatusPublisher::Publish(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse status,
                               MonoTime now) {
   AddSpecFacts(spec, &status);
+  v1::AgentCounters* c = status.mutable_counters();
+  c->set_late_heartbeats(late_heartbeats_);
+  c->set_node_deaths(node_deaths_);
+  for (const auto& [source, n] : refused_by_source_) {
+    (*c->mutable_auth_failures_by_source())[source] = n;
+  }
   hub_.PublishStatus(std::move(status), now);
+}
+
+void StatusPublisher::CountRefusedPacket(absl::string_view source) {
+  source = SourceAddress(source);
+  auto it = refused_by_source_.find(std::string(source));
+  if (it == refused_by_source_.end()) {
+    // "other" takes the overflow; it is itself one of the entries.
+    it = refused_by_source_.size() + 1 < kMaxSources
+             ? refused_by_source_.emplace(std::string(source), 0).first
+             : refused_by_source_.emplace("other", 0).first;
+  }
+  ++it->second;
 }
 
 }  // namespace hacluster::agent

@@ -11,8 +11,11 @@
 #define HACLUSTER_AGENT_NODE_STATUS_PUBLISHER_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "agent/core/clock.h"
 #include "agent/log/logger.h"
 #include "agent/service/event_hub.h"
@@ -28,6 +31,11 @@ LogLevel LevelOf(v1::EventKind kind);
 // the running config version on the local node. Pure.
 void AddSpecFacts(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse* status);
 
+// The address of a packet's source without its port: "192.0.2.12:694" ->
+// "192.0.2.12", "[2001:db8::1]:694" -> "2001:db8::1"; other sources (a
+// serial device) as they are.
+absl::string_view SourceAddress(absl::string_view source);
+
 class StatusPublisher {
  public:
   // Neither is owned; both must outlive the publisher.
@@ -36,13 +44,24 @@ class StatusPublisher {
 
   // Stamps, logs and publishes `*events` in order, and clears it.
   void Emit(std::vector<v1::Event>* events);
-  // Publishes `status` (completed by AddSpecFacts from `spec`) as of `now`.
+  // Publishes `status` (completed by AddSpecFacts from `spec`, and with
+  // the counters below) as of `now`.
   void Publish(const spec::v1::ClusterSpec& spec, v1::GetStatusResponse status, MonoTime now);
+  // Counts one packet the wire check refused, by its source address (at
+  // most kMaxSources sources; the rest under "other").
+  void CountRefusedPacket(absl::string_view source);
+
+  static constexpr size_t kMaxSources = 64;
 
  private:
   Logger& logger_;
   EventHub& hub_;
   uint64_t generation_ = 0;
+  // Counted from the events emitted and the packets refused; merged into
+  // the status's counters (which carry the group controller's failovers).
+  uint64_t late_heartbeats_ = 0;
+  uint64_t node_deaths_ = 0;
+  std::map<std::string, uint64_t> refused_by_source_;
 };
 
 }  // namespace hacluster::agent

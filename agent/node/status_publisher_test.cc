@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "agent/core/clock.h"
 #include "gtest/gtest.h"
 
@@ -92,6 +93,47 @@ TEST(StatusPublisherTest, EventsAreStampedLoggedAndPublishedInOrder) {
   ASSERT_NE(dead, std::string::npos) << log;
   ASSERT_NE(up, std::string::npos) << log;
   EXPECT_LT(dead, up);
+}
+
+TEST(StatusPublisherTest, SourceAddressDropsThePort) {
+  EXPECT_EQ(SourceAddress("192.0.2.12:694"), "192.0.2.12");
+  EXPECT_EQ(SourceAddress("[2001:db8::1]:694"), "2001:db8::1");
+  EXPECT_EQ(SourceAddress("ttyS0"), "ttyS0");
+}
+
+TEST(StatusPublisherTest, CountersGoIntoThePublishedStatus) {
+  LogOptions o;
+  o.to_stderr = false;
+  auto logger = Logger::Create(o);
+  ASSERT_TRUE(logger.ok()) << logger.status();
+  EventHub hub;
+  StatusPublisher publisher(**logger, hub);
+  std::vector<v1::Event> events(3);
+  events[0].set_kind(v1::EVENT_KIND_HEARTBEAT_LATE);
+  events[1].set_kind(v1::EVENT_KIND_HEARTBEAT_LATE);
+  events[2].set_kind(v1::EVENT_KIND_NODE_DEAD);
+  publisher.Emit(&events);
+  publisher.CountRefusedPacket("192.0.2.99:694");
+  publisher.CountRefusedPacket("192.0.2.99:40000");
+  publisher.CountRefusedPacket("198.51.100.7:694");
+  for (int i = 0; i < 100; ++i) {
+    publisher.CountRefusedPacket(absl::StrCat("203.0.113.", i, ":694"));
+  }
+  v1::GetStatusResponse st;
+  st.mutable_counters()->set_failovers(3);  // the group controller's part
+  publisher.Publish(spec::v1::ClusterSpec(), st, MonotonicNow());
+  const v1::AgentCounters& c = hub.Snapshot()->counters();
+  EXPECT_EQ(c.failovers(), 3u);
+  EXPECT_EQ(c.late_heartbeats(), 2u);
+  EXPECT_EQ(c.node_deaths(), 1u);
+  EXPECT_EQ(c.auth_failures_by_source().at("192.0.2.99"), 2u);
+  EXPECT_EQ(c.auth_failures_by_source().at("198.51.100.7"), 1u);
+  EXPECT_EQ(static_cast<size_t>(c.auth_failures_by_source().size()),
+            StatusPublisher::kMaxSources);
+  uint64_t total = 0;
+  for (const auto& [source, n] : c.auth_failures_by_source()) total += n;
+  EXPECT_EQ(total, 103u);
+  EXPECT_GT(c.auth_failures_by_source().at("other"), 0u);
 }
 
 }  // namespace
