@@ -46,20 +46,29 @@ struct Reached {
   std::map<uint64_t, std::vector<std::string>> versions;
 };
 
-std::optional<int> LoadAndReach(const ApplyArgs& args, const char* command, std::ostream& err,
-                                Reached* r) {
+std::optional<int> ReadSpecFileText(const ApplyArgs& args, const char* command,
+                                    std::ostream& err, std::string* text) {
   std::ifstream in(args.file);
   if (!in) {
     err << "hacli " << command << ": cannot read " << args.file << "\n";
     return kExitUsage;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  r->text = text.str();
-  config::ParsedSpec parsed = config::LoadSpecFile(args.file);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *text = buffer.str();
+  return std::nullopt;
+}
+
+std::optional<int> LoadAndReach(const std::string& text, const std::string& source,
+                                const std::string& base_dir, const ApplyArgs& args,
+                                const char* command, std::ostream& err, Reached* r) {
+  r->text = text;
+  config::ValidateOptions options;
+  options.base_dir = base_dir;
+  config::ParsedSpec parsed = config::LoadSpecText(text, source, options);
   err << config::FormatDiagnostics(parsed.diagnostics);
   if (config::HasErrors(parsed.diagnostics)) {
-    err << "hacli " << command << ": " << args.file << " is invalid; nothing was sent\n";
+    err << "hacli " << command << ": " << source << " is invalid; nothing was sent\n";
     return kExitFailed;
   }
   r->spec = parsed.spec;
@@ -113,11 +122,28 @@ std::optional<int> LoadAndReach(const ApplyArgs& args, const char* command, std:
   return std::nullopt;
 }
 
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+  std::string text;
+  if (std::optional<int> code = ReadSpecFileText(args, "apply", err, &text)) return *code;
+  return ApplySpecText(text, args.file, DirOf(args.file), args, out, err);
+}
+
+int ApplySpecText(const std::string& spec_text, const std::string& source,
+                  const std::string& base_dir, const ApplyArgs& args, std::ostream& out,
+                  std::ostream& err) {
   Reached reached;
-  if (std::optional<int> code = LoadAndReach(args, "apply", err, &reached)) return *code;
+  if (std::optional<int> code =
+          LoadAndReach(spec_text, source, base_dir, args, "apply", err, &reached)) {
+    return *code;
+  }
   const std::string& text = reached.text;
   const spec::v1::ClusterSpec& spec = reached.spec;
   std::vector<Node>& nodes = reached.nodes;
@@ -222,8 +248,13 @@ int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
 }
 
 int RunDiff(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
+  std::string text;
+  if (std::optional<int> code = ReadSpecFileText(args, "diff", err, &text)) return *code;
   Reached reached;
-  if (std::optional<int> code = LoadAndReach(args, "diff", err, &reached)) return *code;
+  if (std::optional<int> code =
+          LoadAndReach(text, args.file, DirOf(args.file), args, "diff", err, &reached)) {
+    return *code;
+  }
   int answered = 0;
   for (Node& n : reached.nodes) {
     if (!n.connection.has_value()) {

@@ -34,6 +34,13 @@ struct ApplyArgs {
 // line per node and step, then the outcome. hacli's exit statuses.
 int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
 
+// RunApply on a spec's text rather than a file (the controller's Apply):
+// `source` names it in messages, and relative paths in it (key files) are
+// checked against `base_dir`. args.file is unused.
+int ApplySpecText(const std::string& spec_text, const std::string& source,
+                  const std::string& base_dir, const ApplyArgs& args, std::ostream& out,
+                  std::ostream& err);
+
 // hacli diff: what applying the file would do on each node (cli/spec_plan),
 // against the spec each node runs (GetSpec) and who holds each group now;
 // changes nothing. A reader's certificate may ask. 0 when every node

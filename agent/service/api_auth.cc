@@ -6,10 +6,29 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/core/clock.h"
+#include "agent/tls/certificates.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/security/auth_context.h"
 
 namespace hacluster::agent {
+
+absl::StatusOr<std::shared_ptr<const CertVerifier>> CertVerifierForCa(absl::string_view ca_pem) {
+  auto verifier = tls::ClientCertVerifier::Create(ca_pem);
+  if (!verifier.ok()) return verifier.status();
+  std::shared_ptr<const tls::ClientCertVerifier> shared = *std::move(verifier);
+  return std::make_shared<const CertVerifier>(
+      [shared](absl::string_view pem, absl::Time at) -> absl::StatusOr<CertIdentity> {
+        absl::StatusOr<tls::CertInfo> info = shared->Verify(pem, at);
+        if (!info.ok()) return info.status();
+        if (!info->role.has_value()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("certificate ", info->subject, " has no role (OU reader, admin or node)"));
+        }
+        return CertIdentity{info->subject, *info->role == tls::CertRole::kReader
+                                               ? ApiRole::kReader
+                                               : ApiRole::kAdmin};
+      });
+}
 namespace {
 
 std::string PropertyOf(const grpc::AuthContext& auth, const char* name) {

@@ -51,6 +51,12 @@ struct CertIdentity {
 using CertVerifier =
     std::function<absl::StatusOr<CertIdentity>(absl::string_view pem, absl::Time now)>;
 
+// The verifier of client certificates signed by the CA(s) in `ca_pem`: the
+// chain, the dates, client authentication, and a role (OU reader, admin or
+// node; node and admin may write). InvalidArgument when `ca_pem` holds no
+// usable CA.
+absl::StatusOr<std::shared_ptr<const CertVerifier>> CertVerifierForCa(absl::string_view ca_pem);
+
 struct Caller {
   std::string who;  // "O=demo, OU=admin, CN=ops" or "uid 0"
   ApiRole role = ApiRole::kReader;

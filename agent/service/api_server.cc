@@ -450,21 +450,8 @@ absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
   absl::StatusOr<tls::TlsFiles> files =
       tls::LoadTlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca, now);
   if (!files.ok()) return files.status();
-  auto verifier = tls::ClientCertVerifier::Create(files->ca_pem);
-  if (!verifier.ok()) return verifier.status();
-  std::shared_ptr<const tls::ClientCertVerifier> shared = *std::move(verifier);
-  auto check = std::make_shared<const CertVerifier>(
-      [shared](absl::string_view pem, absl::Time at) -> absl::StatusOr<CertIdentity> {
-        absl::StatusOr<tls::CertInfo> info = shared->Verify(pem, at);
-        if (!info.ok()) return info.status();
-        if (!info->role.has_value()) {
-          return absl::PermissionDeniedError(
-              absl::StrCat("certificate ", info->subject, " has no role (OU reader, admin or node)"));
-        }
-        return CertIdentity{info->subject, *info->role == tls::CertRole::kReader
-                                               ? ApiRole::kReader
-                                               : ApiRole::kAdmin};
-      });
+  absl::StatusOr<std::shared_ptr<const CertVerifier>> check = CertVerifierForCa(files->ca_pem);
+  if (!check.ok()) return check.status();
 
   auto out = std::make_unique<TlsServer>();
   out->addresses = options.tcp_addresses;
@@ -498,7 +485,7 @@ absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
         absl::StrJoin(failed.empty() ? options.tcp_addresses : failed, ", "),
         " (address not on this host, or the port in use?)"));
   }
-  auth_.SetCertVerifier(std::move(check));
+  auth_.SetCertVerifier(*std::move(check));
   out->ports = std::move(ports);
   return out;
 }
