@@ -14,6 +14,9 @@ PACKAGES=(
   # tests and demo
   # (namespaces, bridges, links and cuts for the multi-node tests; ping)
   iproute2 procps nftables iputils-ping
+  # (the dashboard in a real browser: headless Chromium, its NSS certificate
+  # store tools; a Prometheus text-format parser for /metrics)
+  chromium libnss3-tools python3-prometheus-client
   # (the real OCF agents and Heartbeat resource.d scripts the resource tests
   # run unchanged: IPaddr2, Dummy, Filesystem, MailTo, resource.d/IPaddr)
   resource-agents heartbeat

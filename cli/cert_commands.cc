@@ -61,9 +61,10 @@ absl::Status EnsureDir(const std::string& dir) {
 // out.
 int WritePair(const tls::CertAndKey& pair, const std::string& cert_path,
               const std::string& key_path, bool force, absl::string_view sub,
-              std::ostream& err) {
-  absl::Status written =
-      WriteNewFiles({{key_path, pair.key_pem, 0600}, {cert_path, pair.cert_pem, 0644}}, force);
+              std::ostream& err, std::vector<NewFile> more = {}) {
+  std::vector<NewFile> files = {{key_path, pair.key_pem, 0600}, {cert_path, pair.cert_pem, 0644}};
+  files.insert(files.end(), more.begin(), more.end());
+  absl::Status written = WriteNewFiles(files, force);
   if (written.code() == absl::StatusCode::kAlreadyExists) {
     return Fail(err, sub, absl::StrCat(written.message(), "; give --force to replace it"),
                 kExitFailed);
@@ -240,12 +241,25 @@ int RunCertIssue(const CertIssueArgs& args, absl::Time now, std::ostream& out,
   }
   std::string cert_path = InDir(args.dir, args.name + ".crt");
   std::string key_path = InDir(args.dir, args.name + ".key");
-  int written = WritePair(*leaf, cert_path, key_path, args.force, "issue", err);
+  std::vector<NewFile> more;
+  const std::string p12_path = InDir(args.dir, args.name + ".p12");
+  if (args.p12) {
+    absl::StatusOr<std::string> bundle =
+        tls::Pkcs12Bundle(*leaf, ca.cert_pem, args.name, args.p12_password);
+    if (!bundle.ok()) return Fail(err, "issue", bundle.status().message(), kExitFailed);
+    more.push_back({p12_path, *std::move(bundle), 0600});
+  }
+  int written = WritePair(*leaf, cert_path, key_path, args.force, "issue", err, more);
   if (written != kExitOk) return written;
   out << "wrote " << cert_path << " and " << key_path << " (key mode 0600): "
       << SubjectOf(leaf->cert_pem)
       << (args.sans.empty() ? "" : absl::StrCat(", SANs ", absl::StrJoin(args.sans, ", ")))
       << ", valid until " << tls::FormatCertTime(request.not_after) << "\n";
+  if (args.p12) {
+    out << "wrote " << p12_path << " (mode 0600): the certificate, its key and the CA for a "
+        << "browser; password " << (args.p12_password.empty() ? "empty" : "from HACLI_P12_PASSWORD")
+        << "\n";
+  }
   return kExitOk;
 }
 

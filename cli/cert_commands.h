@@ -51,6 +51,8 @@ struct CertIssueArgs {
   std::vector<std::string> sans;  // required for a node: its addresses
   int days = kDefaultCertDays;    // clipped to the CA's end, with a note
   bool force = false;             // replace DIR/NAME.crt and DIR/NAME.key
+  bool p12 = false;               // also DIR/NAME.p12 for a browser
+  std::string p12_password;       // hacli passes $HACLI_P12_PASSWORD
 };
 int RunCertIssue(const CertIssueArgs& args, absl::Time now, std::ostream& out,
                  std::ostream& err);

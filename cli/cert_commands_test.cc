@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +127,46 @@ TEST_F(CertCommandsTest, InitIssueShowRoundTrip) {
   ASSERT_EQ(Show(Path("ca.crt")), kExitOk) << err_;
   EXPECT_THAT(out_, HasSubstr("role:        -\n"));
   EXPECT_THAT(out_, HasSubstr("CA:          yes\n"));
+}
+
+TEST_F(CertCommandsTest, P12BundleHoldsTheCertificateItsKeyAndTheCa) {
+  ASSERT_EQ(Init(), kExitOk) << err_;
+  CertIssueArgs args;
+  args.dir = dir_;
+  args.role = "admin";
+  args.name = "alice";
+  args.p12 = true;
+  ASSERT_EQ(Run([&](std::ostream& o, std::ostream& e) { return RunCertIssue(args, now_, o, e); }),
+            kExitOk)
+      << err_;
+  EXPECT_THAT(out_, HasSubstr("wrote " + Path("alice.p12") + " (mode 0600)"));
+  EXPECT_EQ(Mode(Path("alice.p12")), 0600u);
+  const std::string der = Read(Path("alice.p12"));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(der.size()));
+  ASSERT_NE(p12, nullptr);
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* ca = nullptr;
+  ASSERT_EQ(PKCS12_parse(p12, "", &key, &cert, &ca), 1);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_check_private_key(cert, key), 1);
+  ASSERT_NE(ca, nullptr);
+  EXPECT_EQ(sk_X509_num(ca), 1);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  EXPECT_EQ(std::string(data, static_cast<size_t>(n)), Read(Path("alice.crt")));
+  BIO_free(bio);
+  sk_X509_pop_free(ca, X509_free);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  PKCS12_free(p12);
+  // Another run without --force leaves everything as it was, the bundle too.
+  ASSERT_EQ(Run([&](std::ostream& o, std::ostream& e) { return RunCertIssue(args, now_, o, e); }),
+            kExitFailed);
+  EXPECT_EQ(Read(Path("alice.p12")), der);
 }
 
 TEST_F(CertCommandsTest, ShowJsonIsOneObjectWithEveryKey) {

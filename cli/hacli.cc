@@ -311,11 +311,15 @@ certificate starts an hour ago (for clocks a little behind) and lasts
 --days (default 825), never beyond the CA: a longer --days is cut to the
 CA's end, with a note. Nothing is overwritten without --force, and a failed
 run leaves no new file behind.
+--p12 also writes DIR/NAME.p12 (mode 0600): the certificate, its key and the
+CA in one PKCS#12 bundle, for a person's browser (the dashboard of
+ha-controller). Its password is the HACLI_P12_PASSWORD environment variable,
+empty when unset (Chromium and Firefox import a bundle with an empty one).
 Exit status: 0 done, 1 failed (e.g. no CA in DIR, NAME exists), 2 usage.
 
 Examples:
   hacli cert issue --dir pki --role node --name node01 --san 192.0.2.11 --san 198.51.100.11
-  hacli cert issue --dir pki --role admin --name alice --days 365
+  hacli cert issue --dir pki --role admin --name alice --days 365 --p12
   hacli cert issue --dir pki --role reader --name billing-gui
   openssl verify -CAfile pki/ca.crt pki/node01.crt   # any TLS tool agrees
 )help";
@@ -534,6 +538,9 @@ int main(int argc, char** argv) {
                          "How long the certificate lasts (default 825, at most the CA's end)")
       ->type_name("N");
   cert_issue->add_flag("--force", cert_issue_args.force, "Replace DIR/NAME.crt and DIR/NAME.key");
+  cert_issue->add_flag("--p12", cert_issue_args.p12,
+                       "Also write DIR/NAME.p12, a PKCS#12 bundle for a browser (password: "
+                       "$HACLI_P12_PASSWORD, empty when unset)");
 
   hacluster::cli::CertShowArgs cert_show_args;
   std::string cert_show_output = "text";
@@ -606,6 +613,7 @@ int main(int argc, char** argv) {
     return hacluster::cli::RunCertInit(cert_init_args, absl::Now(), std::cout, std::cerr);
   }
   if (cert_issue->parsed()) {
+    if (const char* pass = std::getenv("HACLI_P12_PASSWORD")) cert_issue_args.p12_password = pass;
     return hacluster::cli::RunCertIssue(cert_issue_args, absl::Now(), std::cout, std::cerr);
   }
   if (cert_show->parsed()) {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -303,6 +304,33 @@ absl::StatusOr<CertAndKey> IssueCertificate(const CertAndKey& ca, const LeafRequ
   if (checked.ok()) checked = AddSans(cert->get(), request.sans);
   if (!checked.ok()) return checked;
   return Sign(cert->get(), ca_key.get(), key->get());
+}
+
+absl::StatusOr<std::string> Pkcs12Bundle(const CertAndKey& leaf, absl::string_view ca_cert_pem,
+                                         const std::string& friendly_name,
+                                         const std::string& password) {
+  absl::StatusOr<internal::X509Ptr> cert = internal::ReadCertificate(leaf.cert_pem);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<internal::KeyPtr> key = internal::ReadPrivateKey(leaf.key_pem);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<internal::X509Ptr> ca = internal::ReadCertificate(ca_cert_pem);
+  if (!ca.ok()) return ca.status();
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  if (chain == nullptr || sk_X509_push(chain, ca->get()) == 0) {
+    sk_X509_free(chain);
+    return absl::InternalError("out of memory");
+  }
+  PKCS12* p12 = PKCS12_create(password.c_str(), friendly_name.c_str(), key->get(), cert->get(),
+                              chain, 0, 0, 0, 0, 0);
+  sk_X509_free(chain);  // the certificates stay owned by their handles
+  if (p12 == nullptr) return absl::InternalError("PKCS12_create failed");
+  unsigned char* der = nullptr;
+  const int n = i2d_PKCS12(p12, &der);
+  PKCS12_free(p12);
+  if (n <= 0) return absl::InternalError("cannot encode the PKCS#12 bundle");
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
 }
 
 }  // namespace hacluster::agent::tls

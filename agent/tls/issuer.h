@@ -60,6 +60,14 @@ struct LeafRequest {
 // or outlast the CA (callers clip them to the CA's first).
 absl::StatusOr<CertAndKey> IssueCertificate(const CertAndKey& ca, const LeafRequest& request);
 
+// A PKCS#12 bundle (DER) of `leaf` with its key and the CA certificate
+// `ca_cert_pem`, named `friendly_name`, protected by `password` (may be
+// empty): what browsers import as a client certificate. OpenSSL's
+// defaults: AES-256-CBC with PBKDF2, a SHA-256 MAC.
+absl::StatusOr<std::string> Pkcs12Bundle(const CertAndKey& leaf, absl::string_view ca_cert_pem,
+                                         const std::string& friendly_name,
+                                         const std::string& password);
+
 // OK when `text` may be a subjectAltName: an IPv4 or IPv6 literal, or a
 // DNS name (letters, digits, '-', '.'; labels 1..63, at most 253 bytes).
 // InvalidArgument saying why not otherwise ("192.0.2.1/24", "host:80"...).
