@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
   }
   if (agent_ca.empty()) agent_ca = client_ca;
 
+  // A client gone in the middle of an answer (an event stream, a page) is
+  // an error on that connection, not the end of the process.
+  signal(SIGPIPE, SIG_IGN);
   // The signals end the process through sigwait below, on this thread.
   sigset_t signals;
   sigemptyset(&signals);
