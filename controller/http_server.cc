@@ -150,6 +150,10 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
     }
     SSL_CTX_set_client_CA_list(&ctx, cas);
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, AcceptAnyChain);
+    // Resumed sessions carry the client's certificate; OpenSSL refuses to
+    // resume a session of a server that asks for one without a context.
+    static constexpr unsigned char kSessionContext[] = "ha-controller";
+    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof(kSessionContext) - 1);
     return true;
   });
   if (!server_->is_valid()) {
