@@ -203,6 +203,8 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
       st.config_drift() ? "CONFIG DRIFT: a node runs another config version or spec (see "
                           "CONFIG, * marks it)\n"
                         : "",
+      st.groups_held_reason().empty() ? ""
+                                      : absl::StrCat("GROUPS HELD: ", st.groups_held_reason(), "\n"),
       "\n");
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NODE", "STATE", "GENERATION", "LAST HEARD", "LINKS", "SCORE", "CONFIG"});

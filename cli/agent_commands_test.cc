@@ -125,6 +125,12 @@ TEST(AgentCommandsTest, StatusMarksConfigDrift) {
   text = FormatStatusText(st);
   EXPECT_TRUE(absl::StrContains(text, "CONFIG DRIFT")) << text;
   EXPECT_TRUE(absl::StrContains(text, "4 01234567 *")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "GROUPS HELD")) << text;
+  st.set_groups_held_reason("catching up: node02 runs config version 4, this node 3");
+  text = FormatStatusText(st);
+  EXPECT_TRUE(absl::StrContains(
+      text, "GROUPS HELD: catching up: node02 runs config version 4, this node 3\n"))
+      << text;
 }
 
 TEST(AgentCommandsTest, ServersTextHasOneLinePerNodeAndWhoAnswered) {

@@ -175,8 +175,8 @@ int ApplySpecText(const std::string& spec_text, const std::string& source,
     if (alive.count(n.name) == 0) {
       out << n.name << ": skipped: dead in the cluster's membership"
           << (n.unreachable.empty() ? "" : absl::StrCat(" (", n.unreachable, ")"))
-          << "; it does not take this spec when it returns (catch-up is not built yet): "
-             "give it the spec file by hand\n";
+          << "; when it returns it fetches this spec from its peers, and starts no group "
+             "until it has\n";
       continue;
     }
     if (!n.connection.has_value()) {
@@ -188,9 +188,13 @@ int ApplySpecText(const std::string& spec_text, const std::string& source,
     v1::PrepareApplyRequest req;
     req.set_spec_yaml(text);
     req.set_expect_version(expect);
-    // Long enough for the other nodes' prepares and this node's commit.
-    const absl::Duration hold = std::max(deadtime, absl::Seconds(2));
+    // Long enough for the other nodes' prepares and this node's commit;
+    // if this hacli dies before committing, every node drops the spec
+    // within deadtime (a node that sees a peer run it commits it instead).
+    const absl::Duration hold = std::max(deadtime, absl::Milliseconds(500));
     req.mutable_hold()->set_seconds(absl::ToInt64Seconds(hold));
+    req.mutable_hold()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(hold % absl::Seconds(1))));
     v1::OperationResponse resp;
     grpc::Status s =
         n.connection->stub->PrepareApply(Context(args.timeout).get(), req, &resp);
@@ -231,7 +235,12 @@ int ApplySpecText(const std::string& spec_text, const std::string& source,
     v1::ApplyStepRequest req;
     req.set_apply_id(n.apply_id);
     v1::OperationResponse resp;
-    grpc::Status s = n.connection->stub->CommitApply(Context(args.timeout).get(), req, &resp);
+    // A node that committed already (it saw a peer run the spec) may have
+    // replaced its TLS listener (new certificates), closing this
+    // connection: the commit then goes over a new one instead of failing.
+    std::unique_ptr<grpc::ClientContext> ctx = Context(args.timeout);
+    ctx->set_wait_for_ready(true);
+    grpc::Status s = n.connection->stub->CommitApply(ctx.get(), req, &resp);
     const bool ok = s.ok() && resp.state() == v1::OPERATION_STATE_DONE;
     out << n.name << ": " << (s.ok() ? resp.message() : s.error_message()) << "\n";
     (ok ? committed : failed).push_back(n.name);

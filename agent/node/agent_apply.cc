@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "absl/strings/str_join.h"
 #include "agent/node/agent_loop.h"
+#include "agent/tls/certificates.h"
 
 namespace hacluster::agent {
 namespace {
@@ -38,6 +40,7 @@ absl::Status WriteSynced(const std::string& path, const std::string& text) {
 }  // namespace
 
 void AgentLoop::AnswerApply(uint64_t id, bool ok, std::string message) {
+  if (id == 0) return;  // the loop's own commit (CatchUp): nobody waits
   v1::OperationResponse answer;
   answer.set_state(ok ? v1::OPERATION_STATE_DONE : v1::OPERATION_STATE_FAILED);
   answer.set_message(std::move(message));
@@ -91,6 +94,11 @@ void AgentLoop::PrepareApply(const OperationRequest& r, MonoTime now) {
 }
 
 void AgentLoop::CommitApply(const OperationRequest& r, MonoTime now) {
+  if (r.apply_id != 0 && r.apply_id == committed_by_peers_) {
+    return AnswerApply(r.id, true,
+                       absl::StrCat("committed config version ", config_.spec.config_version(),
+                                    " (already: a peer ran it first)"));
+  }
   if (!pending_apply_.has_value() || pending_apply_->id != r.apply_id) {
     return AnswerApply(r.id, false,
                        absl::StrCat("no apply ", r.apply_id,
@@ -141,6 +149,145 @@ void AgentLoop::DropApply(const std::string& why, MonoTime now) {
                     "); still running config version ", config_.spec.config_version()),
        now);
   pending_apply_.reset();
+}
+
+}  // namespace hacluster::agent
+
+// ------------------------------------------------------------ catch-up
+
+namespace hacluster::agent {
+
+std::pair<uint64_t, std::vector<std::string>> AgentLoop::NewestPeerVersion() const {
+  std::pair<uint64_t, std::vector<std::string>> out{0, {}};
+  for (const auto& n : config_.spec.nodes()) {
+    if (n.name() == local_node_ || membership_->StateOf(n.name()) != v1::NODE_STATE_UP) continue;
+    const wire::v1::Heartbeat* hb = membership_->LastHeartbeat(n.name());
+    if (hb == nullptr) continue;
+    if (hb->config_version() > out.first) out = {hb->config_version(), {}};
+    if (hb->config_version() == out.first) out.second.push_back(n.name());
+  }
+  return out;
+}
+
+void AgentLoop::CatchUp(MonoTime now) {
+  const uint64_t running = config_.spec.config_version();
+  auto [newest, holders] = NewestPeerVersion();
+  // A prepared apply that a live peer already runs: its commit reached
+  // that peer, and whoever drove it may be gone. Commit it here too.
+  if (pending_apply_.has_value()) {
+    const PendingApply& p = *pending_apply_;
+    const std::string staged_hash = SpecHash(p.staged.spec);
+    for (const std::string& peer : holders) {
+      const wire::v1::Heartbeat* hb = membership_->LastHeartbeat(peer);
+      if (hb == nullptr || hb->config_version() != p.staged.spec.config_version() ||
+          hb->config_hash() != staged_hash) {
+        continue;
+      }
+      const uint64_t id = p.id;
+      OperationRequest commit;
+      commit.id = 0;
+      commit.apply_id = id;
+      logger_.Info(absl::StrCat("apply ", id, ": ", peer, " already runs config version ",
+                                newest, "; committing it here too"));
+      CommitApply(commit, now);
+      committed_by_peers_ = id;
+      return;
+    }
+  }
+  if (newest <= running) {
+    if (catch_up_.has_value()) {
+      Emit(v1::EVENT_KIND_CONFIG_DRIFT, "",
+           absl::StrCat("caught up: this node runs config version ", running,
+                        " like its peers; groups may start here again"),
+           now);
+      catch_up_.reset();
+      groups_dirty_ = true;
+    }
+    return;
+  }
+  if (pending_apply_.has_value() && pending_apply_->staged.spec.config_version() == newest) {
+    return;  // its commit is on the way (or the evidence above will come)
+  }
+  if (!catch_up_.has_value() || catch_up_->version != newest) {
+    catch_up_ = CatchUpState{newest, "", now};
+    catch_up_->reason = absl::StrCat(
+        "catching up: ", absl::StrJoin(holders, ", "), " run", holders.size() == 1 ? "s" : "",
+        " config version ", newest, ", this node ", running,
+        "; no group is started here until it has that spec");
+    Emit(v1::EVENT_KIND_CONFIG_DRIFT, "", catch_up_->reason, now);
+    groups_dirty_ = true;
+  }
+  if (std::optional<SpecFetcher::Result> r = fetcher_.Take()) {
+    absl::Status s = r->ok ? TakeFetchedSpec(*r, now)
+                           : absl::UnavailableError(absl::StrCat("cannot fetch it: ", r->error));
+    if (s.ok()) return;  // the next turn sees this node caught up
+    catch_up_->reason = absl::StrCat("catching up to config version ", newest, " failed (",
+                                     s.message(), "); retrying; no group is started here");
+    Emit(v1::EVENT_KIND_CONFIG_REJECTED, "", catch_up_->reason, now);
+    catch_up_->retry_at = now + std::max(config_.timing.deadtime, absl::Seconds(1));
+    return;
+  }
+  if (fetcher_.Running() || now < catch_up_->retry_at) return;
+  const auto& api = config_.spec.api();
+  if (api.listen().empty() || api.tls_cert().empty()) {
+    catch_up_->reason = absl::StrCat(
+        "config version ", newest, " runs on ", absl::StrJoin(holders, ", "), ", this node ",
+        running, ", and it cannot fetch it: the spec has no api.listen with TLS; give this node "
+        "the spec file by hand; no group is started here until then");
+    catch_up_->retry_at = absl::InfiniteDuration();
+    Emit(v1::EVENT_KIND_CONFIG_REJECTED, "", catch_up_->reason, now);
+    return;
+  }
+  SpecFetcher::Credentials creds;
+  auto ca = tls::ReadPemFile(api.tls_client_ca());
+  auto cert = tls::ReadPemFile(api.tls_cert());
+  auto key = tls::ReadPemFile(api.tls_key());
+  if (!ca.ok() || !cert.ok() || !key.ok()) {
+    const absl::Status bad = !ca.ok() ? ca.status() : !cert.ok() ? cert.status() : key.status();
+    catch_up_->reason = absl::StrCat("cannot fetch config version ", newest, ": ", bad.message());
+    catch_up_->retry_at = now + std::max(config_.timing.deadtime, absl::Seconds(1));
+    Emit(v1::EVENT_KIND_CONFIG_REJECTED, "", catch_up_->reason, now);
+    return;
+  }
+  creds.ca_pem = *std::move(ca);
+  creds.cert_pem = *std::move(cert);
+  creds.key_pem = *std::move(key);
+  std::vector<SpecFetcher::Source> sources;
+  for (const std::string& peer : holders) {
+    auto endpoints = ApiListenAddresses(config_.spec, peer);
+    if (endpoints.ok()) sources.push_back({peer, *std::move(endpoints)});
+  }
+  logger_.Info(absl::StrCat("fetching config version ", newest, " from ",
+                            absl::StrJoin(holders, ", ")));
+  fetcher_.Start(std::move(sources), std::move(creds), newest,
+                 std::max(config_.timing.deadtime, absl::Seconds(2)));
+}
+
+absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime now) {
+  const std::string file = absl::StrCat(options_.config_path, ".catch-up");
+  absl::Status written = WriteSynced(file, r.spec_yaml);
+  if (!written.ok()) return written;
+  auto spec = LoadSpec(file, logger_);
+  if (!spec.ok()) {
+    unlink(file.c_str());
+    return spec.status();
+  }
+  auto staged = StageSpec(*std::move(spec));
+  if (!staged.ok()) {
+    unlink(file.c_str());
+    return staged.status();
+  }
+  absl::Status s = SwitchTo(*std::move(staged), absl::StrCat("caught up from ", r.from), now);
+  if (!s.ok()) {
+    unlink(file.c_str());
+    return s;
+  }
+  if (rename(file.c_str(), options_.config_path.c_str()) != 0) {
+    logger_.Error(absl::StrCat("running config version ", r.version, " from ", r.from,
+                               " but cannot make it the spec file ", options_.config_path, ": ",
+                               strerror(errno), "; a restart would go back to the old one"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace hacluster::agent

@@ -195,7 +195,7 @@ void AgentLoop::RunGroups(MonoTime now) {
     }
     bool all_heard = true;
     for (const NodeInput& n : nodes) all_heard = all_heard && n.alive;
-    const bool hold = leaving_ || (membership_->InInitdead(now) && !all_heard);
+    const bool hold = leaving_ || CatchingUp() || (membership_->InInitdead(now) && !all_heard);
     groups_->Evaluate(nodes, hold, now, &out);
     // The heartbeat always says what the controller now knows (adopted
     // requests included).

@@ -39,6 +39,7 @@ void AgentLoop::Publish(MonoTime now) {
   connectivity_->FillStatus(WallTimeOf, &st);
   st.set_config_hash(Hex(spec_hash_));
   st.set_config_drift(drift_.Any());
+  if (catch_up_.has_value()) st.set_groups_held_reason(catch_up_->reason);
   for (auto& n : *st.mutable_nodes()) {
     if (n.local()) {
       n.set_config_hash(Hex(spec_hash_));

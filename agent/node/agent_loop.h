@@ -40,6 +40,7 @@
 #include "agent/node/reload.h"
 #include "agent/node/resource_work.h"
 #include "agent/node/settings.h"
+#include "agent/node/spec_fetcher.h"
 #include "agent/node/status_publisher.h"
 #include "agent/placement/placement.h"
 #include "agent/ping/pinger.h"
@@ -211,6 +212,28 @@ class AgentLoop {
     MonoTime drop_at;
   };
   std::optional<PendingApply> pending_apply_;
+  // The last apply committed here because a peer already ran its spec
+  // (its CommitApply, arriving late, then succeeds).
+  uint64_t committed_by_peers_ = 0;
+
+  // Catch-up (agent_catch_up.cc): a live peer runs a newer config version
+  // (this node was down during an apply). A prepared apply of that very
+  // spec is committed; otherwise the spec is fetched from such a peer over
+  // the API and switched to. Until then no group is acquired here, and
+  // the status says why (groups_held_reason).
+  void CatchUp(MonoTime now);
+  // The newest config version a live peer's heartbeat reports, and who.
+  std::pair<uint64_t, std::vector<std::string>> NewestPeerVersion() const;
+  // Switches to the fetched spec; an error says why not.
+  absl::Status TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime now);
+  bool CatchingUp() const { return catch_up_.has_value(); }
+  struct CatchUpState {
+    uint64_t version = 0;
+    std::string reason;  // for status and events
+    MonoTime retry_at;
+  };
+  std::optional<CatchUpState> catch_up_;
+  SpecFetcher fetcher_;
   // Watches every open medium again after a reload gave them back; errors
   // are logged (the loop runs on without that medium's frames).
   void WatchAllMedia();

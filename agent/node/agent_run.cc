@@ -121,6 +121,7 @@ bool AgentLoop::Turn() {
   }
   if (now >= next_flush_) Flush(now);
   ExpireApply(now);
+  CatchUp(now);
   if (now >= next_floors_save_) {
     SaveFloors(/*now_here=*/false);
     next_floors_save_ = now + kSaveFloorsEvery;

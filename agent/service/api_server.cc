@@ -343,6 +343,9 @@ struct ApiServer::TlsServer {
   std::unique_ptr<grpc::Server> server;
   std::string subject;
   absl::Time expires;
+  // What it serves with: a reload that finds the same files and addresses
+  // keeps it (its clients' connections stay up).
+  std::string cert_pem, key_pem, ca_pem;
 };
 
 ApiServer::ApiServer(const ApiOptions& options, EventHub& hub, Operations& ops, Logger& logger)
@@ -456,6 +459,9 @@ absl::StatusOr<std::unique_ptr<ApiServer::TlsServer>> ApiServer::BuildTls(
   auto out = std::make_unique<TlsServer>();
   out->addresses = options.tcp_addresses;
   out->subject = files->cert.subject;
+  out->cert_pem = files->cert_pem;
+  out->key_pem = files->key_pem;
+  out->ca_pem = files->ca_pem;
   out->expires = files->cert.not_after;
   out->service = std::make_unique<AgentService>(hub_, ops_, auth_);
   // The client's certificate is requested and checked here (ApiAuth), not
@@ -527,6 +533,19 @@ void ApiServer::WaitForReload() {
 void ApiServer::RunReload(ApiOptions options) {
   std::unique_ptr<TlsServer> fresh;
   if (!options.tcp_addresses.empty()) {
+    // The same addresses and the same files: nothing to do, and the
+    // clients' connections stay up (an apply reloads every node).
+    absl::StatusOr<tls::TlsFiles> files = tls::LoadTlsFiles(
+        options.tls_cert, options.tls_key, options.tls_client_ca, absl::Now());
+    {
+      absl::MutexLock lock(&tls_mu_);
+      if (files.ok() && tls_ != nullptr && tls_->addresses == options.tcp_addresses &&
+          tls_->cert_pem == files->cert_pem && tls_->key_pem == files->key_pem &&
+          tls_->ca_pem == files->ca_pem) {
+        logger_.Debug("API: TLS files and addresses unchanged; the listener stays as it is");
+        return;
+      }
+    }
     auto built = BuildTls(options);
     if (!built.ok()) {
       logger_.Error(absl::StrCat("API: keeping the running TLS certificates and addresses: ",

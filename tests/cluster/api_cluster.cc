@@ -66,13 +66,11 @@ absl::Status ApiCluster::Start(const ApiClusterOptions& options) {
                    "groups:\n  - name: svc\n    preferred_node: node01\n    resources:\n",
                    "      - ocf:\n          type: Dummy\n          params: {state: ",
                    dir_.File("dummy.state"), "}\n        name: dummy\n"));
+  spec_per_node_ = options.spec_per_node;
   for (const char* node : {"node01", "node02"}) {
-    auto log = harness::NewLogPath(absl::StrCat("api-agent-", node));
-    if (!log.ok()) return log.status();
-    auto p = harness::SpawnProcess(
-        {HaAgentPath(), "--config", spec, "--node", node, "--state-dir", dir_.File(node)}, *log);
-    if (!p.ok()) return p.status();
-    agents_.emplace(node, *std::move(p));
+    if (spec_per_node_) dir_.Write(absl::StrCat(node, ".yaml"), ReadFile(spec));
+    absl::Status started = StartAgent(node);
+    if (!started.ok()) return started;
   }
   for (const auto& [node, other] :
        std::map<std::string, std::string>{{"node01", "node02"}, {"node02", "node01"}}) {
@@ -94,6 +92,18 @@ absl::Status ApiCluster::Start(const ApiClusterOptions& options) {
     return absl::DeadlineExceededError(
         absl::StrCat("svc never ran on node01; log:\n", ReadFile(agents_.at("node01").log_path())));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ApiCluster::StartAgent(const std::string& node) {
+  auto log = harness::NewLogPath(absl::StrCat("api-agent-", node));
+  if (!log.ok()) return log.status();
+  auto p = harness::SpawnProcess({HaAgentPath(), "--config", SpecPathOf(node), "--node", node,
+                                  "--state-dir", dir_.File(node)},
+                                 *log);
+  if (!p.ok()) return p.status();
+  agents_.erase(node);
+  agents_.emplace(node, *std::move(p));
   return absl::OkStatus();
 }
 

@@ -23,6 +23,9 @@ struct ApiClusterOptions {
   std::string keepalive = "5ms";
   std::string deadtime = "20ms";
   std::string warntime = "10ms";
+  // Each node its own copy of the spec (node01.yaml, node02.yaml), as on
+  // real machines, instead of one shared file.
+  bool spec_per_node = false;
 };
 
 class ApiCluster {
@@ -40,6 +43,13 @@ class ApiCluster {
   std::string Address(const std::string& node) const;
   // The spec both agents run, and a path in the cluster's scratch directory.
   std::string SpecPath() const { return dir_.File("cluster.yaml"); }
+  // The spec file `node` runs (SpecPath unless spec_per_node).
+  std::string SpecPathOf(const std::string& node) const {
+    return spec_per_node_ ? dir_.File(node + ".yaml") : SpecPath();
+  }
+  // Starts the agent of `node` again (after it was killed), without
+  // waiting for anything.
+  absl::Status StartAgent(const std::string& node);
   std::string File(const std::string& name) const { return dir_.File(name); }
   harness::Process& Agent(const std::string& node) { return agents_.at(node); }
   // A stub over TLS with DIR/NAME.crt/.key (no client certificate when
@@ -52,6 +62,7 @@ class ApiCluster {
   ScratchDir dir_;
   std::string prefix_;
   int port_ = 0;
+  bool spec_per_node_ = false;
   std::map<std::string, harness::Process> agents_;
 };
 

@@ -380,5 +380,90 @@ TEST_F(LiveReloadTest, HacliApplyReachesEveryLiveNodeOrNone) {
   EXPECT_EQ(version_of("node01"), 3u);
 }
 
+// Each node with its own spec file, as on real machines: node02 is down
+// while v2 (svc now prefers node02, plus a second resource) is applied.
+// When it returns it fetches v2 from node01 over the TLS API, makes it its
+// spec file, and starts nothing before it runs v2.
+TEST(CatchUpTest, ANodeDownDuringAnApplyCatchesUpBeforeRunningAnything) {
+  ApiCluster cluster;
+  ApiClusterOptions o;
+  o.keepalive = "50ms";
+  o.deadtime = "500ms";
+  o.warntime = "250ms";
+  o.spec_per_node = true;
+  absl::Status s = cluster.Start(o);
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string v1_text = Slurp(cluster.SpecPathOf("node02"));
+  ASSERT_TRUE(cluster.Agent("node02").Kill(SIGKILL).ok());
+  (void)cluster.Agent("node02").Wait(absl::Seconds(5));
+  AgentClient c1(cluster.Socket("node01"));
+  ASSERT_TRUE(harness::WaitFor([&] { return c1.StateOf("node02") == v1::NODE_STATE_DEAD; },
+                               absl::Seconds(10)));
+
+  std::string v2 = absl::StrReplaceAll(
+      v1_text, {{"config_version: 1\n", "config_version: 2\n"},
+                {"preferred_node: node01", "preferred_node: node02"}});
+  v2 += absl::StrCat("      - ocf:\n          type: Dummy\n          params: {state: ",
+                     cluster.File("extra.state"), "}\n        name: extra\n");
+  const std::string v2_file = cluster.File("v2.yaml");
+  std::ofstream(v2_file) << v2;
+  const std::string certs = cluster.CertDir();
+  auto r = harness::RunProcess({HacliPath(), "--ca", certs + "/ca.crt", "--cert",
+                                certs + "/admin.crt", "--key", certs + "/admin.key", "apply", "-f",
+                                v2_file});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status.code, 0) << r->output;
+  EXPECT_NE(r->output.find("node02: skipped: dead in the cluster's membership"),
+            std::string::npos)
+      << r->output;
+  ASSERT_EQ(c1.Status()->config_version(), 2u);
+  EXPECT_EQ(Slurp(cluster.SpecPathOf("node02")), v1_text);  // untouched while it was down
+
+  ASSERT_TRUE(cluster.StartAgent("node02").ok());
+  AgentClient c2(cluster.Socket("node02"));
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        auto st = c2.Status();
+        return st.ok() && st->config_version() == 2u;
+      },
+      absl::Seconds(20)))
+      << ReadFile(cluster.Agent("node02").log_path());
+  // svc follows its new preferred node, node02, once it runs v2.
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        auto st = c2.Status();
+        return st.ok() && st->groups_size() == 1 && st->groups(0).holder() == "node02" &&
+               st->groups(0).state() == v1::GROUP_STATE_RUNNING;
+      },
+      absl::Seconds(20)))
+      << ReadFile(cluster.Agent("node02").log_path());
+  EXPECT_TRUE(c2.Status()->groups_held_reason().empty());
+  EXPECT_NE(Slurp(cluster.SpecPathOf("node02")).find("config_version: 2"), std::string::npos);
+  // The order in node02's own record: it said it was catching up, then
+  // switched to v2, and only then started svc.
+  EventRecorder rec(cluster.Socket("node02"));
+  ASSERT_TRUE(harness::WaitFor([&] { return rec.connected(); }, absl::Seconds(5)));
+  ASSERT_TRUE(rec.WaitFor(v1::EVENT_KIND_GROUP_RUNNING, "", absl::Seconds(10)));
+  int catching = -1, reloaded = -1, starting = -1;
+  const std::vector<v1::Event> events = rec.Events();
+  for (int i = 0; i < static_cast<int>(events.size()); ++i) {
+    const v1::Event& e = events[i];
+    if (catching < 0 && e.kind() == v1::EVENT_KIND_CONFIG_DRIFT &&
+        e.reason().find("catching up") != std::string::npos) {
+      catching = i;
+    }
+    if (reloaded < 0 && e.kind() == v1::EVENT_KIND_CONFIG_RELOADED &&
+        e.reason().find("caught up from node01") != std::string::npos) {
+      reloaded = i;
+    }
+    if (starting < 0 && e.kind() == v1::EVENT_KIND_GROUP_STARTING) starting = i;
+  }
+  std::string record;
+  for (const v1::Event& e : events) record += e.reason() + "\n";
+  EXPECT_GE(catching, 0) << record;
+  EXPECT_GT(reloaded, catching) << record;
+  EXPECT_GT(starting, reloaded) << record;
+}
+
 }  // namespace
 }  // namespace hacluster::testing
