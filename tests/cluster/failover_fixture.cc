@@ -102,12 +102,14 @@ void FailoverTest::SetUp() {
 
 // lan + hb, node01 and node02 on both, the client on lan, and with
 // `ping_node` a host answering ICMP on lan that the agents ping.
-void FailoverTest::BuildLab(const std::string& name, bool ping_node) {
+void FailoverTest::BuildLab(const std::string& name, bool ping_node, int nodes) {
+  nodes_.clear();
+  for (int i = 1; i <= nodes; ++i) nodes_.push_back(absl::StrCat("node0", i));
   lab_ = std::make_unique<NetLab>(name);
   ASSERT_TRUE(lab_->status().ok()) << lab_->status();
   ASSERT_TRUE(lab_->AddNetwork("lan", "192.0.2.0/24").ok());
   ASSERT_TRUE(lab_->AddNetwork("hb", "198.51.100.0/24").ok());
-  for (int i : {1, 2}) {
+  for (int i = 1; i <= nodes; ++i) {
     absl::Status s = lab_->AddHost(absl::StrCat("node0", i),
                                    {{"lan", "eth0", absl::StrCat("192.0.2.1", i)},
                                     {"hb", "eth1", absl::StrCat("198.51.100.1", i)}});
@@ -119,7 +121,7 @@ void FailoverTest::BuildLab(const std::string& name, bool ping_node) {
     s = lab_->AddHost("pingnode", {{"lan", "eth0", kPingNode}});
     ASSERT_TRUE(s.ok()) << s;
   }
-  for (const char* n : {"node01", "node02"}) {
+  for (const std::string& n : nodes_) {
     for (const char* sub : {"state", "init.d", "rsc"}) {
       std::filesystem::create_directories(absl::StrCat(NodeDir(n), "/", sub));
     }
@@ -165,8 +167,11 @@ pid_t FailoverTest::ProbePid(const std::string& node) {
 
 std::string FailoverTest::WriteSpec(const ClusterSetup& setup) {
   SpecOptions o;
-  o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}, {{"gui_server_id", "101"}}},
-             {"node02", {"192.0.2.12", "198.51.100.12"}, {{"gui_server_id", "102"}}}};
+  for (size_t i = 1; i <= nodes_.size(); ++i) {
+    o.nodes.push_back({nodes_[i - 1],
+                       {absl::StrCat("192.0.2.1", i), absl::StrCat("198.51.100.1", i)},
+                       {{"gui_server_id", absl::StrCat("10", i)}}});
+  }
   o.media = {"- ucast: {interface: eth0}", "- ucast: {interface: eth1}"};
   o.keepalive = "100ms";
   o.deadtime = "500ms";
@@ -203,7 +208,7 @@ void FailoverTest::StartAgent(const std::string& node) {
   }
   auto p = lab_->Spawn(node,
                        {"/bin/sh", "-c", kMountWrapper, "ha-agent-mounts", InitDir(node),
-                        RscDir(node), HaAgentPath(), "--config", spec_, "--node", node,
+                        RscDir(node), HaAgentPath(), "--config", SpecOf(node), "--node", node,
                         "--state-dir", StateDir(node)},
                        log);
   ASSERT_TRUE(p.ok()) << p.status();
@@ -239,7 +244,16 @@ void FailoverTest::StartAgent(const std::string& node) {
 void FailoverTest::StartCluster(const ClusterSetup& setup,
                                 std::map<std::string, ProbeFaults> faults) {
   spec_ = WriteSpec(setup);
-  for (const char* n : {"node01", "node02"}) InstallProbeService(n, faults[n]);
+  spec_per_node_ = setup.spec_per_node;
+  for (const std::string& n : nodes_) {
+    InstallProbeService(n, faults[n]);
+    if (spec_per_node_) {
+      for (const char* f : {"cluster.yaml", "authkey"}) {
+        std::filesystem::copy_file(dir_.File(f), NodeDir(n) + "/" + f,
+                                   std::filesystem::copy_options::overwrite_existing);
+      }
+    }
+  }
   for (const std::string& n : setup.start_order) {
     StartAgent(n);
     if (HasFatalFailure()) return;
@@ -277,7 +291,7 @@ bool FailoverTest::WaitHolder(const std::string& observer, const std::string& ho
 
 // Both agents report the group running on `holder`.
 void FailoverTest::ExpectRunningOn(const std::string& holder, absl::Duration deadline) {
-  for (const char* observer : {"node01", "node02"}) {
+  for (const std::string& observer : nodes_) {
     if (agents_.count(observer) == 0 || agents_[observer].TryWait().has_value()) continue;
     ASSERT_TRUE(WaitHolder(observer, holder, deadline))
         << observer << " never saw " << kGroup << " running on " << holder << "\n"
@@ -304,7 +318,7 @@ std::string FailoverTest::Where(const std::string& node, const std::string& targ
 // `hacli where` for the VIP and the group on both agents says `holder`
 // (a peer learns it from the next heartbeat: allowed a few keepalives).
 void FailoverTest::ExpectWhere(const std::string& holder) {
-  for (const char* observer : {"node01", "node02"}) {
+  for (const std::string& observer : nodes_) {
     if (agents_.count(observer) == 0 || agents_[observer].TryWait().has_value()) continue;
     for (const char* target : {kVip, kGroup}) {
       std::string said;
@@ -346,9 +360,9 @@ std::unique_ptr<VipProbe> FailoverTest::StartProbe() {
   // The same service on each node's own address, through the same client
   // namespace, bridge and server: what a stall of the machine looks like.
   controls_.clear();
-  for (const auto& [node, address] :
-       std::vector<std::pair<std::string, std::string>>{{"node01", "192.0.2.11"},
-                                                        {"node02", "192.0.2.12"}}) {
+  for (size_t i = 1; i <= nodes_.size(); ++i) {
+    const std::string& node = nodes_[i - 1];
+    const std::string address = absl::StrCat("192.0.2.1", i);
     VipProbeOptions c = o;
     c.address = address;
     auto control = VipProbe::Start(c);
@@ -363,7 +377,7 @@ std::unique_ptr<VipProbe> FailoverTest::StartProbe() {
 // Starts the sampler of both nodes; the fixture owns it.
 VipHolderSampler* FailoverTest::StartSampler() {
   VipSamplerOptions o;
-  o.hosts = {{"node01", Netns("node01")}, {"node02", Netns("node02")}};
+  for (const std::string& n : nodes_) o.hosts.push_back({n, Netns(n)});
   o.address = kVip;
   o.max_duration = absl::Seconds(90);
   auto s = VipHolderSampler::Start(o);
@@ -542,7 +556,7 @@ std::function<bool(const v1::Event&)> FailoverTest::Kind(v1::EventKind kind) {
 // record and the end of each agent's log.
 std::string FailoverTest::Diagnose() {
   std::string s = "---- diagnosis\n";
-  for (const char* n : {"node01", "node02"}) {
+  for (const std::string& n : nodes_) {
     if (agents_.count(n) == 0) continue;
     auto st = Client(n).Status(absl::Milliseconds(500));
     if (!st.ok()) {

@@ -107,6 +107,9 @@ struct ClusterSetup {
   std::vector<std::string> start_order = {"node01", "node02"};
   // More top-level YAML (e.g. an api section), appended to the spec.
   std::string extra_yaml;
+  // Each node its own copy of the spec (NodeDir/cluster.yaml), as on real
+  // machines, instead of one shared file.
+  bool spec_per_node = false;
 };
 
 ClusterSetup GroupSetup(std::string resources, bool auto_failback = true);
@@ -144,9 +147,11 @@ class FailoverTest : public ::testing::Test {
 
   // ------------------------------------------------------------ the lab
 
-  // lan + hb, node01 and node02 on both, the client on lan, and with
-  // `ping_node` a host answering ICMP on lan that the agents ping.
-  void BuildLab(const std::string& name, bool ping_node = false);
+  // lan + hb, node01 and node02 (to node0N with `nodes`) on both, the
+  // client on lan, and with `ping_node` a host answering ICMP on lan that
+  // the agents ping. Node i has 192.0.2.1i and 198.51.100.1i.
+  void BuildLab(const std::string& name, bool ping_node = false, int nodes = 2);
+  const std::vector<std::string>& Nodes() const { return nodes_; }
 
   NetLab& lab() { return *lab_; }
   std::string Netns(const std::string& host) { return *lab_->NetnsPathOf(host); }
@@ -158,6 +163,11 @@ class FailoverTest : public ::testing::Test {
   std::string Socket(const std::string& node) { return StateDir(node) + "/agent.sock"; }
   std::string Pidfile(const std::string& node) { return NodeDir(node) + "/probe.pid"; }
   std::string InitScript(const std::string& node) { return InitDir(node) + "/" + kScript; }
+
+  // The spec file `node` runs.
+  std::string SpecOf(const std::string& node) {
+    return spec_per_node_ ? NodeDir(node) + "/cluster.yaml" : spec_;
+  }
 
   // The init script and its probe.env in the node's own /etc/init.d.
   void InstallProbeService(const std::string& node, ProbeFaults faults = {});
@@ -277,6 +287,8 @@ class FailoverTest : public ::testing::Test {
   ScratchDir dir_;
   std::string probe_bin_;
   std::string spec_;
+  bool spec_per_node_ = false;
+  std::vector<std::string> nodes_ = {"node01", "node02"};
   std::string last_init_output_;
   std::unique_ptr<VipHolderSampler> sampler_;
   // By node: a probe of the same service on the node's own lan address,

@@ -1,0 +1,248 @@
+// Apply to a running three-node cluster in network namespaces: each node
+// with its own spec file and its own /etc/init.d, the group (a VIP and the
+// LSB probe-service) on node01, a client probing the VIP every 2 ms, and
+// hacli run from the client's namespace over mutual TLS.
+//   - v1 -> v2 adds a resource to the running group: the client sees no gap
+//     beyond the calm one, and the service is not started again;
+//   - v2 -> v3 names an init script node03 lacks: node03 refuses, every
+//     node stays on v2, and node03's reason is shown;
+//   - the same version again (stale) is refused;
+//   - a client that dies between prepare and commit: with no commit sent,
+//     every node drops the spec within deadtime; with one node committed,
+//     the others see it run there and commit too;
+//   - node03 down during an apply: when it returns it fetches the spec from
+//     its peers and starts nothing until it has it.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/cluster/api_certs.h"
+#include "tests/cluster/failover_fixture.h"
+#include "tests/cluster/test_cluster.h"
+#include "tests/harness/wait.h"
+
+namespace hacluster::testing {
+namespace {
+
+class ApplyNetnsTest : public FailoverTest {
+ protected:
+  void SetUp() override {
+    FailoverTest::SetUp();
+    if (IsSkipped()) return;
+    certs_ = dir_.File("certs");
+    ASSERT_EQ(mkdir(certs_.c_str(), 0700), 0);
+    ApiCertOptions o;
+    for (int i = 1; i <= 3; ++i) {
+      o.nodes.push_back({absl::StrCat("node0", i),
+                         {absl::StrCat("192.0.2.1", i), absl::StrCat("198.51.100.1", i)}});
+    }
+    ASSERT_TRUE(WriteApiCerts(certs_, o).ok());
+  }
+
+  // `text` as the next spec file to apply (next to the authkey it names).
+  std::string SpecFile(const std::string& name, const std::string& text) {
+    return dir_.Write(name, text);
+  }
+
+  // hacli apply -f FILE from the client's namespace, as admin.
+  harness::RunResult Apply(const std::string& file) {
+    auto r = lab().Run("client",
+                       {HacliPath(), "--ca", certs_ + "/ca.crt", "--cert", certs_ + "/admin.crt",
+                        "--key", certs_ + "/admin.key", "apply", "-f", file},
+                       absl::Seconds(60));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : harness::RunResult{};
+  }
+
+  uint64_t VersionOf(const std::string& node) {
+    auto st = Client(node).Status();
+    return st.ok() ? st->config_version() : 0;
+  }
+
+  // Every running node reports `version` (bounded wait).
+  bool AllOn(uint64_t version, absl::Duration deadline,
+             const std::vector<std::string>& nodes = {"node01", "node02", "node03"}) {
+    return harness::WaitFor(
+        [&] {
+          for (const std::string& n : nodes) {
+            if (VersionOf(n) != version) return false;
+          }
+          return true;
+        },
+        deadline, absl::Milliseconds(10));
+  }
+
+  std::unique_ptr<agent::v1::Agent::Stub> Stub(const std::string& node) {
+    return agent::v1::Agent::NewStub(grpc::CreateChannel("unix:" + Socket(node),
+                                                         grpc::InsecureChannelCredentials()));
+  }
+  // PrepareApply over the node's Unix socket (root: admin), as hacli does.
+  uint64_t Prepare(const std::string& node, const std::string& text, uint64_t expect,
+                   absl::Duration hold) {
+    agent::v1::PrepareApplyRequest req;
+    req.set_spec_yaml(text);
+    req.set_expect_version(expect);
+    req.mutable_hold()->set_seconds(absl::ToInt64Seconds(hold));
+    req.mutable_hold()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(hold % absl::Seconds(1))));
+    agent::v1::OperationResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = Stub(node)->PrepareApply(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.state(), agent::v1::OPERATION_STATE_DONE) << node << ": " << resp.message();
+    return resp.operation_id();
+  }
+
+  std::string certs_;
+};
+
+TEST_F(ApplyNetnsTest, ApplyToARunningThreeNodeCluster) {
+  BuildLab("apply3", /*ping_node=*/false, /*nodes=*/3);
+  ASSERT_NE(StartSampler(), nullptr);
+  ClusterSetup setup = GroupSetup(VipAndServiceResources());
+  setup.extra_yaml = ApiYaml({":7443"}, certs_);
+  setup.start_order = {"node01", "node02", "node03"};
+  setup.spec_per_node = true;
+  StartCluster(setup);
+  if (HasFatalFailure()) return;
+  ExpectRunningOn("node01");
+  const std::string v1_text = ReadFile(spec_);
+  const absl::Duration deadtime = absl::Milliseconds(500);  // WriteSpec's
+  const absl::Duration keepalive = absl::Milliseconds(100);
+
+  auto probe = StartProbe();
+  ASSERT_NE(probe, nullptr);
+  ExpectAnswerFrom(*probe, "node01", MonotonicNow());
+  const CalmWindow calm = MeasureCalmWindow(*probe, 250, "before_apply");
+  auto starts = [&] {
+    return EventsOf("node01", ResourceOp(agent::v1::RESOURCE_OP_START, true)).size();
+  };
+  const size_t service_starts = starts();
+  ASSERT_EQ(service_starts, 1u);
+
+  // v1 -> v2: a resource added to the running group.
+  const std::string extra_state = dir_.File("extra.state");
+  const std::string v2 = absl::StrReplaceAll(
+      v1_text, {{"config_version: 1\n", "config_version: 2\n"},
+                {"auto_failback:", absl::StrCat("      - ocf:\n          type: Dummy\n"
+                                                "          params: {state: ",
+                                                extra_state, "}\n        name: extra\n"
+                                                "auto_failback:")}});
+  const MonoTime before_v2 = MonotonicNow();
+  harness::RunResult r = Apply(SpecFile("v2.yaml", v2));
+  EXPECT_EQ(r.status.code, 0) << r.output;
+  ASSERT_TRUE(AllOn(2, absl::Seconds(10))) << r.output << Diagnose();
+  ASSERT_TRUE(harness::WaitFor([&] { return std::filesystem::exists(extra_state); },
+                               absl::Seconds(10)));
+  LetProbeRun(*probe, 50);
+  ExpectGapsAsCalm(*probe, calm, before_v2, MonotonicNow(), "apply_v2");
+  EXPECT_EQ(starts(), service_starts) << "the service was started again";
+  EXPECT_TRUE(EventsOf("node01", ResourceOp(agent::v1::RESOURCE_OP_STOP, true), before_v2).empty())
+      << "the service was stopped";
+  ExpectHolders({"node01"});
+  for (const std::string& n : Nodes()) {
+    EXPECT_NE(ReadFile(SpecOf(n)).find("config_version: 2\n"), std::string::npos) << n;
+  }
+
+  // v2 -> v3 names an init script that node03 lacks: refused everywhere.
+  for (const char* n : {"node01", "node02"}) {
+    std::ofstream(InitDir(n) + "/audit-svc") << "#!/bin/sh\nexit 0\n";
+    chmod((InitDir(n) + "/audit-svc").c_str(), 0755);
+  }
+  const std::string v3 = absl::StrReplaceAll(
+      v2, {{"config_version: 2\n", "config_version: 3\n"},
+           {"auto_failback:", "      - lsb: {name: audit-svc}\n        name: audit\n"
+                              "auto_failback:"}});
+  r = Apply(SpecFile("v3.yaml", v3));
+  EXPECT_EQ(r.status.code, 1) << r.output;
+  EXPECT_NE(r.output.find("node03: refused"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("audit-svc"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("aborted"), std::string::npos) << r.output;
+  for (const std::string& n : Nodes()) EXPECT_EQ(VersionOf(n), 2u) << n;
+
+  // A stale version (v2 again) is refused.
+  r = Apply(SpecFile("v2-again.yaml", v2));
+  EXPECT_EQ(r.status.code, 1) << r.output;
+  EXPECT_NE(r.output.find("must be 3"), std::string::npos) << r.output;
+  for (const std::string& n : Nodes()) EXPECT_EQ(VersionOf(n), 2u) << n;
+
+  // A client dies after every node prepared and before any commit: each
+  // drops the spec when its hold (deadtime, as hacli asks) passes.
+  const std::string v3ok = absl::StrReplaceAll(v2, {{"config_version: 2\n",
+                                                     "config_version: 3\n"}});
+  for (const std::string& n : Nodes()) Prepare(n, v3ok, 2, deadtime);
+  const MonoTime prepared = MonotonicNow();
+  for (const std::string& n : Nodes()) {
+    EXPECT_TRUE(Recorder(n).WaitFor(agent::v1::EVENT_KIND_CONFIG_REJECTED, "",
+                                    deadtime + 4 * keepalive))
+        << n << " kept the prepared spec";
+  }
+  const absl::Duration dropped_after = MonotonicNow() - prepared;
+  std::cout << "all three dropped the uncommitted spec " << Ms(dropped_after)
+            << " after the last prepare (deadtime " << Ms(deadtime) << ")\n";
+  for (const std::string& n : Nodes()) EXPECT_EQ(VersionOf(n), 2u) << n;
+
+  // It dies after committing node01 only: node02 and node03 see node01 run
+  // it and commit it too.
+  std::vector<uint64_t> ids;
+  for (const std::string& n : Nodes()) ids.push_back(Prepare(n, v3ok, 2, deadtime));
+  {
+    agent::v1::ApplyStepRequest req;
+    req.set_apply_id(ids[0]);
+    agent::v1::OperationResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ASSERT_TRUE(Stub("node01")->CommitApply(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.state(), agent::v1::OPERATION_STATE_DONE) << resp.message();
+  }
+  const MonoTime committed = MonotonicNow();
+  EXPECT_TRUE(AllOn(3, deadtime + 4 * keepalive)) << Diagnose();
+  std::cout << "node02 and node03 followed node01's commit within "
+            << Ms(MonotonicNow() - committed) << "\n";
+  EXPECT_EQ(starts(), service_starts);
+
+  // node03 is down while v4 is applied; back, it catches up before it runs
+  // anything.
+  ASSERT_TRUE(agents_.at("node03").Kill(SIGKILL).ok());
+  (void)agents_.at("node03").Wait(absl::Seconds(5));
+  ASSERT_TRUE(harness::WaitFor(
+      [&] { return Client("node01").StateOf("node03") == agent::v1::NODE_STATE_DEAD; },
+      absl::Seconds(10)));
+  const std::string v4 = absl::StrReplaceAll(v3ok, {{"config_version: 3\n",
+                                                     "config_version: 4\n"}});
+  r = Apply(SpecFile("v4.yaml", v4));
+  EXPECT_EQ(r.status.code, 0) << r.output;
+  EXPECT_NE(r.output.find("node03: skipped"), std::string::npos) << r.output;
+  ASSERT_TRUE(AllOn(4, absl::Seconds(10), {"node01", "node02"}));
+  EXPECT_NE(ReadFile(SpecOf("node03")).find("config_version: 3\n"), std::string::npos);
+  StartAgent("node03");
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(AllOn(4, absl::Seconds(20))) << Diagnose();
+  EXPECT_NE(ReadFile(SpecOf("node03")).find("config_version: 4\n"), std::string::npos);
+  int catching = -1, caught = -1, starting = -1;
+  const std::vector<agent::v1::Event> events = Recorder("node03").Events();
+  for (int i = 0; i < static_cast<int>(events.size()); ++i) {
+    const agent::v1::Event& e = events[i];
+    if (catching < 0 && e.kind() == agent::v1::EVENT_KIND_CONFIG_DRIFT &&
+        e.reason().find("catching up") != std::string::npos) {
+      catching = i;
+    }
+    if (caught < 0 && e.kind() == agent::v1::EVENT_KIND_CONFIG_RELOADED) caught = i;
+    if (starting < 0 && e.kind() == agent::v1::EVENT_KIND_GROUP_STARTING) starting = i;
+  }
+  EXPECT_GE(catching, 0);
+  EXPECT_GT(caught, catching);
+  EXPECT_TRUE(starting < 0 || starting > caught);
+  ExpectHolders({"node01"});
+  ExpectRunningOn("node01");
+}
+
+}  // namespace
+}  // namespace hacluster::testing
