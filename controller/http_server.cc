@@ -1,16 +1,10 @@
 #include "controller/http_server.h"
 
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
-#include <atomic>
-#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "agent/tls/certificates.h"
+#include "agent/http/https_server.h"
 #include "controller/forward.h"
 #include "controller/metrics.h"
 #include "google/protobuf/util/json_util.h"
@@ -29,27 +23,8 @@ std::string JsonOf(const google::protobuf::Message& m) {
   return out;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 void Error(httplib::Response& res, int code, const std::string& message) {
-  res.status = code;
-  res.set_content(absl::StrCat("{\"error\": ", JsonString(message), ", \"code\": ", code, "}\n"),
-                  "application/json");
+  agent::JsonError(res, code, message);
 }
 
 // The HTTP code for a failed call's status.
@@ -77,28 +52,15 @@ int HttpCodeOf(const absl::Status& s) {
   }
 }
 
-// The client certificate of the connection as PEM; empty when none.
-std::string PeerPem(const SSL* ssl) {
-  if (ssl == nullptr) return "";
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return "";
-  BIO* bio = BIO_new(BIO_s_mem());
-  std::string out;
-  if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio, &data);
-    out.assign(data, static_cast<size_t>(n));
-  }
-  BIO_free(bio);
-  X509_free(cert);
-  return out;
+// Writes need an admin (or node) certificate: 403 otherwise.
+bool RequireAdmin(const httplib::Request& req, httplib::Response& res, agent::Logger& logger) {
+  if (req.get_header_value("X-Ha-Role") == "admin") return true;
+  const std::string who = req.get_header_value("X-Ha-Caller");
+  Error(res, 403, absl::StrCat(who, " is a reader: ", req.method, " ", req.path,
+                               " needs an admin certificate"));
+  logger.Warn(absl::StrCat("HTTP ", req.method, " ", req.path, " by ", who, " refused: not admin"));
+  return false;
 }
-
-// Any chain is let through the handshake; the certificate is judged per
-// request by the API's verifier, so a client gets an HTTP answer that says
-// why instead of a failed handshake. The handshake still proves the client
-// holds the certificate's key.
-int AcceptAnyChain(int /*preverify*/, X509_STORE_CTX* /*ctx*/) { return 1; }
 
 template <typename M>
 bool ParseBody(const httplib::Request& req, httplib::Response& res, M* out) {
@@ -121,120 +83,33 @@ HttpServer::HttpServer(const Fleet& fleet, agent::Logger& logger)
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start(const HttpOptions& options) {
-  absl::StatusOr<agent::tls::TlsFiles> files = agent::tls::LoadTlsFiles(
-      options.tls_cert, options.tls_key, options.tls_client_ca, absl::Now());
-  if (!files.ok()) return files.status();
-  absl::StatusOr<std::shared_ptr<const agent::CertVerifier>> verifier =
-      agent::CertVerifierForCa(files->ca_pem);
-  if (!verifier.ok()) return verifier.status();
-  verifier_ = *std::move(verifier);
-
-  const HttpOptions o = options;
-  std::string problem;
-  server_ = std::make_unique<httplib::SSLServer>([o, &problem](SSL_CTX& ctx) {
-    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(&ctx, o.tls_cert.c_str()) != 1) {
-      problem = absl::StrCat("cannot use the certificate ", o.tls_cert);
-      return false;
-    }
-    if (SSL_CTX_use_PrivateKey_file(&ctx, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(&ctx) != 1) {
-      problem = absl::StrCat("cannot use the key ", o.tls_key);
-      return false;
-    }
-    // Browsers offer the certificates this CA list names.
-    STACK_OF(X509_NAME)* cas = SSL_load_client_CA_file(o.tls_client_ca.c_str());
-    if (cas == nullptr) {
-      problem = absl::StrCat("cannot read the client CA ", o.tls_client_ca);
-      return false;
-    }
-    SSL_CTX_set_client_CA_list(&ctx, cas);
-    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, AcceptAnyChain);
-    // Resumed sessions carry the client's certificate; OpenSSL refuses to
-    // resume a session of a server that asks for one without a context.
-    static constexpr unsigned char kSessionContext[] = "ha-controller";
-    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof(kSessionContext) - 1);
-    return true;
-  });
-  if (!server_->is_valid()) {
-    return absl::FailedPreconditionError(
-        problem.empty() ? "cannot set up TLS for the HTTPS listener" : problem);
-  }
-  const int threads = o.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(kMaxBodyBytes);
-  server_->set_keep_alive_max_count(1000000);
-  // Answers are small: without this, Nagle and delayed ACKs add 40 ms to each.
-  server_->set_tcp_nodelay(true);
-  server_->set_read_timeout(30, 0);
-
-  // Every request: a client certificate the API would accept; writes need
-  // admin. The identity travels to the handlers in a header of the request.
-  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const std::string pem = PeerPem(req.ssl);
-    if (pem.empty()) {
-      Error(res, 401, "a client certificate of the cluster CA is required");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    absl::StatusOr<agent::CertIdentity> id = (*verifier_)(pem, absl::Now());
-    if (!id.ok()) {
-      Error(res, 403, std::string(id.status().message()));
-      logger_.Warn(absl::StrCat("HTTP ", req.method, " ", req.path, " refused: ",
-                                id.status().message()));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method != "GET" && id->role != agent::ApiRole::kAdmin) {
-      Error(res, 403, absl::StrCat(id->subject, " is a reader: ", req.method, " ", req.path,
-                                   " needs an admin certificate"));
-      logger_.Warn(absl::StrCat("HTTP ", req.method, " ", req.path, " by ", id->subject,
-                                " refused: not admin"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    // The identity for the handlers; whatever the client sent under these
-    // names is dropped first.
-    auto& mutable_req = const_cast<httplib::Request&>(req);
-    mutable_req.headers.erase("X-Ha-Caller");
-    mutable_req.headers.erase("X-Ha-Role");
-    mutable_req.set_header("X-Ha-Caller", id->subject);
-    mutable_req.set_header("X-Ha-Role", id->role == agent::ApiRole::kAdmin ? "admin" : "reader");
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Errors httplib answers itself (404, 413, 405...) get a JSON body too.
-  server_->set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message;
-    switch (res.status) {
-      case 404:
-        message = absl::StrCat("no such path: ", req.path);
-        break;
-      case 413:
-        message = absl::StrCat("the body is over ", kMaxBodyBytes, " bytes");
-        break;
-      case 405:
-        message = absl::StrCat(req.method, " is not allowed on ", req.path);
-        break;
-      default:
-        message = absl::StrCat("HTTP ", res.status);
-    }
-    Error(res, res.status, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-
-  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+  agent::HttpsOptions https;
+  https.host = options.host;
+  https.port = options.port;
+  https.tls_cert = options.tls_cert;
+  https.tls_key = options.tls_key;
+  https.tls_client_ca = options.tls_client_ca;
+  https.threads = options.threads;
+  https.max_body = kMaxBodyBytes;
+  https_ = std::make_unique<agent::HttpsServer>();
+  if (absl::Status s = https_->Init(https); !s.ok()) return s;
+  httplib::SSLServer* server = &https_->server();
+  // Every request has passed the client-certificate check (HttpsServer);
+  // the POST handlers check for admin (RequireAdmin).
+  server->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     res.set_header("Content-Security-Policy",
                    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' "
                    "'unsafe-inline'");
     res.set_content(kDashboardHtml, "text/html; charset=utf-8");
   });
-  server_->Get("/v1/whoami", [](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(absl::StrCat("{\"subject\": ", JsonString(req.get_header_value("X-Ha-Caller")),
-                                 ", \"role\": ", JsonString(req.get_header_value("X-Ha-Role")),
+  server->Get("/v1/whoami", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(absl::StrCat("{\"subject\": ", agent::JsonString(req.get_header_value("X-Ha-Caller")),
+                                 ", \"role\": ", agent::JsonString(req.get_header_value("X-Ha-Role")),
                                  "}\n"),
                     "application/json");
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     MetricsWriter w;
     const Catalog& catalog = fleet_.catalog();
     std::vector<std::shared_ptr<const v1::ClusterStatus>> all = fleet_.Statuses();
@@ -247,28 +122,28 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
     }
     res.set_content(w.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server_->Get("/v1/clusters", [this](const httplib::Request&, httplib::Response& res) {
+  server->Get("/v1/clusters", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(JsonOf(fleet_.ListClusters()), "application/json");
   });
-  server_->Get(R"(/v1/clusters/([^/]+)/status)",
+  server->Get(R"(/v1/clusters/([^/]+)/status)",
                [this](const httplib::Request& req, httplib::Response& res) {
                  std::shared_ptr<const v1::ClusterStatus> st = fleet_.Status(req.matches[1]);
                  if (st == nullptr) return Error(res, 404, absl::StrCat("no cluster ", std::string(req.matches[1])));
                  res.set_content(JsonOf(*st), "application/json");
                });
-  server_->Get(R"(/v1/clusters/([^/]+)/servers)",
+  server->Get(R"(/v1/clusters/([^/]+)/servers)",
                [this](const httplib::Request& req, httplib::Response& res) {
                  absl::StatusOr<v1::ClusterServersResponse> r = fleet_.ListServers(req.matches[1]);
                  if (!r.ok()) return Error(res, HttpCodeOf(r.status()), std::string(r.status().message()));
                  res.set_content(JsonOf(*r), "application/json");
                });
-  server_->Get(R"(/v1/where/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  server->Get(R"(/v1/where/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<v1::WhereResponse> r =
         fleet_.Where(req.matches[1], req.get_param_value("cluster"));
     if (!r.ok()) return Error(res, HttpCodeOf(r.status()), std::string(r.status().message()));
     res.set_content(JsonOf(*r), "application/json");
   });
-  server_->Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+  server->Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
     uint64_t cursor = 0;
     const std::string last = req.get_header_value("Last-Event-ID");
     if (!last.empty() && !absl::SimpleAtoi(last, &cursor)) {
@@ -308,8 +183,9 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
     logger_.Info(absl::StrCat("HTTP ", call, " by ", who, ": ", r->message()));
     res.set_content(JsonOf(*r), "application/json");
   };
-  server_->Post(R"(/v1/clusters/([^/]+)/nodes/([^/]+)/standby)",
+  server->Post(R"(/v1/clusters/([^/]+)/nodes/([^/]+)/standby)",
                 [this, write](const httplib::Request& req, httplib::Response& res) {
+                  if (!RequireAdmin(req, res, logger_)) return;
                   v1::NodeStandbyRequest r;
                   r.set_cluster(req.matches[1]);
                   r.set_node(req.matches[2]);
@@ -317,8 +193,9 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
                   write(req, res, absl::StrCat("standby ", r.cluster(), "/", r.node()),
                         ForwardStandby(fleet_, r));
                 });
-  server_->Post(R"(/v1/clusters/([^/]+)/nodes/([^/]+)/takeover)",
+  server->Post(R"(/v1/clusters/([^/]+)/nodes/([^/]+)/takeover)",
                 [this, write](const httplib::Request& req, httplib::Response& res) {
+                  if (!RequireAdmin(req, res, logger_)) return;
                   v1::NodeTakeoverRequest r;
                   r.set_cluster(req.matches[1]);
                   r.set_node(req.matches[2]);
@@ -326,8 +203,9 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
                   write(req, res, absl::StrCat("takeover ", r.cluster(), "/", r.node()),
                         ForwardTakeover(fleet_, r));
                 });
-  server_->Post(R"(/v1/clusters/([^/]+)/move)",
+  server->Post(R"(/v1/clusters/([^/]+)/move)",
                 [this, write](const httplib::Request& req, httplib::Response& res) {
+                  if (!RequireAdmin(req, res, logger_)) return;
                   v1::ClusterMoveRequest r;
                   r.set_cluster(req.matches[1]);
                   if (!ParseBody(req, res, r.mutable_request())) return;
@@ -337,26 +215,16 @@ absl::Status HttpServer::Start(const HttpOptions& options) {
                         ForwardMove(fleet_, r));
                 });
 
-  if (o.port == 0) {
-    port_ = server_->bind_to_any_port(o.host);
-    if (port_ <= 0) {
-      return absl::FailedPreconditionError(absl::StrCat("cannot listen on ", o.host, ":0"));
-    }
-  } else {
-    if (!server_->bind_to_port(o.host, o.port)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--listen: cannot listen on ", o.host, ":", o.port, " (address not on this host, or "
-          "the port in use?)"));
-    }
-    port_ = o.port;
+  absl::Status listening = https_->Listen();
+  if (!listening.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("--listen: ", listening.message()));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  port_ = https_->port();
   return absl::OkStatus();
 }
 
 void HttpServer::Stop() {
-  if (server_ != nullptr) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (https_ != nullptr) https_->Stop();
 }
 
 }  // namespace hacluster::controller

@@ -36,9 +36,9 @@
 #include "agent/service/api_auth.h"
 #include "controller/fleet.h"
 
-namespace httplib {
-class SSLServer;
-}  // namespace httplib
+namespace hacluster::agent {
+class HttpsServer;
+}  // namespace hacluster::agent
 
 namespace hacluster::controller {
 
@@ -75,9 +75,7 @@ class HttpServer {
  private:
   const Fleet& fleet_;
   agent::Logger& logger_;
-  std::shared_ptr<const agent::CertVerifier> verifier_;
-  std::unique_ptr<httplib::SSLServer> server_;
-  std::thread thread_;
+  std::unique_ptr<agent::HttpsServer> https_;
   int port_ = 0;
 };
 

@@ -108,6 +108,7 @@ void AgentLoop::CommitApply(const OperationRequest& r, MonoTime now) {
   PendingApply p = *std::move(pending_apply_);
   pending_apply_.reset();
   const uint64_t version = p.staged.spec.config_version();
+  MarkApplied(p.staged.spec);
   absl::Status s = SwitchTo(std::move(p.staged), absl::StrCat("applied (apply ", p.id, ")"), now);
   if (!s.ok()) {
     unlink(p.staged_file.c_str());
@@ -162,7 +163,9 @@ std::pair<uint64_t, std::vector<std::string>> AgentLoop::NewestPeerVersion() con
   for (const auto& n : config_.spec.nodes()) {
     if (n.name() == local_node_ || membership_->StateOf(n.name()) != v1::NODE_STATE_UP) continue;
     const wire::v1::Heartbeat* hb = membership_->LastHeartbeat(n.name());
-    if (hb == nullptr) continue;
+    // Only a spec that came by an apply is caught up with; a newer version
+    // made by hand on one node is drift, nothing more.
+    if (hb == nullptr || !hb->config_applied()) continue;
     if (hb->config_version() > out.first) out = {hb->config_version(), {}};
     if (hb->config_version() == out.first) out.second.push_back(n.name());
   }
@@ -277,6 +280,7 @@ absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime n
     unlink(file.c_str());
     return staged.status();
   }
+  MarkApplied(staged->spec);
   absl::Status s = SwitchTo(*std::move(staged), absl::StrCat("caught up from ", r.from), now);
   if (!s.ok()) {
     unlink(file.c_str());
@@ -288,6 +292,15 @@ absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime n
                                strerror(errno), "; a restart would go back to the old one"));
   }
   return absl::OkStatus();
+}
+
+void AgentLoop::MarkApplied(const spec::v1::ClusterSpec& spec) {
+  applied_hash_ = Hex(SpecHash(spec));
+  absl::Status s = WriteSynced(options_.state_dir + "/applied-spec", applied_hash_ + "\n");
+  if (!s.ok()) {
+    logger_.Warn(absl::StrCat("cannot note the applied spec (", s.message(),
+                              "); after a restart, peers would not catch up from this node"));
+  }
 }
 
 }  // namespace hacluster::agent

@@ -246,6 +246,7 @@ void AgentLoop::NoteLocalSpec(MonoTime now) {
   hub_.PublishSpec(std::move(published));
   out_hb_.set_config_version(config_.spec.config_version());
   out_hb_.set_config_hash(spec_hash_);
+  out_hb_.set_config_applied(!applied_hash_.empty() && Hex(spec_hash_) == applied_hash_);
   for (const DriftTracker::Change& c : drift_.SetLocal(config_.spec.config_version(), spec_hash_)) {
     EmitDrift(c, now);
   }

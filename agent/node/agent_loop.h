@@ -233,6 +233,11 @@ class AgentLoop {
     MonoTime retry_at;
   };
   std::optional<CatchUpState> catch_up_;
+  // The hash (hex) of the last spec this node took by an apply or a
+  // catch-up, kept in STATE_DIR/applied-spec across restarts: the running
+  // spec counts as applied (heartbeat config_applied) while it has it.
+  std::string applied_hash_;
+  void MarkApplied(const spec::v1::ClusterSpec& spec);
   SpecFetcher fetcher_;
   // Watches every open medium again after a reload gave them back; errors
   // are logged (the loop runs on without that medium's frames).

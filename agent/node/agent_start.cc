@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "agent/config/diagnostics.h"
 #include "agent/config/yaml_codec.h"
 
@@ -170,6 +172,10 @@ absl::Status AgentLoop::Init() {
   out_hb_.set_cluster_name(config_.spec.cluster_name());
   out_hb_.set_node(local_node_);
   out_hb_.set_generation(generation_);
+  {
+    std::ifstream marker(options_.state_dir + "/applied-spec");
+    std::getline(marker, applied_hash_);
+  }
   NoteLocalSpec(start_);
   out_hb_.set_connectivity_score(*local_score_);
   out_hb_.set_reports_hears(true);
