@@ -795,6 +795,22 @@ void Validator::CheckApi() {
       {"tls_cert", &api.tls_cert()},
       {"tls_key", &api.tls_key()},
       {"tls_client_ca", &api.tls_client_ca()}};
+  if (!api.metrics_listen().empty()) {
+    std::string problem = ListenProblem(api.metrics_listen());
+    if (!problem.empty()) {
+      sink_.Error("api.metrics_listen", absl::StrCat("api metrics_listen address ",
+                                                     Quoted(api.metrics_listen()), " ", problem));
+    }
+    for (const auto& [name, value] : required) {
+      if (value->empty()) {
+        sink_.Error("api.metrics_listen",
+                    absl::StrCat("api.metrics_listen serves metrics over HTTPS, which needs TLS: "
+                                 "set api.",
+                                 name));
+      }
+    }
+    if (api.listen().empty()) return;  // the TLS files are used: no warning below
+  }
   if (api.listen().empty()) {
     for (const auto& [name, value] : required) {
       if (value->empty()) continue;

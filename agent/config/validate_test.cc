@@ -764,6 +764,31 @@ TEST(ValidateTest, ApiListenWithoutTlsNamesEachMissingFile) {
   EXPECT_NE(ds[2].message.find("set api.tls_client_ca"), std::string::npos);
 }
 
+TEST(ValidateTest, MetricsListenNeedsTlsAndAValidAddress) {
+  std::vector<Diagnostic> ds = ErrorsOf(Validate(Base("api:\n  metrics_listen: \":9101\"\n")));
+  ASSERT_EQ(ds.size(), 3u) << FormatDiagnostics(ds);
+  EXPECT_NE(ds[0].message.find("api.metrics_listen serves metrics over HTTPS, which needs TLS: "
+                               "set api.tls_cert"),
+            std::string::npos)
+      << FormatDiagnostics(ds);
+  ExpectOnlyError(Base(R"yaml(api:
+  metrics_listen: "9101"
+  tls_cert: /etc/ha/cert.pem
+  tls_key: /etc/ha/key.pem
+  tls_client_ca: /etc/ha/ca.pem
+)yaml"),
+                  13, 19, {"api metrics_listen address '9101' has no port"});
+  // With TLS and no API listener: valid, and no warning that the TLS files
+  // go unused.
+  std::vector<Diagnostic> quiet = Validate(Base(R"yaml(api:
+  metrics_listen: ":9101"
+  tls_cert: /etc/ha/cert.pem
+  tls_key: /etc/ha/key.pem
+  tls_client_ca: /etc/ha/ca.pem
+)yaml"));
+  EXPECT_TRUE(quiet.empty()) << FormatDiagnostics(quiet);
+}
+
 // ---- keys accepted but not acted on yet ----
 
 TEST(ValidateTest, RespawnWarnsItIsNotActedOnAtEachEntry) {

@@ -4,6 +4,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -158,7 +161,12 @@ absl::Status HttpsServer::Listen() {
     }
     port_ = options_.port;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    // Never at a realtime caller's priority: the serving threads inherit it.
+    sched_param param{};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
+    server_->listen_after_bind();
+  });
   return absl::OkStatus();
 }
 

@@ -33,6 +33,7 @@
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
 #include "agent/membership/membership.h"
+#include "agent/http/https_server.h"
 #include "agent/node/announcements.h"
 #include "agent/node/event_loop.h"
 #include "agent/node/peer_views.h"
@@ -271,6 +272,11 @@ class AgentLoop {
   StatusPublisher publisher_{logger_, hub_};
   Operations ops_;
   std::unique_ptr<ApiServer> api_;
+  // api.metrics_listen: Prometheus text of this agent's status over HTTPS
+  // (started with the API; a change takes effect at restart).
+  absl::Status StartMetrics();
+  std::vector<std::unique_ptr<HttpsServer>> metrics_;
+  std::string metrics_listen_;  // as started
   // The API's listeners and TLS files as `spec` says.
   absl::StatusOr<ApiOptions> ApiOptionsOf(const spec::v1::ClusterSpec& spec) const;
 

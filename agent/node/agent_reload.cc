@@ -131,6 +131,10 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
                         ? absl::StrCat("; the API socket stays ", old_socket, " (group ",
                                        old_group.empty() ? "the agent's" : old_group,
                                        ") until restart")
+                        : "",
+                    config_.spec.api().metrics_listen() != metrics_listen_
+                        ? absl::StrCat("; api.metrics_listen stays '", metrics_listen_,
+                                       "' until restart")
                         : ""),
        now);
   return absl::OkStatus();

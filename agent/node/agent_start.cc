@@ -12,8 +12,10 @@
 
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "agent/config/diagnostics.h"
 #include "agent/config/yaml_codec.h"
+#include "controller/metrics.h"
 
 namespace hacluster::agent {
 
@@ -193,6 +195,7 @@ absl::Status AgentLoop::Init() {
   auto api = ApiServer::Start(*api_options, hub_, ops_, logger_);
   if (!api.ok()) return api.status();
   api_ = *std::move(api);
+  if (absl::Status m = StartMetrics(); !m.ok()) return m;
 
   std::vector<std::string> media_text;
   for (const auto& m : config_.media) media_text.push_back(m->description());
@@ -202,6 +205,40 @@ absl::Status AgentLoop::Init() {
                     ", config version ", config_.spec.config_version(), "); media: ",
                     absl::StrJoin(media_text, "; "), "; API on ", api_->Description()),
        start_);
+  return absl::OkStatus();
+}
+
+absl::Status AgentLoop::StartMetrics() {
+  metrics_listen_ = config_.spec.api().metrics_listen();
+  auto addresses = MetricsListenAddresses(config_.spec, local_node_);
+  if (!addresses.ok()) return addresses.status();
+  for (const std::string& address : *addresses) {
+    const size_t colon = address.rfind(':');
+    HttpsOptions o;
+    o.host = address.substr(0, colon);
+    if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+    if (o.host.empty()) o.host = "0.0.0.0";
+    if (!absl::SimpleAtoi(address.substr(colon + 1), &o.port)) {
+      return absl::InvalidArgumentError(absl::StrCat("api.metrics_listen: bad port in ", address));
+    }
+    o.tls_cert = config_.spec.api().tls_cert();
+    o.tls_key = config_.spec.api().tls_key();
+    o.tls_client_ca = config_.spec.api().tls_client_ca();
+    o.threads = 2;
+    auto server = std::make_unique<HttpsServer>();
+    absl::Status s = server->Init(o);
+    if (!s.ok()) return absl::FailedPreconditionError(absl::StrCat("api.metrics_listen: ", s.message()));
+    server->server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      controller::MetricsWriter w;
+      std::shared_ptr<const v1::GetStatusResponse> st = hub_.Snapshot();
+      if (st != nullptr) w.AddAgentStatus(st->cluster_name(), hub_.Status(MonotonicNow()));
+      res.set_content(w.Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    s = server->Listen();
+    if (!s.ok()) return absl::FailedPreconditionError(absl::StrCat("api.metrics_listen: ", s.message()));
+    logger_.Info(absl::StrCat("metrics: Prometheus text on https://", address, "/metrics"));
+    metrics_.push_back(std::move(server));
+  }
   return absl::OkStatus();
 }
 

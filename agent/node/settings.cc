@@ -86,11 +86,15 @@ std::vector<std::pair<std::string, std::string>> PingTargets(const spec::v1::Clu
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
-                                                            const std::string& local_node) {
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ExpandListen(const spec::v1::ClusterSpec& spec,
+                                                      const std::string& local_node,
+                                                      const std::vector<std::string>& entries,
+                                                      const std::string& field) {
   std::vector<std::string> out;
-  for (int i = 0; i < spec.api().listen_size(); ++i) {
-    const std::string& entry = spec.api().listen(i);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string& entry = entries[i];
     if (!absl::StartsWith(entry, ":")) {
       out.push_back(entry);
       continue;
@@ -101,8 +105,11 @@ absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::Clus
     }
     if (node == nullptr || node->addresses().empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("api.listen[", i, "] '", entry, "' means this node's own addresses, and node ",
-                       local_node, " has none in the spec"));
+          absl::StrCat(field, entries.size() > 1 || field == "api.listen"
+                                  ? absl::StrCat("[", i, "]")
+                                  : "",
+                       " '", entry, "' means this node's own addresses, and node ", local_node,
+                       " has none in the spec"));
     }
     for (const std::string& a : node->addresses()) {
       const bool v6 = a.find(':') != std::string::npos;
@@ -110,6 +117,22 @@ absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::Clus
     }
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
+                                                            const std::string& local_node) {
+  return ExpandListen(spec, local_node,
+                      std::vector<std::string>(spec.api().listen().begin(),
+                                               spec.api().listen().end()),
+                      "api.listen");
+}
+
+absl::StatusOr<std::vector<std::string>> MetricsListenAddresses(
+    const spec::v1::ClusterSpec& spec, const std::string& local_node) {
+  if (spec.api().metrics_listen().empty()) return std::vector<std::string>();
+  return ExpandListen(spec, local_node, {spec.api().metrics_listen()}, "api.metrics_listen");
 }
 
 }  // namespace hacluster::agent

@@ -41,6 +41,11 @@ std::string ApiSocketPath(const spec::v1::ClusterSpec& spec, const std::string& 
 absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::ClusterSpec& spec,
                                                             const std::string& local_node);
 
+// The addresses of api.metrics_listen as ApiListenAddresses gives them for
+// api.listen (":PORT": each of the node's own addresses). Empty when unset.
+absl::StatusOr<std::vector<std::string>> MetricsListenAddresses(
+    const spec::v1::ClusterSpec& spec, const std::string& local_node);
+
 // The first 16 bytes of the SHA-256 of `spec` in protobuf's deterministic
 // serialization: two nodes with the same hash run the same spec.
 std::string SpecHash(const spec::v1::ClusterSpec& spec);

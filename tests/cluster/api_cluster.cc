@@ -63,6 +63,9 @@ absl::Status ApiCluster::Start(const ApiClusterOptions& options) {
   const std::string spec = dir_.Write(
       "cluster.yaml",
       absl::StrCat(SpecYaml(o), ApiYaml({absl::StrCat(":", port_)}, CertDir()),
+                   options.metrics_port == 0
+                       ? ""
+                       : absl::StrCat("  metrics_listen: \":", options.metrics_port, "\"\n"),
                    "groups:\n  - name: svc\n    preferred_node: node01\n    resources:\n",
                    "      - ocf:\n          type: Dummy\n          params: {state: ",
                    dir_.File("dummy.state"), "}\n        name: dummy\n"));

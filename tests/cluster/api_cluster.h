@@ -26,6 +26,8 @@ struct ApiClusterOptions {
   // Each node its own copy of the spec (node01.yaml, node02.yaml), as on
   // real machines, instead of one shared file.
   bool spec_per_node = false;
+  // api.metrics_listen ":PORT" when not 0.
+  int metrics_port = 0;
 };
 
 class ApiCluster {

@@ -45,6 +45,8 @@ bool FromJson(const std::string& json, M* m) {
   return google::protobuf::util::JsonStringToMessage(json, m).ok();
 }
 
+std::string ParseWithPrometheus(const std::string& text);
+
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -180,9 +182,9 @@ TEST_F(ControllerTest, JsonEndpointsGiveWhatGrpcGives) {
   }
 }
 
-TEST_F(ControllerTest, MetricsParseWithPrometheusOwnParser) {
-  auto [code, text] = Get("/metrics", "reader");
-  ASSERT_EQ(code, 200) << text;
+// Every sample of `text` as Prometheus' own parser reads it ("TYPE NAME
+// [(label, value)...] VALUE" per line); a failure when it cannot.
+std::string ParseWithPrometheus(const std::string& text) {
   ScratchDir dir;
   const std::string file = dir.Write("metrics.txt", text);
   auto parsed = harness::RunProcess(
@@ -196,9 +198,17 @@ TEST_F(ControllerTest, MetricsParseWithPrometheusOwnParser) {
        "        print(f.type, s.name, sorted(s.labels.items()), s.value)\n",
        file},
       absl::Seconds(30));
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  ASSERT_TRUE(parsed->status.ok()) << parsed->output << "\n" << text;
-  const std::string& out = parsed->output;
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  if (!parsed.ok()) return "";
+  EXPECT_TRUE(parsed->status.ok()) << parsed->output << "\n" << text;
+  return parsed->status.ok() ? parsed->output : "";
+}
+
+TEST_F(ControllerTest, MetricsParseWithPrometheusOwnParser) {
+  auto [code, text] = Get("/metrics", "reader");
+  ASSERT_EQ(code, 200) << text;
+  const std::string out = ParseWithPrometheus(text);
+  ASSERT_FALSE(out.empty());
   for (const char* want : {
            "gauge ha_node_up [('cluster', 'testcluster'), ('node', 'node02'), ('observer', "
            "'node01')] 1.0",
@@ -321,6 +331,50 @@ TEST_F(ControllerTest, ASpecEditedByHandOnOneNodeIsDriftInStatusEventsAndMetrics
                absl::StrContains(text, "ha_config_drift{cluster=\"testcluster\",node=\"node02\"} 1\n");
       },
       absl::Seconds(10)));
+}
+
+// The agent's own /metrics (api.metrics_listen ":PORT"): HTTPS with a
+// client certificate, Prometheus text of that node's view.
+TEST(AgentMetricsTest, TheAgentServesItsOwnMetricsWhenAsked) {
+  signal(SIGPIPE, SIG_IGN);
+  ApiCluster cluster;
+  ApiClusterOptions o;
+  o.keepalive = "50ms";
+  o.warntime = "200ms";
+  o.deadtime = "500ms";
+  // The API's port + 3 on each node's own address.
+  {
+    const std::string t = cluster.Target("node01");
+    int port = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(t.substr(t.rfind(':') + 1), &port));
+    o.metrics_port = port + 3;
+  }
+  ASSERT_TRUE(cluster.Start(o).ok());
+  for (const char* node : {"node01", "node02"}) {
+    httplib::SSLClient c(cluster.Address(node), o.metrics_port, cluster.CertDir() + "/reader.crt",
+                         cluster.CertDir() + "/reader.key");
+    c.set_ca_cert_path((cluster.CertDir() + "/ca.crt").c_str());
+    c.enable_server_certificate_verification(true);
+    auto r = c.Get("/metrics");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << r->body;
+    const std::string out = ParseWithPrometheus(r->body);
+    EXPECT_NE(out.find(absl::StrCat("gauge ha_node_up [('cluster', 'testcluster'), ('node', '",
+                                    node == std::string("node01") ? "node02" : "node01",
+                                    "'), ('observer', '", node, "')] 1.0")),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(absl::StrCat("counter ha_failovers_total [('cluster', 'testcluster'), "
+                                    "('node', '", node, "')] 0.0")),
+              std::string::npos)
+        << out;
+    httplib::SSLClient anonymous(cluster.Address(node), o.metrics_port);
+    anonymous.set_ca_cert_path((cluster.CertDir() + "/ca.crt").c_str());
+    anonymous.enable_server_certificate_verification(true);
+    auto refused = anonymous.Get("/metrics");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401) << refused->body;
+  }
 }
 
 }  // namespace
