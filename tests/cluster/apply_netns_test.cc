@@ -35,14 +35,7 @@ class ApplyNetnsTest : public FailoverTest {
   void SetUp() override {
     FailoverTest::SetUp();
     if (IsSkipped()) return;
-    certs_ = dir_.File("certs");
-    ASSERT_EQ(mkdir(certs_.c_str(), 0700), 0);
-    ApiCertOptions o;
-    for (int i = 1; i <= 3; ++i) {
-      o.nodes.push_back({absl::StrCat("node0", i),
-                         {absl::StrCat("192.0.2.1", i), absl::StrCat("198.51.100.1", i)}});
-    }
-    ASSERT_TRUE(WriteApiCerts(certs_, o).ok());
+    certs_ = WriteCerts(3);
   }
 
   // `text` as the next spec file to apply (next to the authkey it names).

@@ -32,15 +32,9 @@ class DashboardTest : public FailoverTest {
   void SetUp() override {
     FailoverTest::SetUp();
     if (IsSkipped()) return;
-    certs_ = dir_.File("certs");
-    ASSERT_EQ(mkdir(certs_.c_str(), 0700), 0);
-    ApiCertOptions o;
     // server.crt serves the agents and the controller (on the client's
     // address): its SANs are all of them.
-    o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}},
-               {"node02", {"192.0.2.12", "198.51.100.12"}},
-               {"controller", {kClient}}};
-    ASSERT_TRUE(WriteApiCerts(certs_, o).ok());
+    certs_ = WriteCerts(2, {{"controller", {kClient}}});
   }
 
   std::string Url() const { return absl::StrCat("https://", kClient, ":", kHttpsPort, "/"); }

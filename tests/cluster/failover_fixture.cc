@@ -23,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tests/cluster/api_certs.h"
 #include "tests/harness/wait.h"
 
 namespace hacluster::testing {
@@ -161,6 +162,21 @@ pid_t FailoverTest::ProbePid(const std::string& node) {
   int pid = 0;
   std::string text(absl::StripAsciiWhitespace(ReadFile(Pidfile(node))));
   return absl::SimpleAtoi(text, &pid) ? pid : 0;
+}
+
+std::string FailoverTest::WriteCerts(
+    int nodes, std::vector<std::pair<std::string, std::vector<std::string>>> extra) {
+  const std::string dir = dir_.File("certs");
+  EXPECT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ApiCertOptions o;
+  for (int i = 1; i <= nodes; ++i) {
+    o.nodes.push_back({absl::StrCat("node0", i),
+                       {absl::StrCat("192.0.2.1", i), absl::StrCat("198.51.100.1", i)}});
+  }
+  o.nodes.insert(o.nodes.end(), extra.begin(), extra.end());
+  absl::Status s = WriteApiCerts(dir, o);
+  EXPECT_TRUE(s.ok()) << s;
+  return dir;
 }
 
 // ------------------------------------------------------------ the spec

@@ -164,6 +164,12 @@ class FailoverTest : public ::testing::Test {
   std::string Pidfile(const std::string& node) { return NodeDir(node) + "/probe.pid"; }
   std::string InitScript(const std::string& node) { return InitDir(node) + "/" + kScript; }
 
+  // dir_/certs with the API's certificates (tests/cluster/api_certs.h):
+  // the node certificate's SANs are node01..node0N's lan and hb addresses
+  // plus those of `extra` (name -> addresses). Returns the directory.
+  std::string WriteCerts(int nodes,
+                         std::vector<std::pair<std::string, std::vector<std::string>>> extra = {});
+
   // The spec file `node` runs.
   std::string SpecOf(const std::string& node) {
     return spec_per_node_ ? NodeDir(node) + "/cluster.yaml" : spec_;

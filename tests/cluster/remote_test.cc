@@ -41,12 +41,7 @@ class RemoteTest : public FailoverTest {
   void SetUp() override {
     FailoverTest::SetUp();
     if (IsSkipped()) return;
-    certs_ = dir_.File("certs");
-    ASSERT_EQ(mkdir(certs_.c_str(), 0700), 0);
-    ApiCertOptions o;
-    o.nodes = {{"node01", {"192.0.2.11", "198.51.100.11"}},
-               {"node02", {"192.0.2.12", "198.51.100.12"}}};
-    ASSERT_TRUE(WriteApiCerts(certs_, o).ok());
+    certs_ = WriteCerts(2);
   }
 
   // Both agents serving the API on ":7443", the group on node01.
