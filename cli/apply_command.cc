@@ -293,7 +293,11 @@ int RunDiff(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
           << reached.spec.config_version() << ", it must be " << version + 1;
     }
     out << ":\n";
-    for (const std::string& line : PlanForNode(parsed.spec, reached.spec, n.name, holders)) {
+    // The running spec comes without inline secrets (they never travel):
+    // the plan compares both sides without them.
+    for (const std::string& line : PlanForNode(agent::RedactSecrets(parsed.spec),
+                                               agent::RedactSecrets(reached.spec), n.name,
+                                               holders)) {
       out << "  " << line << "\n";
     }
   }

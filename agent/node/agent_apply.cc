@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_join.h"
+#include "agent/config/yaml_codec.h"
 #include "agent/node/agent_loop.h"
 #include "agent/tls/certificates.h"
 
@@ -275,7 +276,23 @@ absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime n
     unlink(file.c_str());
     return spec.status();
   }
-  auto staged = StageSpec(*std::move(spec));
+  // Inline secrets do not travel: this node's own come back in, and the
+  // file it keeps holds them.
+  spec::v1::ClusterSpec whole = *std::move(spec);
+  bool redacted = false;
+  for (const auto& k : whole.auth().keys()) redacted = redacted || k.secret() == kSecretNotSent;
+  if (absl::Status restored = RestoreSecrets(config_.spec, &whole); !restored.ok()) {
+    unlink(file.c_str());
+    return restored;
+  }
+  if (redacted) {
+    absl::Status rewritten = WriteSynced(file, config::SpecToYaml(whole));
+    if (!rewritten.ok()) {
+      unlink(file.c_str());
+      return rewritten;
+    }
+  }
+  auto staged = StageSpec(std::move(whole));
   if (!staged.ok()) {
     unlink(file.c_str());
     return staged.status();

@@ -240,7 +240,7 @@ void AgentLoop::Flush(MonoTime now) {
 void AgentLoop::NoteLocalSpec(MonoTime now) {
   spec_hash_ = SpecHash(config_.spec);
   v1::GetSpecResponse published;
-  published.set_spec_yaml(config::SpecToYaml(config_.spec));
+  published.set_spec_yaml(config::SpecToYaml(RedactSecrets(config_.spec)));
   published.set_config_version(config_.spec.config_version());
   published.set_config_hash(Hex(spec_hash_));
   hub_.PublishSpec(std::move(published));

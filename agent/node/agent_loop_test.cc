@@ -321,6 +321,24 @@ TEST_F(AgentLoopTest, SighupAppliesAValidSpecRefusesAnInvalidOneAndReopensChange
   EXPECT_GT(wire_.sent.size(), sent);
 }
 
+TEST_F(AgentLoopTest, TheRunningSpecIsPublishedWithoutInlineSecrets) {
+  ASSERT_TRUE(Turn());
+  std::string text = SpecText(2, 694);
+  text.replace(text.find("      secret_file: authkey\n"), std::string("      secret_file: authkey\n").size(),
+               "      secret_file: authkey\n    - id: 2\n      method: sha256\n"
+               "      secret: inline-s3cret-value\n");
+  WriteSpec(text);
+  ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+  ASSERT_TRUE(loop_->RunOnce());
+  ASSERT_EQ(loop_->hub().Status(clock_.Now()).config_version(), 2u);
+  const std::string published = loop_->hub().Spec()->spec_yaml();
+  EXPECT_EQ(published.find("inline-s3cret-value"), std::string::npos) << published;
+  EXPECT_NE(published.find(kSecretNotSent), std::string::npos) << published;
+  for (const v1::Event& e : Events()) {
+    EXPECT_EQ(e.reason().find("inline-s3cret-value"), std::string::npos) << e.reason();
+  }
+}
+
 TEST_F(AgentLoopTest, SigtermEndsTheLoopWithNoGroupsToStop) {
   ASSERT_TRUE(Turn());
   ASSERT_EQ(kill(getpid(), SIGTERM), 0);

@@ -13,6 +13,31 @@
 
 namespace hacluster::agent {
 
+spec::v1::ClusterSpec RedactSecrets(spec::v1::ClusterSpec spec) {
+  for (auto& key : *spec.mutable_auth()->mutable_keys()) {
+    if (!key.secret().empty()) key.set_secret(kSecretNotSent);
+  }
+  return spec;
+}
+
+absl::Status RestoreSecrets(const spec::v1::ClusterSpec& own, spec::v1::ClusterSpec* fetched) {
+  for (auto& key : *fetched->mutable_auth()->mutable_keys()) {
+    if (key.secret() != kSecretNotSent) continue;
+    const spec::v1::AuthKey* mine = nullptr;
+    for (const auto& k : own.auth().keys()) {
+      if (k.id() == key.id() && k.method() == key.method() && !k.secret().empty()) mine = &k;
+    }
+    if (mine == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "auth key ", key.id(), " has an inline secret, which is not sent over the API, and "
+          "this node has no such key: give the key a secret_file present on every node, or "
+          "copy the spec here by hand"));
+    }
+    key.set_secret(mine->secret());
+  }
+  return absl::OkStatus();
+}
+
 std::string SpecHash(const spec::v1::ClusterSpec& spec) {
   std::string bytes;
   {

@@ -46,6 +46,19 @@ absl::StatusOr<std::vector<std::string>> ApiListenAddresses(const spec::v1::Clus
 absl::StatusOr<std::vector<std::string>> MetricsListenAddresses(
     const spec::v1::ClusterSpec& spec, const std::string& local_node);
 
+// What GetSpec sends in place of a key's inline `secret`: secrets never
+// leave a node over the API (GetSpec is a reader's call).
+inline constexpr char kSecretNotSent[] = "(inline secret not sent over the API)";
+
+// `spec` with every key's inline secret replaced by kSecretNotSent.
+spec::v1::ClusterSpec RedactSecrets(spec::v1::ClusterSpec spec);
+
+// A spec fetched from a peer (catch-up), its inline secrets put back from
+// `own` (the key with the same id and method). FailedPrecondition naming
+// the key when this node does not have it: it is new or changed, and an
+// inline secret cannot travel; a secret_file can.
+absl::Status RestoreSecrets(const spec::v1::ClusterSpec& own, spec::v1::ClusterSpec* fetched);
+
 // The first 16 bytes of the SHA-256 of `spec` in protobuf's deterministic
 // serialization: two nodes with the same hash run the same spec.
 std::string SpecHash(const spec::v1::ClusterSpec& spec);

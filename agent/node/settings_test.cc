@@ -128,5 +128,38 @@ TEST(SettingsTest, SpecHashIsSixteenBytesThatChangeWithTheSpec) {
   EXPECT_EQ(Hex(std::string("\x01\xab\xff", 3)), "01abff");
 }
 
+TEST(SettingsTest, InlineSecretsNeverTravelAndComeBackFromTheNodesOwnSpec) {
+  spec::v1::ClusterSpec own;
+  auto* k1 = own.mutable_auth()->add_keys();
+  k1->set_id(1);
+  k1->set_secret("s3cret-one");
+  auto* k2 = own.mutable_auth()->add_keys();
+  k2->set_id(2);
+  k2->set_secret_file("/etc/ha-agent/authkey");
+  const spec::v1::ClusterSpec sent = RedactSecrets(own);
+  EXPECT_EQ(sent.auth().keys(0).secret(), kSecretNotSent);
+  EXPECT_EQ(sent.auth().keys(1).secret_file(), "/etc/ha-agent/authkey");
+  EXPECT_EQ(sent.DebugString().find("s3cret"), std::string::npos);
+
+  spec::v1::ClusterSpec fetched = sent;
+  fetched.set_config_version(2);
+  ASSERT_TRUE(RestoreSecrets(own, &fetched).ok());
+  EXPECT_EQ(fetched.auth().keys(0).secret(), "s3cret-one");
+  EXPECT_EQ(SpecHash(fetched), SpecHash([&] {
+              spec::v1::ClusterSpec v2 = own;
+              v2.set_config_version(2);
+              return v2;
+            }()));
+
+  // A key this node does not have cannot be caught up with.
+  spec::v1::ClusterSpec more = sent;
+  auto* k3 = more.mutable_auth()->add_keys();
+  k3->set_id(3);
+  k3->set_secret(kSecretNotSent);
+  absl::Status s = RestoreSecrets(own, &more);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(s.message(), "auth key 3 has an inline secret")) << s;
+}
+
 }  // namespace
 }  // namespace hacluster::agent

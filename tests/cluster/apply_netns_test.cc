@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "grpcpp/grpcpp.h"
@@ -234,6 +235,68 @@ TEST_F(ApplyNetnsTest, ApplyToARunningThreeNodeCluster) {
   EXPECT_GT(caught, catching);
   EXPECT_TRUE(starting < 0 || starting > caught);
   ExpectHolders({"node01"});
+  ExpectRunningOn("node01");
+
+  // hacli itself killed with SIGKILL as soon as the last node has
+  // prepared: whether its commits reached none, some or all of the nodes,
+  // within deadtime every node runs one version, v4 or v5, and stays so.
+  const std::string v5 = absl::StrReplaceAll(v4, {{"config_version: 4\n",
+                                                   "config_version: 5\n"}});
+  const std::string v5_file = SpecFile("v5.yaml", v5);
+  const MonoTime t0 = MonotonicNow();
+  auto hacli = lab().Spawn("client", {HacliPath(), "--ca", certs_ + "/ca.crt", "--cert",
+                                      certs_ + "/admin.crt", "--key", certs_ + "/admin.key",
+                                      "apply", "-f", v5_file});
+  ASSERT_TRUE(hacli.ok()) << hacli.status();
+  auto prepared_on = [&](const std::string& node) {
+    return !EventsOf(node,
+                     [](const agent::v1::Event& e) {
+                       return e.kind() == agent::v1::EVENT_KIND_API_CALL &&
+                              absl::StartsWith(e.call(), "apply prepare");
+                     },
+                     t0)
+                .empty();
+  };
+  ASSERT_TRUE(harness::WaitFor([&] { return prepared_on("node03"); }, absl::Seconds(20),
+                               absl::Milliseconds(1)));
+  ASSERT_TRUE(hacli->Kill(SIGKILL).ok());
+  const MonoTime killed = MonotonicNow();
+  (void)hacli->Wait(absl::Seconds(5));
+  uint64_t agreed = 0;
+  auto one_version = [&] {
+    const uint64_t a = VersionOf("node01");
+    if (a != 4 && a != 5) return false;
+    for (const std::string& n : Nodes()) {
+      if (VersionOf(n) != a) return false;
+    }
+    agreed = a;
+    return true;
+  };
+  // One version once every prepared spec is committed or dropped: within
+  // deadtime of the kill (a few keepalives of margin for the status).
+  harness::WaitFor(one_version, absl::Seconds(20), absl::Milliseconds(10));
+  const absl::Duration settled = MonotonicNow() - killed;
+  std::cout << "hacli killed after the last prepare: every node on config version " << agreed
+            << " after " << Ms(settled) << " (deadtime " << Ms(deadtime) << ")\n";
+  EXPECT_TRUE(one_version()) << Diagnose();
+  EXPECT_LE(settled, deadtime + 4 * keepalive) << Diagnose();
+  // And it stays so once every node has resolved its prepared spec
+  // (committed it, or dropped it when its hold passed).
+  auto resolved = [&](const std::string& node) {
+    return !EventsOf(node,
+                     [](const agent::v1::Event& e) {
+                       return e.kind() == agent::v1::EVENT_KIND_CONFIG_RELOADED ||
+                              (e.kind() == agent::v1::EVENT_KIND_CONFIG_REJECTED &&
+                               absl::StrContains(e.reason(), "dropped"));
+                     },
+                     t0)
+                .empty();
+  };
+  EXPECT_TRUE(harness::WaitFor(
+      [&] { return resolved("node01") && resolved("node02") && resolved("node03"); },
+      absl::Seconds(20)))
+      << Diagnose();
+  EXPECT_TRUE(one_version()) << Diagnose();
   ExpectRunningOn("node01");
 }
 
