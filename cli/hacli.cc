@@ -85,10 +85,11 @@ HACLI_CERT, HACLI_KEY, before the subcommand).
 Compare-and-swap: the new config_version must be the running one + 1; with
 --expect-version N, every node must run N (else it refuses), so that of two
 concurrent applies the second is refused. A node dead in the membership is
-skipped, and said so: it does not take the spec when it returns (catch-up is
-not built yet); give it the file by hand. A node that was prepared but not
-committed (hacli killed) drops the spec after its hold (deadtime, at least
-2 s).
+skipped, and said so: when it returns it fetches the spec from its peers
+over the API (catch-up) and starts no group until it has. A node that was
+prepared but not committed (hacli killed) commits the spec when it sees a
+peer run it, and drops it otherwise when its hold passes (deadtime, at
+least 500 ms): every node ends on one version, old or new.
 
 Examples:
   hacli --ca certs/ca.crt --cert certs/ops.crt --key certs/ops.key apply -f cluster.yaml
