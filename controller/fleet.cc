@@ -60,6 +60,7 @@ Fleet::Fleet(Catalog catalog, FleetOptions options)
     }
     statuses_.push_back(std::make_shared<const v1::ClusterStatus>(BuildClusterStatus(c, views)));
     nodes_.push_back(std::move(nodes));
+    rebuild_mu_.push_back(std::make_unique<std::mutex>());
   }
 }
 
@@ -141,6 +142,9 @@ void Fleet::Poll(size_t c, size_t n, av1::Agent::Stub& stub) {
 }
 
 void Fleet::Rebuild(size_t c) {
+  // One rebuild of a cluster at a time, so an older snapshot never
+  // replaces a newer one; readers only wait for mu_, held briefly.
+  std::lock_guard<std::mutex> rebuilding(*rebuild_mu_[c]);
   std::vector<v1::NodeView> views;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -158,7 +162,16 @@ void Fleet::Watch(size_t c, size_t n) {
   uint64_t after_generation = 0;
   while (!stopping_) {
     av1::Agent::Stub& stub = *node.stubs[node.current % node.stubs.size()];
-    // A restarted agent numbers its events from 1 again.
+    // A restarted agent numbers its events from 1 again: ask which run
+    // answers before resuming after an id of the last one.
+    if (after != 0) {
+      grpc::ClientContext sctx;
+      sctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+      av1::GetStatusResponse st;
+      if (stub.GetStatus(&sctx, av1::GetStatusRequest(), &st).ok()) {
+        node.generation = st.local_generation();
+      }
+    }
     if (node.generation != 0 && node.generation != after_generation) after = 0;
     grpc::ClientContext ctx;
     {
@@ -287,6 +300,9 @@ absl::StatusOr<v1::ClusterServersResponse> Fleet::ListServers(const std::string&
 bool Fleet::NextEvents(uint64_t* cursor, const std::string& cluster, absl::Duration timeout,
                        std::vector<v1::ClusterEvent>* out, size_t max) const {
   std::unique_lock<std::mutex> lock(mu_);
+  // An id from before this controller started (a watcher resuming after a
+  // restart): from the start of what is held.
+  if (*cursor > last_event_id_) *cursor = 0;
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   while (true) {
     if (stopped_) return false;

@@ -95,6 +95,7 @@ class Fleet {
   // nodes_[cluster][node], catalog order.
   std::vector<std::vector<std::unique_ptr<Node>>> nodes_;
   std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<std::mutex>> rebuild_mu_;  // per cluster
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex mu_;

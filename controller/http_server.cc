@@ -52,10 +52,30 @@ int HttpCodeOf(const absl::Status& s) {
   }
 }
 
-// Writes need an admin (or node) certificate: 403 otherwise.
+// Writes need an admin (or node) certificate (403 otherwise), and must
+// come from this origin: a browser that holds an admin's certificate sends
+// it to any page's cross-site form too. A JSON body (Content-Type
+// application/json, 415 otherwise) cannot be sent cross-site without a CORS
+// preflight, which this server never grants; and a browser's
+// Sec-Fetch-Site or Origin naming another site is refused (403).
 bool RequireAdmin(const httplib::Request& req, httplib::Response& res, agent::Logger& logger) {
-  if (req.get_header_value("X-Ha-Role") == "admin") return true;
   const std::string who = req.get_header_value("X-Ha-Caller");
+  if (!absl::StartsWith(req.get_header_value("Content-Type"), "application/json")) {
+    Error(res, 415, absl::StrCat(req.method, " ", req.path,
+                                 " takes a JSON body: send Content-Type: application/json"));
+    return false;
+  }
+  const std::string site = req.get_header_value("Sec-Fetch-Site");
+  const std::string origin = req.get_header_value("Origin");
+  if ((!site.empty() && site != "same-origin" && site != "none") ||
+      (!origin.empty() && origin != absl::StrCat("https://", req.get_header_value("Host")))) {
+    Error(res, 403, absl::StrCat(req.method, " ", req.path, " from another site (",
+                                 origin.empty() ? site : origin, ") is refused"));
+    logger.Warn(absl::StrCat("HTTP ", req.method, " ", req.path, " by ", who,
+                             " refused: cross-site (", origin.empty() ? site : origin, ")"));
+    return false;
+  }
+  if (req.get_header_value("X-Ha-Role") == "admin") return true;
   Error(res, 403, absl::StrCat(who, " is a reader: ", req.method, " ", req.path,
                                " needs an admin certificate"));
   logger.Warn(absl::StrCat("HTTP ", req.method, " ", req.path, " by ", who, " refused: not admin"));

@@ -5,8 +5,9 @@
 // Every request needs a client certificate of the cluster CA, checked as
 // the gRPC API checks it: none gives 401, a refused one 403, both with a
 // JSON error; writes (POST) need an admin or node certificate (403
-// otherwise). A body over 1 MiB gives 413, an unknown path 404, a wrong
-// method 405; every error is JSON: {"error": "...", "code": N}.
+// otherwise), a JSON body (415 otherwise) and, from a browser, this origin
+// (403 otherwise: no cross-site form can act). A body over 1 MiB gives
+// 413, an unknown path 404; every error is JSON: {"error": "...", "code": N}.
 //
 // Paths:
 //   GET  /                               the dashboard (static HTML, CSS, JS)

@@ -800,6 +800,29 @@ void Validator::CheckApi() {
     if (!problem.empty()) {
       sink_.Error("api.metrics_listen", absl::StrCat("api metrics_listen address ",
                                                      Quoted(api.metrics_listen()), " ", problem));
+    } else if (absl::StartsWith(api.metrics_listen(), ":")) {
+      for (const auto& node : spec_.nodes()) {
+        if (node.addresses_size() > 0) continue;
+        sink_.Error("api.metrics_listen",
+                    absl::StrCat("api metrics_listen address ", Quoted(api.metrics_listen()),
+                                 " means each node's own addresses, and node ", node.name(),
+                                 " has none: give it addresses, or write host:port"));
+        break;
+      }
+    }
+    // The same port as the API on the same address: one of them would not
+    // listen.
+    const std::string metrics_port =
+        api.metrics_listen().substr(api.metrics_listen().rfind(':') + 1);
+    for (int i = 0; i < api.listen_size(); ++i) {
+      const std::string& l = api.listen(i);
+      const bool both_own = absl::StartsWith(l, ":") && absl::StartsWith(api.metrics_listen(), ":");
+      if (l.substr(l.rfind(':') + 1) == metrics_port && (both_own || l == api.metrics_listen())) {
+        sink_.Error("api.metrics_listen",
+                    absl::StrCat("api.metrics_listen ", Quoted(api.metrics_listen()),
+                                 " takes the port of api.listen ", Quoted(l),
+                                 ": give metrics another port"));
+      }
     }
     for (const auto& [name, value] : required) {
       if (value->empty()) {

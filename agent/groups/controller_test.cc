@@ -241,7 +241,7 @@ TEST(GroupControllerTest, TakeoverFromADeadHolderIsCountedWithItsDuration) {
                      after.counters().last_failover_duration().nanos() / 1000000;
   EXPECT_GT(ms, 0);
   EXPECT_LT(ms, 1000);
-  // A move by an operator is not a failover.
+  // The node that died took nothing over.
   v1::GetStatusResponse other;
   sim.c("node01").FillStatus([](MonoTime t) { return absl::FromUnixNanos(0) + t; }, &other);
   EXPECT_EQ(other.counters().failovers(), 0u);

@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agent/tls/certificates.h"
@@ -107,7 +109,9 @@ absl::Status HttpsServer::Init(const HttpsOptions& options) {
   server_->set_keep_alive_max_count(1000000);
   // Answers are small: without this, Nagle and delayed ACKs add 40 ms to each.
   server_->set_tcp_nodelay(true);
-  server_->set_read_timeout(30, 0);
+  // A connection that says nothing gives its thread back soon.
+  server_->set_read_timeout(5, 0);
+  server_->set_keep_alive_timeout(5);
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const std::string pem = PeerPem(req.ssl);
     if (pem.empty()) {
@@ -167,6 +171,13 @@ absl::Status HttpsServer::Listen() {
     pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
     server_->listen_after_bind();
   });
+  // Stop() only works once the server runs: wait for it (bounded).
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    return absl::InternalError(absl::StrCat("the listener on ", where, " did not start"));
+  }
   return absl::OkStatus();
 }
 

@@ -193,8 +193,11 @@ void AgentLoop::CatchUp(MonoTime now) {
       commit.apply_id = id;
       logger_.Info(absl::StrCat("apply ", id, ": ", peer, " already runs config version ",
                                 newest, "; committing it here too"));
+      const uint64_t staged_version = p.staged.spec.config_version();
       CommitApply(commit, now);
-      committed_by_peers_ = id;
+      // A later CommitApply of the same apply (its client, late) is then
+      // answered as done; not when the switch failed here.
+      if (config_.spec.config_version() == staged_version) committed_by_peers_ = id;
       return;
     }
   }
@@ -207,6 +210,7 @@ void AgentLoop::CatchUp(MonoTime now) {
       catch_up_.reset();
       groups_dirty_ = true;
     }
+    (void)fetcher_.Take();  // a fetch that finished after all is not used
     return;
   }
   if (pending_apply_.has_value() && pending_apply_->staged.spec.config_version() == newest) {
@@ -222,6 +226,8 @@ void AgentLoop::CatchUp(MonoTime now) {
     groups_dirty_ = true;
   }
   if (std::optional<SpecFetcher::Result> r = fetcher_.Take()) {
+    // Only the version wanted now, and never one older than this node's.
+    if (r->ok && (r->version != newest || r->version <= running)) return;
     absl::Status s = r->ok ? TakeFetchedSpec(*r, now)
                            : absl::UnavailableError(absl::StrCat("cannot fetch it: ", r->error));
     if (s.ok()) return;  // the next turn sees this node caught up
@@ -284,6 +290,15 @@ absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime n
   if (absl::Status restored = RestoreSecrets(config_.spec, &whole); !restored.ok()) {
     unlink(file.c_str());
     return restored;
+  }
+  // It must be exactly the spec the peer runs (an inline secret this node
+  // put back may have been changed by the apply).
+  if (Hex(SpecHash(whole)) != r.hash) {
+    unlink(file.c_str());
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the spec fetched from ", r.from, " does not match the one it runs (hash ",
+        Hex(SpecHash(whole)), ", not ", r.hash,
+        "): an inline key secret changed? Give keys a secret_file, or copy the spec by hand"));
   }
   if (redacted) {
     absl::Status rewritten = WriteSynced(file, config::SpecToYaml(whole));

@@ -26,6 +26,13 @@ void AgentLoop::Reload(MonoTime now) {
 absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec spec) const {
   auto node = LocalNodeName(spec, local_node_);
   if (!node.ok()) return node.status();
+  for (const auto& key : spec.auth().keys()) {
+    if (key.secret() == kSecretNotSent) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "auth key ", key.id(), "'s secret is the placeholder the API sends in place of a "
+          "secret, not a secret: write the real one, or use secret_file"));
+    }
+  }
   StagedSpec staged;
   staged.running_hash = spec_hash_;
   staged.diff = DiffSpecs(config_.spec, spec, options_.state_dir);

@@ -195,7 +195,14 @@ absl::Status AgentLoop::Init() {
   auto api = ApiServer::Start(*api_options, hub_, ops_, logger_);
   if (!api.ok()) return api.status();
   api_ = *std::move(api);
-  if (absl::Status m = StartMetrics(); !m.ok()) return m;
+  // Metrics are not worth a node that does not start: an error is said
+  // loudly and the agent runs without them.
+  if (absl::Status m = StartMetrics(); !m.ok()) {
+    logger_.Error(absl::StrCat("no metrics endpoint: ", m.message()));
+    Emit(v1::EVENT_KIND_CONFIG_REJECTED, "",
+         absl::StrCat("api.metrics_listen not served: ", m.message()), start_);
+    metrics_.clear();
+  }
 
   std::vector<std::string> media_text;
   for (const auto& m : config_.media) media_text.push_back(m->description());

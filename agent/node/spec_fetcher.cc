@@ -11,6 +11,11 @@
 namespace hacluster::agent {
 
 SpecFetcher::~SpecFetcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (call_ != nullptr) static_cast<grpc::ClientContext*>(call_)->TryCancel();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -62,8 +67,17 @@ void SpecFetcher::Run(std::vector<Source> sources, Credentials credentials,
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
       ctx.set_wait_for_ready(true);  // the timeout bounds the connect too
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) break;
+        call_ = &ctx;
+      }
       v1::GetSpecResponse spec;
       grpc::Status st = stub->GetSpec(&ctx, v1::GetSpecRequest(), &spec);
+      {
+        absl::MutexLock lock(&mu_);
+        call_ = nullptr;
+      }
       if (!st.ok()) {
         errors.push_back(absl::StrCat(s.node, " at ", endpoint, ": ", st.error_message()));
         continue;

@@ -45,6 +45,7 @@ class SpecFetcher {
   };
 
   SpecFetcher() = default;
+  // Cancels a fetch under way and waits for its thread.
   ~SpecFetcher();
   SpecFetcher(const SpecFetcher&) = delete;
   SpecFetcher& operator=(const SpecFetcher&) = delete;
@@ -65,6 +66,9 @@ class SpecFetcher {
   std::thread thread_;
   mutable absl::Mutex mu_;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The call under way, cancelled by the destructor.
+  void* call_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::optional<Result> result_ ABSL_GUARDED_BY(mu_);
 };
 

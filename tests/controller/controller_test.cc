@@ -248,6 +248,25 @@ TEST_F(ControllerTest, HttpRefusalsHaveTheirCodesAndJsonBodies) {
   expect_json_error(c6, b6, 404, "unknown address");
   auto [c7, b7] = Post("/v1/clusters/testcluster/move", "{not json");
   expect_json_error(c7, b7, 400, "bad JSON");
+  // What a cross-site form could send with an admin's browser certificate.
+  {
+    auto c = rig_.Https("admin");
+    auto r = c->Post("/v1/clusters/testcluster/nodes/node01/standby", "",
+                     "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    expect_json_error(r->status, r->body, 415, "a form post");
+    httplib::Headers cross = {{"Origin", "https://evil.example"}};
+    r = c->Post("/v1/clusters/testcluster/nodes/node01/standby", cross, "{}", "application/json");
+    ASSERT_TRUE(r);
+    expect_json_error(r->status, r->body, 403, "another origin");
+    cross = {{"Sec-Fetch-Site", "cross-site"}};
+    r = c->Post("/v1/clusters/testcluster/nodes/node01/standby", cross, "{}", "application/json");
+    ASSERT_TRUE(r);
+    expect_json_error(r->status, r->body, 403, "a cross-site fetch");
+    auto st = AgentClient(cluster_.Socket("node01")).Status();
+    ASSERT_TRUE(st.ok());
+    for (const auto& n : st->nodes()) EXPECT_FALSE(n.standby()) << n.name();
+  }
 
   // gRPC: a reader may not write.
   auto reader = rig_.Grpc("reader");
