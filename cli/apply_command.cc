@@ -122,18 +122,12 @@ std::optional<int> LoadAndReach(const std::string& text, const std::string& sour
   return std::nullopt;
 }
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 int RunApply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   std::string text;
   if (std::optional<int> code = ReadSpecFileText(args, "apply", err, &text)) return *code;
-  return ApplySpecText(text, args.file, DirOf(args.file), args, out, err);
+  return ApplySpecText(text, args.file, config::DirName(args.file), args, out, err);
 }
 
 int ApplySpecText(const std::string& spec_text, const std::string& source,
@@ -261,7 +255,7 @@ int RunDiff(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   if (std::optional<int> code = ReadSpecFileText(args, "diff", err, &text)) return *code;
   Reached reached;
   if (std::optional<int> code =
-          LoadAndReach(text, args.file, DirOf(args.file), args, "diff", err, &reached)) {
+          LoadAndReach(text, args.file, config::DirName(args.file), args, "diff", err, &reached)) {
     return *code;
   }
   int answered = 0;

@@ -16,12 +16,6 @@
 namespace hacluster::controller {
 namespace {
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 absl::StatusOr<std::string> ReadText(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -45,7 +39,7 @@ absl::StatusOr<Catalog> BuildCatalog(
   std::vector<std::string> problems;
   for (const auto& [file, text] : files) {
     config::ValidateOptions options;
-    options.base_dir = DirOf(file);
+    options.base_dir = config::DirName(file);
     config::ParsedSpec parsed = config::LoadSpecText(text, file, options);
     if (config::HasErrors(parsed.diagnostics)) {
       problems.push_back(absl::StrCat(config::FormatDiagnostics(parsed.diagnostics), file,

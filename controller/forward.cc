@@ -85,10 +85,8 @@ absl::StatusOr<v1::ApplyResponse> ApplyThrough(const Fleet& fleet, const ClientF
   args.connection.cert = files.cert;
   args.connection.key = files.key;
   std::ostringstream out, err;
-  const size_t slash = cluster->file.rfind('/');
-  const std::string base_dir = slash == std::string::npos ? "." : cluster->file.substr(0, slash);
-  const int code = cli::ApplySpecText(req.spec_yaml(), cluster->file + " (applied)", base_dir,
-                                      args, out, err);
+  const int code = cli::ApplySpecText(req.spec_yaml(), cluster->file + " (applied)",
+                                      config::DirName(cluster->file), args, out, err);
   v1::ApplyResponse resp;
   resp.set_applied(code == cli::kExitOk);
   if (code == cli::kExitOk) resp.set_config_version(parsed.spec.config_version());

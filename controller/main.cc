@@ -11,11 +11,11 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/config/duration.h"
+#include "agent/http/https_server.h"
 #include "agent/log/logger.h"
 #include "agent/service/api_auth.h"
 #include "agent/service/event_hub.h"
@@ -26,27 +26,7 @@
 #include "controller/http_server.h"
 #include "grpcpp/grpcpp.h"
 
-namespace {
-
 using namespace hacluster;  // NOLINT: a main of one namespace's pieces
-
-// "HOST:PORT", "[V6]:PORT" or ":PORT" -> host ("" for :PORT: every address
-// of the host) and port.
-bool SplitListen(const std::string& listen, std::string* host, int* port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = listen.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  *host = h.empty() ? "0.0.0.0" : h;
-  return absl::SimpleAtoi(listen.substr(colon + 1), port) && *port > 0 && *port < 65536;
-}
-
-std::string JoinHostPort(const std::string& host, int port) {
-  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
-                                             : absl::StrCat(host, ":", port);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -84,14 +64,13 @@ int main(int argc, char** argv) {
   app.add_option("--log-file", log_file, "Also append the log to this file");
   CLI11_PARSE(app, argc, argv);
 
-  std::string http_host, grpc_host;
-  int http_port = 0, grpc_port = 0;
-  if (!SplitListen(listen, &http_host, &http_port)) {
+  agent::HttpsOptions http_at, grpc_at;
+  if (!agent::ParseHostPort(listen, &http_at)) {
     std::cerr << "ha-controller: --listen " << listen << ": expected HOST:PORT\n";
     return 2;
   }
-  if (grpc_listen.empty()) grpc_listen = JoinHostPort(http_host, http_port + 1);
-  if (!SplitListen(grpc_listen, &grpc_host, &grpc_port)) {
+  if (grpc_listen.empty()) grpc_listen = agent::JoinHostPort(http_at.host, http_at.port + 1);
+  if (!agent::ParseHostPort(grpc_listen, &grpc_at)) {
     std::cerr << "ha-controller: --grpc-listen " << grpc_listen << ": expected HOST:PORT\n";
     return 2;
   }
@@ -150,8 +129,8 @@ int main(int argc, char** argv) {
   fleet.Start();
 
   controller::HttpOptions http;
-  http.host = http_host;
-  http.port = http_port;
+  http.host = http_at.host;
+  http.port = http_at.port;
   http.tls_cert = cert;
   http.tls_key = key;
   http.tls_client_ca = client_ca;
@@ -180,7 +159,7 @@ int main(int argc, char** argv) {
   ssl.pem_key_cert_pairs.push_back({files->key_pem, files->cert_pem});
   grpc::ServerBuilder builder;
   int bound = 0;
-  builder.AddListeningPort(JoinHostPort(grpc_host, grpc_port), grpc::SslServerCredentials(ssl),
+  builder.AddListeningPort(agent::JoinHostPort(grpc_at.host, grpc_at.port), grpc::SslServerCredentials(ssl),
                            &bound);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(controller::kMaxBodyBytes));
@@ -192,8 +171,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*logger)->Info(absl::StrCat("ha-controller watches ", cluster_count, " cluster(s), ", node_count,
-                               " node(s); HTTPS on ", JoinHostPort(http_host, http_server.port()),
-                               ", gRPC on ", JoinHostPort(grpc_host, bound)));
+                               " node(s); HTTPS on ", agent::JoinHostPort(http_at.host, http_server.port()),
+                               ", gRPC on ", agent::JoinHostPort(grpc_at.host, bound)));
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -593,12 +593,6 @@ void EmitMessage(YAML::Emitter& out, const Message& msg) {
   out << YAML::EndMap;
 }
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 constexpr off_t kMaxSpecBytes = 4 << 20;
 
@@ -728,6 +722,13 @@ bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_
 }
 
 }  // namespace
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
 
 ParsedSpec ParseSpecYaml(absl::string_view text, const std::string& filename) {
   ParsedSpec out;

@@ -53,6 +53,10 @@ std::string SpecToYaml(const spec::v1::ClusterSpec& spec);
 // naming the file and the OS reason.
 ParsedSpec LoadSpecFile(const std::string& path, const ValidateOptions& options = {});
 
+// The directory of `path` ("." for a bare name): where relative paths in a
+// spec file are resolved.
+std::string DirName(const std::string& path);
+
 // Parses `text` and runs ValidateSpec on it, as LoadSpecFile does for a
 // file's text; `filename` locates the diagnostics, and relative paths are
 // checked against options.base_dir.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/tls/certificates.h"
 
@@ -38,6 +39,25 @@ std::string PeerPem(const SSL* ssl) {
 int AcceptAnyChain(int /*preverify*/, X509_STORE_CTX* /*ctx*/) { return 1; }
 
 }  // namespace
+
+bool ParseHostPort(const std::string& text, HttpsOptions* options) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(text.substr(colon + 1), &port) || port < 1 || port > 65535) return false;
+  options->host = host.empty() ? "0.0.0.0" : host;
+  options->port = port;
+  return true;
+}
+
+std::string JoinHostPort(const std::string& host, int port) {
+  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
+                                             : absl::StrCat(host, ":", port);
+}
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
@@ -152,9 +172,7 @@ absl::Status HttpsServer::Init(const HttpsOptions& options) {
 }
 
 absl::Status HttpsServer::Listen() {
-  const std::string where = options_.host.find(':') != std::string::npos
-                                ? absl::StrCat("[", options_.host, "]:", options_.port)
-                                : absl::StrCat(options_.host, ":", options_.port);
+  const std::string where = JoinHostPort(options_.host, options_.port);
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
     if (port_ <= 0) return absl::FailedPreconditionError(absl::StrCat("cannot listen on ", where));

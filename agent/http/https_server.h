@@ -37,6 +37,13 @@ struct HttpsOptions {
   size_t max_body = size_t{1} << 20;
 };
 
+// "HOST:PORT", "[V6]:PORT" or ":PORT" (host "0.0.0.0": every address)
+// into `options`' host and port. False when it is none of these or the
+// port is not 1..65535.
+bool ParseHostPort(const std::string& text, HttpsOptions* options);
+// "host:port", "[v6]:port".
+std::string JoinHostPort(const std::string& host, int port);
+
 // {"error": MESSAGE, "code": CODE} as the answer, with that status.
 void JsonError(httplib::Response& res, int code, const std::string& message);
 // `s` as a JSON string literal.

@@ -328,7 +328,7 @@ absl::Status AgentLoop::TakeFetchedSpec(const SpecFetcher::Result& r, MonoTime n
 
 void AgentLoop::MarkApplied(const spec::v1::ClusterSpec& spec) {
   applied_hash_ = Hex(SpecHash(spec));
-  absl::Status s = WriteSynced(options_.state_dir + "/applied-spec", applied_hash_ + "\n");
+  absl::Status s = state_dir_->WriteFileAtomic(kAppliedSpecFile, applied_hash_);
   if (!s.ok()) {
     logger_.Warn(absl::StrCat("cannot note the applied spec (", s.message(),
                               "); after a restart, peers would not catch up from this node"));

@@ -119,6 +119,9 @@ class AgentLoop {
   // floors are up to this old; a peer's frames from that span could be
   // replayed once each, and only until the peer's own newer frames arrive.
   static constexpr char kReplayFloorsFile[] = "replay-floors";
+  // The hash of the last spec taken by an apply or a catch-up (see
+  // applied_hash_).
+  static constexpr char kAppliedSpecFile[] = "applied-spec";
   static constexpr absl::Duration kSaveFloorsEvery = absl::Seconds(5);
   // A shutdown waits at most this long for the groups to stop.
   static constexpr absl::Duration kLeaveLimit = absl::Minutes(5);

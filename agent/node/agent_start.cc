@@ -10,8 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include "absl/strings/numbers.h"
 #include "agent/config/diagnostics.h"
 #include "agent/config/yaml_codec.h"
@@ -174,9 +172,8 @@ absl::Status AgentLoop::Init() {
   out_hb_.set_cluster_name(config_.spec.cluster_name());
   out_hb_.set_node(local_node_);
   out_hb_.set_generation(generation_);
-  {
-    std::ifstream marker(options_.state_dir + "/applied-spec");
-    std::getline(marker, applied_hash_);
+  if (auto marker = state_dir_->ReadFile(kAppliedSpecFile); marker.ok() && marker->has_value()) {
+    applied_hash_ = **marker;
   }
   NoteLocalSpec(start_);
   out_hb_.set_connectivity_score(*local_score_);
@@ -220,13 +217,9 @@ absl::Status AgentLoop::StartMetrics() {
   auto addresses = MetricsListenAddresses(config_.spec, local_node_);
   if (!addresses.ok()) return addresses.status();
   for (const std::string& address : *addresses) {
-    const size_t colon = address.rfind(':');
     HttpsOptions o;
-    o.host = address.substr(0, colon);
-    if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
-    if (o.host.empty()) o.host = "0.0.0.0";
-    if (!absl::SimpleAtoi(address.substr(colon + 1), &o.port)) {
-      return absl::InvalidArgumentError(absl::StrCat("api.metrics_listen: bad port in ", address));
+    if (!ParseHostPort(address, &o)) {
+      return absl::InvalidArgumentError(absl::StrCat("api.metrics_listen: bad address ", address));
     }
     o.tls_cert = config_.spec.api().tls_cert();
     o.tls_key = config_.spec.api().tls_key();
