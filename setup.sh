@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   bazel-bootstrap g++ protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libgrpc++-dev libabsl-dev libyaml-cpp-dev libssl-dev libcli11-dev
-  libgtest-dev libgmock-dev libmnl-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libmnl-dev libcpp-httplib-dev libsystemd-dev
   # fuzzing
   clang-14 libclang-rt-14-dev
   # tests and demo
