@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
-#include "agent/config/not_acted_on.h"
 #include "agent/config/ucast_peers.h"
 
 namespace hacluster::config {
@@ -110,7 +109,6 @@ class Validator {
     CheckProcesses();
     CheckLogging();
     CheckApi();
-    CheckNotActedOn();
     return sink_.Take();
   }
 
@@ -155,10 +153,6 @@ class Validator {
   void CheckProcesses();
   void CheckLogging();
   void CheckApi();
-  // Keys accepted but not acted on yet: a warning at each (not_acted_on.h).
-  void CheckNotActedOn() {
-    for (NotActedOn& k : NotActedOnKeys(spec_)) sink_.Warning(k.path, std::move(k.message));
-  }
 
   const ClusterSpec& spec_;
   const SourceMap& map_;
@@ -725,7 +719,17 @@ void Validator::CheckProcesses() {
       sink_.Error(r.argv().empty() ? path : path + ".argv[0]",
                   absl::StrCat(path, " has no program: set argv to the program and its "
                                      "arguments"));
+    } else if (r.argv(0)[0] != '/') {
+      sink_.Error(path + ".argv[0]",
+                  absl::StrCat(path, " program ", Quoted(r.argv(0)),
+                               " is not an absolute path: it is run without a shell or PATH "
+                               "search, e.g. /usr/lib/heartbeat/", r.argv(0)));
     }
+  }
+  if (!spec_.watchdog_device().empty() && spec_.watchdog_device()[0] != '/') {
+    sink_.Error("watchdog_device",
+                absl::StrCat("watchdog_device ", Quoted(spec_.watchdog_device()),
+                             " is not an absolute path, e.g. /dev/watchdog"));
   }
   const auto& fencing = spec_.fencing();
   if (!fencing.command().empty() && fencing.command(0).empty()) {

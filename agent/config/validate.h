@@ -4,8 +4,8 @@
 // names) and cross-field rules (deadtime > keepalive, warntime between
 // keepalive and deadtime, preferred node exists, a VIP is not a node's own
 // address, at least one medium, keys present for HMAC methods, key files
-// mode 0600, ...), and a warning for each key that is accepted but not
-// acted on yet (not_acted_on.h: respawn, watchdog_device). Each problem is reported at the spec path it concerns,
+// mode 0600, respawn programs and the watchdog device are absolute
+// paths, ...). Each problem is reported at the spec path it concerns,
 // resolved through the SourceMap to the file and line it came from: the
 // YAML file, or the legacy ha.cf/haresources/authkeys line it was
 // converted from.

@@ -789,27 +789,24 @@ TEST(ValidateTest, MetricsListenNeedsTlsAndAValidAddress) {
   EXPECT_TRUE(quiet.empty()) << FormatDiagnostics(quiet);
 }
 
-// ---- keys accepted but not acted on yet ----
+// ---- respawn and the watchdog (acted on by the agent: no warning) ----
 
-TEST(ValidateTest, RespawnWarnsItIsNotActedOnAtEachEntry) {
+TEST(ValidateTest, RespawnAndWatchdogAreValidWithoutWarnings) {
   std::vector<Diagnostic> ds = Validate(Base(R"yaml(respawn:
   - user: hacluster
     argv: [/usr/lib/heartbeat/ipfail]
   - {user: nobody, argv: [/usr/bin/mon, --flag]}
+watchdog_device: /dev/watchdog
 )yaml"));
-  ASSERT_EQ(ds.size(), 2u) << FormatDiagnostics(ds);
-  EXPECT_EQ(FormatDiagnostic(ds[0]),
-            "spec.yaml:13:5: warning: respawn is not acted on by this version of ha-agent: "
-            "/usr/lib/heartbeat/ipfail will not be started, nor restarted when it dies");
-  EXPECT_EQ(FormatDiagnostic(ds[1]),
-            "spec.yaml:15:5: warning: respawn is not acted on by this version of ha-agent: "
-            "/usr/bin/mon will not be started, nor restarted when it dies");
+  EXPECT_TRUE(ds.empty()) << FormatDiagnostics(ds);
 }
 
-TEST(ValidateTest, WatchdogDeviceWarnsItIsNotActedOn) {
-  ExpectWarning(Base("watchdog_device: /dev/watchdog\n"), 12, 18,
-                {"watchdog_device /dev/watchdog is not acted on by this version of ha-agent: "
-                 "no hardware watchdog will be kept alive"});
+TEST(ValidateTest, RespawnProgramAndWatchdogDeviceMustBeAbsolutePaths) {
+  ExpectOnlyError(Base("respawn:\n  - {user: hacluster, argv: [ccm]}\n"), 13, 30,
+                  {"respawn[0] program 'ccm' is not an absolute path: it is run without a shell "
+                   "or PATH search, e.g. /usr/lib/heartbeat/ccm"});
+  ExpectOnlyError(Base("watchdog_device: watchdog\n"), 12, 18,
+                  {"watchdog_device 'watchdog' is not an absolute path, e.g. /dev/watchdog"});
 }
 
 TEST(ValidateTest, ApiListenWithTlsIsValidWithoutWarnings) {

@@ -44,11 +44,14 @@
 #include "agent/node/spec_fetcher.h"
 #include "agent/node/status_publisher.h"
 #include "agent/placement/placement.h"
+#include "agent/respawn/supervisor.h"
 #include "agent/ping/pinger.h"
 #include "agent/service/api_server.h"
 #include "agent/service/event_hub.h"
 #include "agent/service/operations.h"
 #include "agent/state/state_dir.h"
+#include "agent/system/systemd_notify.h"
+#include "agent/system/watchdog.h"
 #include "agent/wire/codec.h"
 #include "agent/wire/drop_log.h"
 #include "agent/wire/keyring.h"
@@ -130,6 +133,7 @@ class AgentLoop {
   static constexpr uint64_t kPingTag = uint64_t{1} << 20;
   static constexpr uint64_t kOperationsTag = kPingTag + 1;
   static constexpr uint64_t kExecutorTag = kPingTag + 2;
+  static constexpr uint64_t kRespawnTag = kPingTag + 3;
 
   // The directory of `path` ("." when it has none).
   static std::string DirOf(const std::string& path);
@@ -193,6 +197,7 @@ class AgentLoop {
     SpecDiff diff;  // against the running spec, whose hash is running_hash
     ApiOptions api;
     std::string running_hash;
+    std::vector<RespawnProgram> respawn;  // the spec's, resolved
   };
   absl::StatusOr<StagedSpec> StageSpec(spec::v1::ClusterSpec spec) const;
   // Switches to a staged spec whole (media reopened when they changed),
@@ -282,6 +287,24 @@ class AgentLoop {
   std::string metrics_listen_;  // as started
   // The API's listeners and TLS files as `spec` says.
   absl::StatusOr<ApiOptions> ApiOptionsOf(const spec::v1::ClusterSpec& spec) const;
+
+  // The spec's respawn programs (started by Start, updated by reloads,
+  // stopped at shutdown), as resolved at start-up until Start runs them.
+  std::unique_ptr<RespawnSupervisor> respawn_;
+  std::vector<RespawnProgram> initial_respawn_;
+  // The spec's watchdog_device (opened at start-up; a changed one takes
+  // effect at restart), and systemd's notifications. Both are kept alive
+  // from the loop itself (KeepAlives), so a hung loop stops the
+  // keep-alives.
+  std::unique_ptr<Watchdog> watchdog_;
+  SystemdNotifier notifier_;
+  absl::Duration keepalive_every_ = absl::InfiniteDuration();
+  MonoTime next_keepalive_ = absl::InfiniteDuration();
+  bool keepalive_failing_ = false;
+  // The watchdog keep-alive and systemd's WATCHDOG=1, when due.
+  void KeepAlives(MonoTime now);
+  // A line for systemd's STATUS=.
+  std::string ServiceStatus() const;
 
   // Resource groups.
   std::unique_ptr<GroupController> groups_;

@@ -9,6 +9,12 @@ namespace hacluster::agent {
 
 void AgentLoop::Reload(MonoTime now) {
   logger_.Info(absl::StrCat("SIGHUP: re-reading ", options_.config_path));
+  notifier_.Reloading(absl::StrCat("re-reading ", options_.config_path));
+  // Refused or taken, the agent runs on: READY again either way.
+  struct ReadyAgain {
+    AgentLoop* loop;
+    ~ReadyAgain() { loop->notifier_.Ready(loop->ServiceStatus()); }
+  } ready_again{this};
   auto reject = [&](absl::string_view why) {
     Emit(v1::EVENT_KIND_CONFIG_REJECTED, "",
          absl::StrCat("new spec refused, still running config version ",
@@ -46,6 +52,9 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
   // A group that may come here must be able to start here.
   absl::Status scripts = CheckResourceScripts(spec, script_paths_);
   if (!scripts.ok()) return scripts;
+  auto respawn = ResolveRespawn(spec);
+  if (!respawn.ok()) return respawn.status();
+  staged.respawn = *std::move(respawn);
   auto api_options = ApiOptionsOf(spec);
   if (!api_options.ok()) return api_options.status();
   staged.api = *std::move(api_options);
@@ -122,6 +131,8 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
   Apply(reshaped, now);
   groups_dirty_ = true;
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
+  respawn_->Set(std::move(staged.respawn), now);
+  const std::string watchdog_now = watchdog_ != nullptr ? watchdog_->device() : "";
   // The TLS files are re-read (and checked) off the loop; a failure keeps
   // the running certificates and is logged.
   if (api_ != nullptr) api_->ReloadTls(staged.api);
@@ -142,6 +153,10 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
                     config_.spec.api().metrics_listen() != metrics_listen_
                         ? absl::StrCat("; api.metrics_listen stays '", metrics_listen_,
                                        "' until restart")
+                        : "",
+                    config_.spec.watchdog_device() != watchdog_now
+                        ? absl::StrCat("; watchdog_device stays '", watchdog_now,
+                                       "' until restart")
                         : ""),
        now);
   return absl::OkStatus();
@@ -152,18 +167,25 @@ bool AgentLoop::HandleSignals(MonoTime now) {
   for (int signo : loop_->TakeSignals()) {
     if (signo == SIGHUP) {
       Reload(now);
-    } else if (!leaving_ && !groups_->Idle()) {
+    } else if (!leaving_ && (!groups_->Idle() || !respawn_->Idle())) {
       // Release the groups first, so that a peer takes them over at once
-      // instead of after deadtime.
+      // instead of after deadtime; the respawn programs stop meanwhile.
+      notifier_.Stopping(absl::StrCat("stopping on ", strsignal(signo)));
       leaving_ = true;
       leave_by_ = now + kLeaveLimit;
-      groups_->Leave();
-      groups_dirty_ = true;
+      respawn_->Stop(now);
+      const bool groups = !groups_->Idle();
+      if (groups) {
+        groups_->Leave();
+        groups_dirty_ = true;
+      }
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
-           absl::StrCat("ha-agent stopping on ", strsignal(signo),
-                        ": stopping its groups first (the same signal again stops at once)"),
+           absl::StrCat("ha-agent stopping on ", strsignal(signo), ": stopping its ",
+                        groups ? "groups" : "respawn programs",
+                        " first (the same signal again stops at once)"),
            now);
     } else {
+      if (!leaving_) notifier_.Stopping(absl::StrCat("stopping on ", strsignal(signo)));
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
            absl::StrCat("ha-agent stopping on ", strsignal(signo),
                         leaving_ && !groups_->Idle() ? " without waiting for its groups to stop"

@@ -9,6 +9,9 @@ namespace hacluster::agent {
 int AgentLoop::Run() {
   GoRealtime();
   Start();
+  // The media are open and the API listens (Init): systemd may start what
+  // comes after this unit.
+  notifier_.Ready(ServiceStatus());
   while (RunOnce()) {
   }
   return Finish();
@@ -21,6 +24,8 @@ void AgentLoop::Start() {
   next_flush_ = now + kFlushEvery;
   next_floors_save_ = now + kSaveFloorsEvery;
   if (pinger_ != nullptr && !connectivity_->Hosts().empty()) next_ping_ = now;
+  if (keepalive_every_ != absl::InfiniteDuration()) next_keepalive_ = now;
+  if (respawn_ != nullptr) respawn_->Set(std::move(initial_respawn_), now);
   // The first turn only polls, then does what is due.
   deadline_ = now;
   poll_next_ = true;
@@ -58,6 +63,8 @@ bool AgentLoop::RunOnce() {
       TakeOperations(now);
     } else if (tag == kExecutorTag) {
       TakeCompletedWork(now);
+    } else if (tag == kRespawnTag) {
+      respawn_->Reap(now);
     } else if (tag == kPingTag) {
       ReceivePings(now);
     } else if (tag < config_.media.size() && !config_.media[tag]->dates_arrivals()) {
@@ -79,6 +86,7 @@ bool AgentLoop::Turn() {
     next_send_ += config_.timing.keepalive;
     if (next_send_ <= now) next_send_ = now + config_.timing.keepalive;
   }
+  if (now >= next_keepalive_) KeepAlives(now);
   if (now >= next_ping_) {
     SendPings();
     next_ping_ = now + PingInterval();
@@ -113,7 +121,8 @@ bool AgentLoop::Turn() {
   }
   if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
   if (announcements_.Next() <= now) SendAnnouncements(now);
-  if (leaving_ && ((groups_->Idle() && work_.empty()) || now >= leave_by_)) {
+  respawn_->Tick(now);
+  if (leaving_ && ((groups_->Idle() && work_.empty() && respawn_->Idle()) || now >= leave_by_)) {
     if (!groups_->Idle()) {
       logger_.Error("groups still active after the shutdown limit; stopping anyway");
     }
@@ -136,6 +145,11 @@ bool AgentLoop::Turn() {
   deadline_ = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                         connectivity_->NextDeadline(), groups_->NextDeadline(),
                         announcements_.Next(), leave_by_, one_way_check_,
+                        respawn_->NextDeadline(),
+                        // Heartbeat sends wake the loop often enough for
+                        // keep-alives at least a keepalive apart.
+                        keepalive_every_ < config_.timing.keepalive ? next_keepalive_
+                                                                    : absl::InfiniteDuration(),
                         pending_apply_.has_value() ? pending_apply_->drop_at
                                                    : absl::InfiniteDuration(),
                         std::min({next_publish_, next_flush_, next_floors_save_}) + kChoreSlack});
@@ -155,7 +169,37 @@ int AgentLoop::Finish() {
   SaveFloors(/*now_here=*/true);
   Publish(clock_.Now());
   api_->Shutdown();
+  // Programs still running (a second stop signal did not wait) are killed.
+  respawn_.reset();
+  if (watchdog_ != nullptr && exit_status_ == 0) {
+    // A clean stop: the magic close disarms it.
+    absl::Status s = watchdog_->Disarm();
+    if (s.ok()) {
+      logger_.Info(absl::StrCat("watchdog ", watchdog_->device(), " disarmed (clean stop)"));
+    } else {
+      logger_.Error(std::string(s.message()));
+    }
+  }
   return exit_status_;
+}
+
+void AgentLoop::KeepAlives(MonoTime now) {
+  if (watchdog_ != nullptr) {
+    absl::Status s = watchdog_->KeepAlive();
+    if (!s.ok() && !keepalive_failing_) {
+      logger_.Error(absl::StrCat(s.message(), " (said once until it works again)"));
+    } else if (s.ok() && keepalive_failing_) {
+      logger_.Info(absl::StrCat("watchdog ", watchdog_->device(), ": keep-alives written again"));
+    }
+    keepalive_failing_ = !s.ok();
+  }
+  notifier_.KeepAlive();
+  next_keepalive_ = now + keepalive_every_;
+}
+
+std::string AgentLoop::ServiceStatus() const {
+  return absl::StrCat("node ", local_node_, " of cluster ", config_.spec.cluster_name(),
+                      ", config version ", config_.spec.config_version());
 }
 
 }  // namespace hacluster::agent

@@ -132,6 +132,34 @@ absl::Status AgentLoop::Init() {
   generation_ = *generation;
   publisher_.set_generation(generation_);
 
+  // Every respawn program can run (its user exists, its program is
+  // there): checked before anything is claimed; started by Start.
+  auto respawn = ResolveRespawn(config_.spec);
+  if (!respawn.ok()) return respawn.status();
+  initial_respawn_ = *std::move(respawn);
+  respawn_ = std::make_unique<RespawnSupervisor>(logger_, clock_);
+  if (!(s = respawn_->Init()).ok()) return s;
+  if (!config_.spec.watchdog_device().empty()) {
+    auto watchdog = Watchdog::Open(config_.spec.watchdog_device(), config_.timing.deadtime);
+    if (!watchdog.ok()) return watchdog.status();
+    watchdog_ = *std::move(watchdog);
+    logger_.Info(absl::StrCat(
+        "watchdog ", watchdog_->device(), ": ",
+        watchdog_->timeout() > absl::ZeroDuration()
+            ? absl::StrCat("timeout ", absl::FormatDuration(watchdog_->timeout()))
+            : std::string("timeout as the device has it"),
+        " (", watchdog_->identity(), "); kept alive every ",
+        absl::FormatDuration(watchdog_->KeepAliveInterval()), " by the heartbeat loop"));
+    keepalive_every_ = watchdog_->KeepAliveInterval();
+  }
+  if (notifier_.KeepAliveInterval() > absl::ZeroDuration()) {
+    keepalive_every_ = std::min(keepalive_every_, notifier_.KeepAliveInterval());
+    logger_.Info(absl::StrCat("systemd watchdog: ", absl::FormatDuration(notifier_.watchdog_timeout()),
+                              "; WATCHDOG=1 every ",
+                              absl::FormatDuration(notifier_.KeepAliveInterval()),
+                              " from the heartbeat loop"));
+  }
+
   auto loop = EventLoop::Create(clock_);
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
@@ -141,6 +169,7 @@ absl::Status AgentLoop::Init() {
   }
   if (pinger_ != nullptr && !(s = loop_->Watch(pinger_->fd(), kPingTag)).ok()) return s;
   if (!(s = loop_->Watch(ops_.fd(), kOperationsTag)).ok()) return s;
+  if (!(s = loop_->Watch(respawn_->fd(), kRespawnTag)).ok()) return s;
   auto executor = exec::OpExecutor::Create();
   if (!executor.ok()) return executor.status();
   executor_ = *std::move(executor);

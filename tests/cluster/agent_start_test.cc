@@ -1,7 +1,6 @@
 // What a real ha-agent says at start about its spec and its state
-// directory: every key it accepts but does not act on yet is a warning at
-// its file:line:col on stderr, at start and again at each reload (SIGHUP),
-// and the agent runs; a state directory other users can write is refused
+// directory: a spec warning is said at its file:line:col on stderr, at
+// start and again at each reload (SIGHUP), and the agent runs; a state directory other users can write is refused
 // with the directory named and the fix.
 #include <signal.h>
 #include <sys/stat.h>
@@ -42,19 +41,15 @@ class AgentStartTest : public ::testing::Test {
   SpecOptions options_;
 };
 
-TEST_F(AgentStartTest, KeysNotActedOnAreWarnedAtTheirLinesAtStartAndReload) {
+TEST_F(AgentStartTest, SpecWarningsAreSaidAtTheirLinesAtStartAndReload) {
   std::string base = SpecYaml(options_);
   const int n = static_cast<int>(std::count(base.begin(), base.end(), '\n'));
-  std::string spec = dir_.Write("cluster.yaml", absl::StrCat(base, R"yaml(respawn:
-  - user: hacluster
-    argv: [/usr/lib/heartbeat/ipfail]
-watchdog_device: /dev/watchdog
+  std::string spec = dir_.Write("cluster.yaml", absl::StrCat(base, R"yaml(connectivity:
+  deadping: 200ms
 )yaml"));
   const std::string expected[] = {
-      absl::StrCat(spec, ":", n + 2, ":5: warning: respawn is not acted on by this version of "
-                   "ha-agent: /usr/lib/heartbeat/ipfail will not be started"),
-      absl::StrCat(spec, ":", n + 4, ":18: warning: watchdog_device /dev/watchdog is not acted "
-                   "on by this version of ha-agent: no hardware watchdog will be kept alive"),
+      absl::StrCat(spec, ":", n + 2, ":13: warning: deadping has no effect: there are no "
+                   "ping_nodes or ping_groups"),
   };
   auto log = harness::NewLogPath("agent-start");
   ASSERT_TRUE(log.ok()) << log.status();
