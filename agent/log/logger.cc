@@ -3,8 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
+// The journal line names the agent's event, not this file and line.
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <utility>
 
@@ -58,6 +65,35 @@ absl::StatusOr<FILE*> OpenAppend(const std::string& path) {
   return f;
 }
 
+// JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected to the
+// unit's stdout/stderr; stderr is the journal only while it is that file.
+bool StderrIsJournal() {
+  const char* stream = getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  if (fstat(2, &st) != 0) return false;
+  return st.st_dev == dev && st.st_ino == ino;
+}
+
+// One line to the journal; false when it could not be sent.
+bool SendToJournal(LogLevel level, absl::string_view ident, absl::string_view message,
+                   const LogFields& fields) {
+  std::string parts[7];
+  int n = 0;
+  parts[n++] = absl::StrCat("MESSAGE=", message);
+  parts[n++] = absl::StrCat("PRIORITY=", SyslogPriority(level));
+  parts[n++] = absl::StrCat("SYSLOG_IDENTIFIER=", ident);
+  if (!fields.node.empty()) parts[n++] = absl::StrCat("NODE=", fields.node);
+  if (!fields.group.empty()) parts[n++] = absl::StrCat("GROUP=", fields.group);
+  if (!fields.link.empty()) parts[n++] = absl::StrCat("LINK=", fields.link);
+  if (!fields.resource.empty()) parts[n++] = absl::StrCat("RESOURCE=", fields.resource);
+  iovec iov[7];
+  for (int i = 0; i < n; ++i) iov[i] = {parts[i].data(), parts[i].size()};
+  return sd_journal_sendv(iov, n) >= 0;
+}
+
 }  // namespace
 
 int SyslogFacilityCode(absl::string_view name) {
@@ -84,6 +120,7 @@ std::string Logger::FormatLine(absl::Time when, int pid, absl::string_view ident
 
 absl::StatusOr<std::unique_ptr<Logger>> Logger::Create(const LogOptions& options) {
   std::unique_ptr<Logger> logger(new Logger());
+  logger->journal_ = StderrIsJournal();
   PiMutexLock lock(&logger->mu_);
   absl::Status s = logger->OpenLocked(options);
   if (!s.ok()) return s;
@@ -145,13 +182,16 @@ absl::Status Logger::Reopen(const LogOptions& options) {
   return OpenLocked(options);
 }
 
-void Logger::Log(LogLevel level, absl::string_view message) {
+void Logger::Log(LogLevel level, absl::string_view message, const LogFields& fields) {
   PiMutexLock lock(&mu_);
   std::string line =
       absl::StrCat(FormatLine(absl::Now(), getpid(), options_.ident, level, message), "\n");
   if (debug_file_ != nullptr) fputs(line.c_str(), debug_file_);
   if (level == LogLevel::kDebug) return;
-  if (options_.to_stderr) fputs(line.c_str(), stderr);
+  if (options_.to_stderr &&
+      !(journal_ && SendToJournal(level, options_.ident, message, fields))) {
+    fputs(line.c_str(), stderr);
+  }
   if (file_ != nullptr) fputs(line.c_str(), file_);
   if (syslog_open_) {
     syslog(SyslogPriority(level), "%.*s", static_cast<int>(message.size()), message.data());

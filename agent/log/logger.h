@@ -5,6 +5,11 @@
 // Line format (stderr and files):
 //   2026/11/22_10:15:02.118 ha-agent[4711]: WARN: node node02 dead: ...
 // Syslog gets the message with the matching priority (ident "ha-agent").
+// When stderr is systemd's journal (JOURNAL_STREAM names it, as systemd
+// sets it for a unit's stderr), lines meant for stderr go to the journal
+// through its native protocol instead: PRIORITY (so `journalctl -p
+// warning` shows node deaths), SYSLOG_IDENTIFIER, and the fields of the
+// line (NODE, GROUP, LINK, RESOURCE) that the caller gave.
 //
 // Thread-safety: Log() and Reopen() may be called from any thread; lines are
 // written whole, in the order the calls take the internal lock.
@@ -26,6 +31,14 @@ namespace hacluster::agent {
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
+// Journal fields of one line; empty ones are left out.
+struct LogFields {
+  absl::string_view node;
+  absl::string_view group;
+  absl::string_view link;
+  absl::string_view resource;
+};
+
 struct LogOptions {
   bool to_stderr = true;
   std::string file;             // appended to; empty = none
@@ -43,7 +56,7 @@ class Logger {
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
-  void Log(LogLevel level, absl::string_view message);
+  void Log(LogLevel level, absl::string_view message, const LogFields& fields = {});
   void Debug(absl::string_view m) { Log(LogLevel::kDebug, m); }
   void Info(absl::string_view m) { Log(LogLevel::kInfo, m); }
   void Warn(absl::string_view m) { Log(LogLevel::kWarning, m); }
@@ -57,6 +70,9 @@ class Logger {
   static std::string FormatLine(absl::Time when, int pid, absl::string_view ident,
                                 LogLevel level, absl::string_view message);
 
+  // Whether stderr is the journal (JOURNAL_STREAM matches fd 2).
+  bool journal() const { return journal_; }
+
  private:
   Logger() = default;
   absl::Status OpenLocked(const LogOptions& options) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -69,6 +85,8 @@ class Logger {
   FILE* file_ ABSL_GUARDED_BY(mu_) = nullptr;
   FILE* debug_file_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool syslog_open_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once at Create.
+  bool journal_ = false;
 };
 
 // The syslog facility code for a name ("local0" -> LOG_LOCAL0), or -1.

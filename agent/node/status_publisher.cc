@@ -53,7 +53,8 @@ void StatusPublisher::Emit(std::vector<v1::Event>* events) {
     e.set_local_generation(generation_);
     if (e.kind() == v1::EVENT_KIND_HEARTBEAT_LATE) ++late_heartbeats_;
     if (e.kind() == v1::EVENT_KIND_NODE_DEAD) ++node_deaths_;
-    logger_.Log(LevelOf(e.kind()), e.reason());
+    logger_.Log(LevelOf(e.kind()), e.reason(),
+                {.node = e.node(), .group = e.group(), .link = e.link(), .resource = e.resource()});
     hub_.Emit(std::move(e));
   }
   events->clear();
