@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The built package, as an operator gets it: dpkg-deb --info (fields; a
-# Depends that names the package of every library the binaries link),
-# --contents (every file, its mode and owner), lintian (no error; its
-# warnings printed), the man pages rendered by man, and the files
-# extracted into a throwaway root: each binary's --version, the example
-# spec validated by the packaged hacli, the bash completion, and the
-# maintainer scripts against stand-ins for the systemd helpers.
+# Depends that names the package of every library the binaries link, and
+# that apt resolves in a simulated install), --contents (every file, its
+# mode and owner), lintian (no error; its warnings printed), the man pages
+# rendered by man, and the files extracted into a throwaway root: each
+# binary's --version, the example spec validated by the packaged hacli,
+# the bash completion, and the maintainer scripts against stand-ins for
+# the systemd helpers.
 #
 #   deb_test.sh DEB VERSION
 set -uo pipefail
@@ -78,6 +79,12 @@ while read -r pkg; do
 done < "$WORK/needed_pkgs"
 [ "$(wc -l < "$WORK/needed_pkgs")" -ge 8 ] || fail "only $(wc -l < "$WORK/needed_pkgs") packages own the libraries: $(tr '\n' ' ' < "$WORK/needed_pkgs")"
 echo "  the binaries link $(wc -l < "$WORK/needed") libraries from: $(tr '\n' ' ' < "$WORK/needed_pkgs")"
+end
+
+begin "apt can install it here: every Depends resolves (simulated, nothing installed)"
+apt-get install -s -q -o Debug::NoLocking=1 --no-install-recommends "$DEB" > "$WORK/apt" 2>&1 \
+  || { fail "apt-get install -s failed:"; tail -5 "$WORK/apt" | sed 's/^/    /'; }
+grep -q "^Inst ha-agent ($VERSION " "$WORK/apt" || { fail "apt would not install ha-agent $VERSION:"; tail -5 "$WORK/apt" | sed 's/^/    /'; }
 end
 
 begin "dpkg-deb --contents: every file, mode and owner"
