@@ -87,6 +87,9 @@ for line in "Type=notify" "NotifyAccess=main" "EnvironmentFile=-/etc/default/ha-
             "ProtectSystem=strict" "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"; do
   grep -qxF -- "$line" "$u" || fail "no '$line'"
 done
+# The variable each unit expands is the one its /etc/default file sets.
+grep -qE '^HA_AGENT_OPTS=' "$ROOT/etc/default/ha-agent" || fail "/etc/default/ha-agent does not set HA_AGENT_OPTS"
+grep -qE '^HA_CONTROLLER_OPTS=' "$ROOT/etc/default/ha-controller" || fail "/etc/default/ha-controller does not set HA_CONTROLLER_OPTS"
 # Every flag the example in /etc/default/ha-controller uses exists.
 for flag in $(grep -oE -- '--[a-z-]+' "$ROOT/etc/default/ha-controller" | sort -u); do
   grep -qE -- "(^ +|,)$flag( |$)" "$WORK/controller.help" || fail "/etc/default/ha-controller: ha-controller has no $flag"
