@@ -11,6 +11,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libmnl-dev libcpp-httplib-dev libsystemd-dev
   # fuzzing
   clang-14 libclang-rt-14-dev
+  # the Debian package (//packaging:deb) and its tests: dpkg-shlibdeps,
+  # strip, help2man for the man pages, man to render them, lintian, and
+  # systemd-analyze for the units
+  dpkg-dev binutils help2man man-db lintian systemd
   # tests and demo
   # (namespaces, bridges, links and cuts for the multi-node tests; ping)
   iproute2 procps nftables iputils-ping

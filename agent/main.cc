@@ -15,6 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/core/version.h"
 #include "agent/log/logger.h"
 #include "agent/node/agent.h"
 
@@ -175,9 +176,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-realtime", no_realtime,
                "Run the heartbeat loop at normal priority with unlocked memory "
                "(default: SCHED_RR and locked memory, as Heartbeat does)");
+  app.set_version_flag("--version", hacluster::VersionLine("ha-agent"));
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "ha-agent: " << e.what() << "\nRun 'ha-agent --help'.\n";

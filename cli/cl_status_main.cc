@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
     std::cout << kHelp << kDropinConnectionHelp << kHelpTail;
     return 0;
   }
+  if (flags.version) {
+    std::cout << DropinVersion("cl_status");
+    return 0;
+  }
   if (!flags.error.empty()) {
     std::cerr << "cl_status: " << flags.error << "\nRun 'cl_status --help'.\n";
     return kClParameterError;

@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/core/version.h"
 #include "cli/agent_commands.h"
 #include "cli/apply_command.h"
 #include "cli/cert_commands.h"
@@ -368,6 +369,7 @@ int main(int argc, char** argv) {
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   CLI::App app{kDescription, "hacli"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", hacluster::VersionLine("hacli"));
   app.footer(absl::StrCat("\n", hacluster::cli::kConnectionEnvironmentHelp, "\n",
                           hacluster::cli::kExitStatusHelp));
   hacluster::cli::ConnectionOptions connection;
@@ -556,6 +558,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);  // prints help, exit 0
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "hacli: " << e.what() << "\nRun 'hacli --help' or 'hacli SUBCOMMAND --help'.\n";

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/core/version.h"
 #include "cli/agent_commands.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
@@ -110,6 +111,10 @@ DropinFlags ParseDropinFlags(int argc, const char* const* argv, bool with_timeou
       f.help = true;
       continue;
     }
+    if (arg == "--version") {
+      f.version = true;
+      continue;
+    }
     if (TakeValue("--socket", argc, argv, &i, &f.connection.socket, &f.error)) continue;
     std::string value;
     if (TakeValue("--server", argc, argv, &i, &value, &f.error)) {
@@ -197,12 +202,21 @@ api.unix_socket); or remote agents over mutual TLS, as hacli does:
 --server HOST:PORT (repeated, or a comma list; the first that answers is
 used) with --ca FILE --cert FILE --key FILE, or the environment variables
 HACLI_SERVER, HACLI_CA, HACLI_CERT, HACLI_KEY (a flag wins).
+--version prints the program's version.
 )";
+
+std::string DropinVersion(const char* program) {
+  return VersionLine(program) + "\n";
+}
 
 int HbMain(HbTool tool, const std::string& help, int argc, char** argv) {
   DropinFlags flags = ParseDropinFlags(argc, argv, /*with_timeout=*/true);
   if (flags.help) {
     std::cout << help;
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << DropinVersion(tool == HbTool::kStandby ? "hb_standby" : "hb_takeover");
     return 0;
   }
   if (!flags.error.empty()) {

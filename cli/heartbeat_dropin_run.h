@@ -4,7 +4,7 @@
 // says Heartbeat would.
 //
 // Each program's command line is: its own long options first (--help,
-// hacli's connection options --socket PATH, --server HOST:PORT (repeated or
+// --version, hacli's connection options --socket PATH, --server HOST:PORT (repeated or
 // a comma list), --ca, --cert, --key, --connect-timeout, with the same
 // environment variables HACLI_SOCKET, HACLI_SERVER, HACLI_CA, HACLI_CERT,
 // HACLI_KEY; and --timeout D for hb_standby / hb_takeover), then
@@ -37,6 +37,7 @@ namespace hacluster::cli::heartbeat {
 // The drop-in's own options, and Heartbeat's arguments after them.
 struct DropinFlags {
   bool help = false;                             // --help
+  bool version = false;                          // --version
   ConnectionOptions connection;                  // --socket, --server, --ca, --cert, --key
   std::string timeout = kDefaultControlTimeout;  // --timeout D: how long a move may take
   std::vector<std::string> args;                 // Heartbeat's arguments, as given
@@ -79,8 +80,11 @@ int RunHbCommand(HbTool tool, const std::string& program, const DropinFlags& fla
 // The paragraph of every drop-in's --help on how it reaches an agent.
 extern const char kDropinConnectionHelp[];
 
+// What `PROGRAM --version` prints (one line, with its newline).
+std::string DropinVersion(const char* program);
+
 // The whole of hb_standby's or hb_takeover's main: `help` (with
-// kDropinConnectionHelp in it) for --help, usage errors, then
+// kDropinConnectionHelp in it) for --help, --version, usage errors, then
 // RunHbCommand against the agent ConnectDropinAgent finds.
 int HbMain(HbTool tool, const std::string& help, int argc, char** argv);
 

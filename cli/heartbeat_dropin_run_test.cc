@@ -231,6 +231,8 @@ TEST(DropinFlagsTest, OwnOptionsComeFirstAndHeartbeatsArgumentsFollowUnchanged) 
   EXPECT_EQ(g.timeout, "2m");
   EXPECT_EQ(g.args, (std::vector<std::string>{"local"}));
   EXPECT_TRUE(Parse({"--help"}, true).help);
+  EXPECT_TRUE(Parse({"--version"}, false).version);
+  EXPECT_FALSE(Parse({"--", "--version"}, false).version);
 }
 
 TEST(DropinFlagsTest, RemoteOptionsAreHaclis) {

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/config/duration.h"
+#include "agent/core/version.h"
 #include "agent/http/https_server.h"
 #include "agent/log/logger.h"
 #include "agent/service/api_auth.h"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
                  "How often each agent's status is asked at least (events trigger a poll at "
                  "once). Default 1s");
   app.add_option("--log-file", log_file, "Also append the log to this file");
+  app.set_version_flag("--version", VersionLine("ha-controller"));
   CLI11_PARSE(app, argc, argv);
 
   agent::HttpsOptions http_at, grpc_at;
