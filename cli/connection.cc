@@ -69,7 +69,10 @@ absl::Status CheckHostPort(absl::string_view server) {
 // The socket: the flag, else HACLI_SOCKET, else the default.
 absl::StatusOr<ConnectionOptions> SocketOnly(const ConnectionOptions& given, std::string socket) {
   ConnectionOptions resolved;
-  resolved.socket = socket.empty() ? kDefaultAgentSocket : std::move(socket);
+  if (socket.empty()) {
+    socket = access(kPackagedAgentSocket, F_OK) == 0 ? kPackagedAgentSocket : kDefaultAgentSocket;
+  }
+  resolved.socket = std::move(socket);
   resolved.connect_timeout = given.connect_timeout;
   // gRPC would only say that the target is invalid.
   if (resolved.socket.size() >= sizeof(sockaddr_un::sun_path)) {
@@ -283,7 +286,7 @@ const char kConnectionEnvironmentHelp[] =
 void AddConnectionFlags(CLI::App& app, ConnectionOptions& options) {
   app.add_option("--socket", options.socket,
                  "The local agent's API socket (default: $HACLI_SOCKET, else "
-                 "/var/lib/ha-agent/agent.sock)")
+                 "/run/ha-agent/agent.sock if it exists, else /var/lib/ha-agent/agent.sock)")
       ->type_name("PATH");
   app.add_option("--server", options.servers,
                  "A remote agent's API, over TCP with mutual TLS; repeat it or give a "

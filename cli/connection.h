@@ -31,7 +31,10 @@ class App;
 namespace hacluster::cli {
 
 // The local agent's socket when neither --socket, --server, HACLI_SOCKET nor
-// HACLI_SERVER is given.
+// HACLI_SERVER is given: kPackagedAgentSocket when it exists (the
+// package's example spec puts it in the unit's RuntimeDirectory), else
+// kDefaultAgentSocket (the agent's default, STATE_DIR/agent.sock).
+inline constexpr char kPackagedAgentSocket[] = "/run/ha-agent/agent.sock";
 inline constexpr char kDefaultAgentSocket[] = "/var/lib/ha-agent/agent.sock";
 // How long each server gets to become ready before the next one is tried.
 inline constexpr absl::Duration kDefaultConnectTimeout = absl::Seconds(2);

@@ -197,7 +197,8 @@ int RunHbCommand(HbTool tool, const std::string& program, const DropinFlags& fla
 }
 
 const char kDropinConnectionHelp[] = R"(It reaches the local agent over its API socket: --socket PATH, else
-$HACLI_SOCKET, else /var/lib/ha-agent/agent.sock (the spec's
+$HACLI_SOCKET, else /run/ha-agent/agent.sock if it exists (the package's
+example spec), else /var/lib/ha-agent/agent.sock (the spec's
 api.unix_socket); or remote agents over mutual TLS, as hacli does:
 --server HOST:PORT (repeated, or a comma list; the first that answers is
 used) with --ca FILE --cert FILE --key FILE, or the environment variables

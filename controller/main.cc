@@ -20,6 +20,7 @@
 #include "agent/log/logger.h"
 #include "agent/service/api_auth.h"
 #include "agent/service/event_hub.h"
+#include "agent/system/systemd_notify.h"
 #include "agent/tls/certificates.h"
 #include "controller/cluster_catalog.h"
 #include "controller/controller_service.h"
@@ -176,8 +177,12 @@ int main(int argc, char** argv) {
                                " node(s); HTTPS on ", agent::JoinHostPort(http_at.host, http_server.port()),
                                ", gRPC on ", agent::JoinHostPort(grpc_at.host, bound)));
 
+  // Type=notify: both listeners are up.
+  agent::SystemdNotifier notifier;
+  notifier.Ready(absl::StrCat("watching ", cluster_count, " cluster(s), ", node_count, " node(s)"));
   int sig = 0;
   sigwait(&signals, &sig);
+  notifier.Stopping(absl::StrCat("stopping on signal ", sig));
   (*logger)->Info(absl::StrCat("ha-controller stopping (signal ", sig, ")"));
   fleet.Stop();  // ends the event streams first
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
