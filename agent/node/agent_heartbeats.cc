@@ -59,6 +59,7 @@ void AgentLoop::Publish(MonoTime now) {
   groups_->FillStatus(WallTimeOf, &st);
   publisher_.Publish(config_.spec, std::move(st), now);
   next_publish_ = now + kPublishEvery;
+  status_dirty_ = false;
 }
 
 void AgentLoop::SendHeartbeat(MonoTime now) {

@@ -372,6 +372,9 @@ class AgentLoop {
   MonoTime next_send_;
   MonoTime next_ping_ = absl::InfiniteDuration();
   MonoTime next_publish_;
+  // Something happened since the last status snapshot (it is published at
+  // next_publish_ or the first wake after it).
+  bool status_dirty_ = true;
   MonoTime next_flush_;
   std::vector<MonoTime> last_send_error_log_;
   // Datagrams the kernel dropped per medium (its socket filter refused

@@ -135,6 +135,9 @@ bool AgentLoop::Turn() {
     SaveFloors(/*now_here=*/false);
     next_floors_save_ = now + kSaveFloorsEvery;
   }
+  // Whatever this turn did may show in the status: it is published now,
+  // or (at most every kPublishEvery) at a later wake. Events go out at once.
+  status_dirty_ = true;
   if (!events_.empty()) {
     out_hb_.set_connectivity_score(score);
     EmitPending();
@@ -142,6 +145,10 @@ bool AgentLoop::Turn() {
   } else if (now >= next_publish_) {
     Publish(now);
   }
+  // Chores that may wait ride on wakes due anyway: within kChoreSlack when
+  // the loop wakes often, within a keepalive (a heartbeat's wake) when it
+  // is idle, so an idle loop wakes for its heartbeats alone.
+  const absl::Duration chore_slack = std::max(kChoreSlack, config_.timing.keepalive);
   deadline_ = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                         connectivity_->NextDeadline(), groups_->NextDeadline(),
                         announcements_.Next(), leave_by_, one_way_check_,
@@ -152,7 +159,9 @@ bool AgentLoop::Turn() {
                                                                     : absl::InfiniteDuration(),
                         pending_apply_.has_value() ? pending_apply_->drop_at
                                                    : absl::InfiniteDuration(),
-                        std::min({next_publish_, next_flush_, next_floors_save_}) + kChoreSlack});
+                        std::min({status_dirty_ ? next_publish_ : absl::InfiniteDuration(),
+                                  next_flush_, next_floors_save_}) +
+                            chore_slack});
   if (groups_dirty_) deadline_ = now;
   return true;
 }

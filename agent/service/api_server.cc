@@ -75,6 +75,9 @@ void BoundRequests(grpc::ServerBuilder& builder) {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 8);
+  // An idle poller wakes when its wait times out (default every second):
+  // an idle agent's API threads sleep until a call or the shutdown comes.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC, 60000);
 }
 
 // The calling thread back to normal priority: threads it creates (gRPC's)
@@ -310,8 +313,10 @@ class ApiServer::UnixAcceptor {
   void Loop() {
     while (!stop_) {
       pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-      // Bounded wait, so a lost wake-up still ends the loop.
-      if (poll(fds, wake_fd_ >= 0 ? 2 : 1, 500) <= 0) continue;
+      // The eventfd cannot lose a wake-up (it stays readable), so the wait
+      // has no timeout and an idle agent's acceptor never wakes; without
+      // one, a bounded wait still ends the loop.
+      if (poll(fds, wake_fd_ >= 0 ? 2 : 1, wake_fd_ >= 0 ? -1 : 500) <= 0) continue;
       if (!(fds[0].revents & POLLIN)) continue;
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) continue;
