@@ -101,6 +101,7 @@ void AgentLoop::OnDrop(absl::string_view source, const wire::PacketCheck::Result
 
 void AgentLoop::OnFrame(size_t i, absl::string_view frame, absl::string_view source,
                           MonoTime at) {
+  turn_had_input_ = true;
   wire::PacketCheck::Result r = check_->Check(frame, static_cast<int>(i), &in_hb_);
   if (!r.ok) {
     OnDrop(source, r, at);

@@ -375,6 +375,8 @@ class AgentLoop {
   // Something happened since the last status snapshot (it is published at
   // next_publish_ or the first wake after it).
   bool status_dirty_ = true;
+  // This turn handled a ready fd, a frame, or a pass over the groups.
+  bool turn_had_input_ = false;
   MonoTime next_flush_;
   std::vector<MonoTime> last_send_error_log_;
   // Datagrams the kernel dropped per medium (its socket filter refused

@@ -55,6 +55,7 @@ bool AgentLoop::RunOnce() {
   }
   MonoTime now = clock_.Now();
   bool running = true;
+  turn_had_input_ = *n > 0;
   for (int i = 0; i < *n; ++i) {
     const uint64_t tag = ready[i];
     if (tag == EventLoop::kSignalTag) {
@@ -119,7 +120,10 @@ bool AgentLoop::Turn() {
     deaf_peers_ = std::move(deaf);
     groups_dirty_ = true;
   }
-  if (groups_dirty_ || groups_->NextDeadline() <= now) RunGroups(now);
+  if (groups_dirty_ || groups_->NextDeadline() <= now) {
+    RunGroups(now);
+    turn_had_input_ = true;
+  }
   if (announcements_.Next() <= now) SendAnnouncements(now);
   respawn_->Tick(now);
   if (leaving_ && ((groups_->Idle() && work_.empty() && respawn_->Idle()) || now >= leave_by_)) {
@@ -135,9 +139,14 @@ bool AgentLoop::Turn() {
     SaveFloors(/*now_here=*/false);
     next_floors_save_ = now + kSaveFloorsEvery;
   }
-  // Whatever this turn did may show in the status: it is published now,
-  // or (at most every kPublishEvery) at a later wake. Events go out at once.
-  status_dirty_ = true;
+  // What this turn did may show in the status: it is published now, or (at
+  // most every kPublishEvery) at a later wake; events go out at once. A
+  // turn that only sent a heartbeat changes nothing there (the status
+  // ages itself as it is read), so an idle node does not rebuild it every
+  // keepalive.
+  if (turn_had_input_ || catch_up_.has_value() || pending_apply_.has_value() || leaving_) {
+    status_dirty_ = true;
+  }
   if (!events_.empty()) {
     out_hb_.set_connectivity_score(score);
     EmitPending();
