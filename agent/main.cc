@@ -82,6 +82,26 @@ unchanged. A running group that the new spec changes bounces only the
 resources the change touches (added: started, removed: stopped, changed:
 restarted); a group removed from the spec is stopped.
 
+It starts the spec's respawn programs, each as its user (its groups,
+its own process group, no inherited descriptor but stdin from /dev/null
+and stdout/stderr on the agent's stderr), and restarts one that ends:
+not after exit status 100; at once after a run of 30 s or more; after a
+shorter run, at once the first time, then with a doubling back-off (250
+ms up to 60 s). Each end is one log line saying why. At shutdown they get
+SIGTERM, then SIGKILL after 10 s.
+
+With watchdog_device, the agent opens the device at start (an error,
+naming it and why, stops the start), sets its timeout to deadtime where
+the device can, keeps it alive from the heartbeat loop (a hung loop lets
+the device reset the node) and disarms it (magic close) only on a clean
+stop.
+
+Under systemd (Type=notify): READY once the media are open and the API
+listens, RELOADING then READY around SIGHUP, STOPPING at shutdown, and
+WATCHDOG=1 from the heartbeat loop when the unit has WatchdogSec. When
+stderr is the journal, lines go to it with their priority and the fields
+NODE, GROUP, LINK and RESOURCE of the event.
+
 Logs go to stderr, and to the log file and syslog facility of the spec's
 logging section.
 
