@@ -498,6 +498,16 @@ class ConverterState {
     for (const std::string& declared : out_->node_names) {
       by_lower.emplace(absl::AsciiStrToLower(declared), declared);
     }
+    config::SuggestionBudget suggestions;
+    // The declared nodes as each error lists them: the first few only, so
+    // that a long node list does not make every message that long.
+    constexpr size_t kListed = 8;
+    const std::vector<std::string>& names = out_->node_names;
+    std::string declared_list =
+        names.size() <= kListed
+            ? absl::StrJoin(names, ", ")
+            : absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kListed, ", "),
+                           ", ... (", names.size(), " in all)");
     int g = 0;
     for (const HaresourcesLine& line : out_->haresources.lines) {
       std::string node = line.node;
@@ -514,13 +524,20 @@ class ConverterState {
         }
       }
       if (node_lines_.count(node) == 0) {
-        std::string guess = config::ClosestMatch(line.node, out_->node_names);
+        std::string guess = suggestions.Closest(line.node, out_->node_names);
+        if (std::string notice = suggestions.RanOutNotice(); !notice.empty()) {
+          out_->result.diagnostics.push_back(
+              {Severity::kWarning, Location{file, line.line, 0}, std::move(notice)});
+        }
         out_->result.diagnostics.push_back(
             {Severity::kError, Location{file, line.line, 0},
              absl::StrCat("node '", line.node, "' is not declared in ", text_.ha_cf_name,
-                          " (nodes: ", absl::StrJoin(out_->node_names, ", "), ")",
+                          " (nodes: ", declared_list, ")",
                           guess.empty() ? "; add 'node " + line.node + "' there"
                                         : "; did you mean '" + guess + "'?")});
+        // The conversion has failed: no group for the line (a file of junk
+        // lines builds no spec).
+        continue;
       }
       if (line.resources.empty()) continue;
       std::string path = absl::StrCat("groups[", g, "]");

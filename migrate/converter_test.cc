@@ -356,6 +356,27 @@ TEST(ConverterTest, UndeclaredHaresourcesNodeSuggestsClosest) {
                             "add 'node zzzzzz' there"));
 }
 
+// A haresources of junk lines: each undeclared node is an error that lists
+// only the first declared nodes (a long node list would make every message
+// as long), suggestions stop after their budget, and no group is built.
+TEST(ConverterTest, UndeclaredNodesOfAJunkFileStayCheap) {
+  std::string ha_cf;
+  for (int i = 0; i < 1000; ++i) ha_cf += absl::StrCat("node n", i, "\n");
+  std::string haresources;
+  for (int i = 0; i < 1000; ++i) haresources += absl::StrCat("x", i, " httpd\n");
+  MigrateResult r = ConvertLegacy(Text(ha_cf, haresources), {});
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 1000);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "haresources", 1,
+                            "node 'x0' is not declared in ha.cf (nodes: n0, n1, n2, n3, n4, n5, "
+                            "n6, n7, ... (1000 in all)); did you mean 'n0'?"))
+      << r.diagnostics[0].message;
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 21,
+                            "no more 'did you mean' suggestions"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "haresources", 21,
+                            "add 'node x20' there"));
+  EXPECT_EQ(r.spec.groups_size(), 0);
+}
+
 TEST(ConverterTest, HaresourcesNodeMatchesWithoutRegardToCase) {
   MigrateResult r = ConvertLegacy(Text("node Alpha beta\n", "alpha 10.0.0.1 httpd\n"), {});
   ASSERT_TRUE(r.ok()) << All(r);

@@ -123,8 +123,21 @@ const std::vector<std::string>& ConvertibleHaCfDirectives() {
   return *names;
 }
 
+namespace {
+// Every name Heartbeat knows: what an unknown directive is compared with.
+const std::vector<std::string>& KnownNames() {
+  static const auto* names = [] {
+    auto* v = new std::vector<std::string>(ConvertibleHaCfDirectives());
+    for (const Unsupported& u : kUnsupported) v->push_back(u.name);
+    return v;
+  }();
+  return *names;
+}
+}  // namespace
+
 HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
   HaCfParse out;
+  config::SuggestionBudget suggestions;
   auto error = [&](int line, std::string message) {
     out.diagnostics.push_back(
         Diagnostic{Severity::kError, Location{filename, line, 0}, std::move(message)});
@@ -159,9 +172,11 @@ HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
                                       "' cannot be converted: ", unsupported->advice));
         continue;
       }
-      std::vector<std::string> candidates = ConvertibleHaCfDirectives();
-      for (const Unsupported& u : kUnsupported) candidates.push_back(u.name);
-      std::string guess = config::ClosestMatch(name, candidates);
+      std::string guess = suggestions.Closest(name, KnownNames());
+      if (std::string notice = suggestions.RanOutNotice(); !notice.empty()) {
+        out.diagnostics.push_back(
+            Diagnostic{Severity::kWarning, Location{filename, line.line, 0}, std::move(notice)});
+      }
       if (!guess.empty()) {
         error(line.line, absl::StrCat("unknown directive '", line.words[0].text,
                                       "'; did you mean '", guess, "'?"));

@@ -45,6 +45,34 @@ TEST(HaCfParserTest, UnknownDirectiveSuggestsClosest) {
       << config::FormatDiagnostics(p.diagnostics);
 }
 
+// A file of junk costs at most SuggestionBudget::kDefaultLimit searches:
+// every line is still an error, the first ones with their suggestion, and
+// the file says once that suggestions stopped.
+TEST(HaCfParserTest, SuggestionsStopAfterTheBudgetAndSaySoOnce) {
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "keepalvie 2\n";  // each a typo of keepalive
+  HaCfParse p = ParseHaCf(text, "ha.cf");
+  const int limit = config::SuggestionBudget::kDefaultLimit;
+  int suggested = 0;
+  int notices = 0;
+  int errors = 0;
+  for (const config::Diagnostic& d : p.diagnostics) {
+    if (d.severity == Severity::kError) {
+      ++errors;
+      if (d.message.find("did you mean 'keepalive'?") != std::string::npos) {
+        ++suggested;
+        EXPECT_LE(d.location.line, limit);
+      }
+    } else if (d.message.find("no more 'did you mean' suggestions") != std::string::npos) {
+      ++notices;
+      EXPECT_EQ(d.location.line, limit + 1);
+    }
+  }
+  EXPECT_EQ(errors, 500);
+  EXPECT_EQ(suggested, limit);
+  EXPECT_EQ(notices, 1);
+}
+
 TEST(HaCfParserTest, UnknownDirectiveWithoutCloseMatch) {
   HaCfParse p = ParseHaCf("frobnicate yes\n", "ha.cf");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 1,

@@ -40,6 +40,10 @@ struct ParsedSpec {
   std::vector<Diagnostic> diagnostics;
 };
 
+// The largest spec file LoadSpecFile reads (4 MiB); anything larger is
+// refused as not a spec.
+inline constexpr size_t kMaxSpecBytes = 4 << 20;
+
 // Parses YAML text; never throws. Problems go to diagnostics, located as
 // FILE:LINE:COL with `filename` as FILE. Does not run ValidateSpec.
 ParsedSpec ParseSpecYaml(absl::string_view text, const std::string& filename);
