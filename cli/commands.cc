@@ -111,6 +111,20 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
   }
   std::string yaml = config::SpecToYaml(result.spec);
+  if (yaml.size() > config::kMaxSpecBytes) {
+    // hacli validate and ha-agent refuse a spec file this large: write none.
+    diagnostics.push_back(
+        {config::Severity::kError, config::Location{result.source_map.file(), 0, 0},
+         absl::StrCat("the converted spec would be ", yaml.size(),
+                      " bytes, more than the 4 MiB (", config::kMaxSpecBytes,
+                      " bytes) that hacli validate and ha-agent read from a spec file; "
+                      "nothing is written (", result.spec.nodes_size(), " nodes, ",
+                      result.spec.groups_size(), " groups: is this a real cluster?)")});
+    err << config::FormatDiagnostic(diagnostics.back()) << "\n";
+    err << "hacli migrate: " << args.from << " not converted: " << Summary(diagnostics)
+        << "\n";
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
+  }
   if (args.output.empty() || args.output == "-") {
     if (args.format == OutputFormat::kText) out << yaml;
     output.set_yaml(yaml);

@@ -113,6 +113,34 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
   EXPECT_TRUE(absl::StrContains(out.str(), "/usr/lib/heartbeat/ipfail")) << out.str();
 }
 
+// A spec larger than hacli validate reads (4 MiB) is not written: 250,000
+// node names fit in a 2.3 MB ha.cf but not in a 4 MiB spec.
+TEST_F(CommandsTest, MigrateRefusesASpecThatValidateWouldRefuseForItsSize) {
+  std::string legacy = dir_ + "/ha.d";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
+  std::string ha_cf = "bcast eth0\n";
+  for (int line = 0; line < 2500; ++line) {
+    ha_cf += "node";
+    for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
+    ha_cf += "\n";
+  }
+  Write("ha.d/ha.cf", ha_cf);
+  Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
+  Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
+  MigrateArgs args;
+  args.from = legacy;
+  args.output = dir_ + "/cluster.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "bytes, more than the 4 MiB (4194304 bytes) that "
+                                           "hacli validate and ha-agent read from a spec file; "
+                                           "nothing is written (250000 nodes"))
+      << err.str().substr(0, 2000);
+  struct stat st;
+  EXPECT_NE(stat(args.output.c_str(), &st), 0);  // nothing written
+  EXPECT_EQ(out.str(), "");
+}
+
 // --- -o json: one object on stdout, the same exit status ---
 
 template <typename Message>
