@@ -46,7 +46,9 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
   };
   uint32_t active = 0;
   std::map<uint32_t, int> seen;  // key id -> line
+  ErrorLimit limit;
   for (const LegacyLine& line : SplitLegacyLines(text, CommentStyle::kLineStart)) {
+    if (limit.Reached(&out.diagnostics, filename, line.line)) break;
     const std::string& first = line.words[0].text;
     if (absl::AsciiStrToLower(first) == "auth") {
       // Heartbeat reads this line with sscanf("auth %d"): whatever follows

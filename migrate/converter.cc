@@ -15,6 +15,7 @@
 #include "migrate/authkeys_parser.h"
 #include "migrate/hacf_parser.h"
 #include "migrate/haresources_parser.h"
+#include "migrate/legacy_lines.h"
 
 namespace hacluster::migrate {
 
@@ -106,8 +107,10 @@ class ConverterState {
   }
 
  private:
-  void Append(const std::vector<Diagnostic>& ds) {
-    for (const Diagnostic& d : ds) out_->result.diagnostics.push_back(d);
+  // Moves a parser's diagnostics into the result.
+  void Append(std::vector<Diagnostic>& ds) {
+    for (Diagnostic& d : ds) out_->result.diagnostics.push_back(std::move(d));
+    ds.clear();
   }
   Location At(int line) const { return Location{text_.ha_cf_name, line, 0}; }
   void Error(int line, std::string message) {
@@ -509,7 +512,9 @@ class ConverterState {
             : absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kListed, ", "),
                            ", ... (", names.size(), " in all)");
     int g = 0;
+    ErrorLimit limit(out_->result.diagnostics.size());
     for (const HaresourcesLine& line : out_->haresources.lines) {
+      if (limit.Reached(&out_->result.diagnostics, file, line.line)) break;
       std::string node = line.node;
       if (node_lines_.count(node) == 0) {
         auto it = by_lower.find(absl::AsciiStrToLower(line.node));

@@ -142,7 +142,9 @@ HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
     out.diagnostics.push_back(
         Diagnostic{Severity::kError, Location{filename, line, 0}, std::move(message)});
   };
+  ErrorLimit limit;
   for (const LegacyLine& line : SplitLegacyLines(text)) {
+    if (limit.Reached(&out.diagnostics, filename, line.line)) break;
     std::string name = Lower(line.words[0].text);
     if (name == "udp") {  // Heartbeat's old alias, still accepted by it
       out.diagnostics.push_back(Diagnostic{

@@ -1,6 +1,7 @@
 #include "migrate/hacf_parser.h"
 
 #include "gtest/gtest.h"
+#include "migrate/legacy_lines.h"
 #include "migrate/testing.h"
 
 namespace hacluster::migrate {
@@ -71,6 +72,20 @@ TEST(HaCfParserTest, SuggestionsStopAfterTheBudgetAndSaySoOnce) {
   EXPECT_EQ(errors, 500);
   EXPECT_EQ(suggested, limit);
   EXPECT_EQ(notices, 1);
+}
+
+// Once more than kMaxErrorsPerFile errors were found the parser stops
+// reading: one last error at the first line it did not read.
+TEST(HaCfParserTest, ReadingStopsAfterAThousandErrors) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "zzzz\n";
+  text += "node a\n";
+  HaCfParse p = ParseHaCf(text, "ha.cf");
+  EXPECT_EQ(CountSeverity(p.diagnostics, Severity::kError), kMaxErrorsPerFile + 2);
+  EXPECT_EQ(config::FormatDiagnostic(p.diagnostics.back()),
+            "ha.cf:1002: error: more than 1000 errors: this is not a Heartbeat configuration "
+            "file; reading stopped here");
+  EXPECT_TRUE(p.directives.empty());  // the node line was not reached
 }
 
 TEST(HaCfParserTest, UnknownDirectiveWithoutCloseMatch) {

@@ -204,7 +204,9 @@ HaresourcesParse ParseHaresources(absl::string_view text, const std::string& fil
   auto add = [&](Severity s, int line, std::string message) {
     out.diagnostics.push_back(Diagnostic{s, Location{filename, line, 0}, std::move(message)});
   };
+  ErrorLimit limit;
   for (const LegacyLine& logical : SplitLegacyLines(text)) {
+    if (limit.Reached(&out.diagnostics, filename, logical.line)) break;
     HaresourcesLine group;
     group.line = logical.line;
     group.node = logical.words[0].text;
