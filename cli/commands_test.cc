@@ -92,7 +92,7 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
         "deadtime 10\n"
         "bcast eth0\n"
         "watchdog /dev/watchdog\n"
-        "respawn hacluster /usr/lib/heartbeat/ipfail\n"
+        "respawn hacluster /usr/local/sbin/mond\n"
         "node node01 node02\n");
   Write("ha.d/haresources", "node01 192.0.2.100 httpd\n");
   Write("ha.d/authkeys", "auth 1\n1 sha1 s3cret\n", 0600);
@@ -105,12 +105,12 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
                                               "is not acted on by this version of ha-agent");
   std::string respawn = absl::StrCat(legacy, "/ha.cf:5: warning: respawn is not acted on by "
                                              "this version of ha-agent: "
-                                             "/usr/lib/heartbeat/ipfail will not be started");
+                                             "/usr/local/sbin/mond will not be started");
   EXPECT_EQ(Count(e, watchdog), 1) << e;
   EXPECT_EQ(Count(e, respawn), 1) << e;
   // The spec keeps both keys for a version that acts on them.
   EXPECT_TRUE(absl::StrContains(out.str(), "watchdog_device: /dev/watchdog")) << out.str();
-  EXPECT_TRUE(absl::StrContains(out.str(), "/usr/lib/heartbeat/ipfail")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "/usr/local/sbin/mond")) << out.str();
 }
 
 // A spec larger than hacli validate reads (4 MiB) is not written: 250,000

@@ -249,6 +249,17 @@ class ConverterState {
       for (size_t k = 1; k < d.args.size(); ++k) g->add_hosts(d.args[k]);
       map_.Set(absl::StrCat("connectivity.ping_groups[", i, "]"), At(d.line));
     } else if (n == "respawn") {
+      std::string program = Basename(d.args[1]);
+      if (program == "ipfail" || program == "ccm" || program == "dopd") {
+        // Clients of Heartbeat's API: nothing in the spec, and a warning that
+        // says what replaces each (ipfail's once the ping lines are known).
+        if (program == "ipfail") {
+          ipfail_lines_.push_back(d.line);
+        } else {
+          Warning(d.line, HeartbeatClientWarning(program));
+        }
+        return;
+      }
       int i = spec_.respawn_size();
       auto* r = spec_.add_respawn();
       r->set_user(d.args[0]);
@@ -256,7 +267,6 @@ class ConverterState {
       map_.Set(absl::StrCat("respawn[", i, "]"), At(d.line));
       // The words ValidateSpec uses at this line, so hacli migrate shows one.
       Warning(d.line, config::RespawnNotActedOn(*r));
-      std::string program = Basename(d.args[1]);
       if (d.args[1][0] != '/') {
         Warning(d.line, absl::StrCat("respawn program '", d.args[1], "' is not a full path; "
                                      "Heartbeat and the agent need one (e.g. /usr/lib/...)"));
@@ -269,16 +279,6 @@ class ConverterState {
                                        "needs a shell"));
           break;
         }
-      }
-      if (program == "ipfail" || program == "dopd" || program == "ccm") {
-        Warning(d.line,
-                absl::StrCat("respawn of ", program, ": ", program,
-                             " is a client of Heartbeat's API, which the agent does not "
-                             "have, so it will keep failing",
-                             program == "ipfail"
-                                 ? "; the agent's ping/ping_group score does ipfail's "
-                                   "job: remove this line"
-                                 : "; remove this line unless it works without Heartbeat"));
       }
     } else if (n == "watchdog") {
       Once(d);
@@ -426,7 +426,37 @@ class ConverterState {
     return index;
   }
 
+  // What replaces ccm and dopd, which `respawn` lines of Heartbeat start.
+  static std::string HeartbeatClientWarning(const std::string& program) {
+    if (program == "ccm") {
+      return "respawn of ccm is not converted (nothing in the spec): ccm is Heartbeat's "
+             "consensus membership for its CRM; the agent keeps its own membership "
+             "(heartbeats on every medium, a node dead after deadtime, and with 3 or more "
+             "nodes only a majority runs groups), so nothing needs to run instead";
+    }
+    return "respawn of dopd is not converted (nothing in the spec): dopd, the DRBD "
+           "outdate-peer daemon, works through Heartbeat's messaging, which the agent does "
+           "not offer, and the agent does not outdate a DRBD peer itself, so DRBD's "
+           "drbd-peer-outdater handler will fail. Before the cutover configure DRBD's "
+           "fencing otherwise (a fence-peer handler of your own, or no 'fencing "
+           "resource-only' in drbd.conf), and set fencing.command in the spec to fence a "
+           "dead node before its groups are taken over";
+  }
+
   void FinishHaCf() {
+    const bool pings = spec_.connectivity().ping_nodes_size() > 0 ||
+                       spec_.connectivity().ping_groups_size() > 0;
+    for (int line : ipfail_lines_) {
+      Warning(line,
+              absl::StrCat(
+                  "respawn of ipfail is not converted (nothing in the spec): the agent does "
+                  "ipfail's job itself: each node scores the ping nodes it reaches (ping and "
+                  "ping_group, the spec's connectivity), and a node that reaches fewer than "
+                  "its peer gives its groups up to it",
+                  pings ? ""
+                        : "; this ha.cf has no ping or ping_group line, so there is nothing "
+                          "to score: add one (e.g. ping ROUTER) to keep ipfail's protection"));
+    }
     if (udp_port_ != 0) {
       spec_.set_udp_port(udp_port_);
       map_.Set("udp_port", At(udp_port_line_));
@@ -599,6 +629,7 @@ class ConverterState {
   config::SourceMap& map_;
 
   std::map<std::string, int> node_lines_;
+  std::vector<int> ipfail_lines_;  // `respawn ... ipfail` lines
   std::map<std::string, int> single_lines_;
   std::vector<Pending> pending_;
   std::map<std::pair<std::string, uint32_t>, int> ucast_index_;

@@ -245,17 +245,53 @@ TEST(ConverterTest, ConnectivityRespawnWatchdog) {
   ASSERT_EQ(c.ping_groups_size(), 1);
   EXPECT_EQ(c.ping_groups(0).hosts_size(), 2);
   EXPECT_EQ(config::ToMs(c.deadping()), 5000);
-  ASSERT_EQ(r.spec.respawn_size(), 2);
-  EXPECT_EQ(r.spec.respawn(1).user(), "nobody");
-  EXPECT_EQ(r.spec.respawn(1).argv_size(), 3);
+  ASSERT_EQ(r.spec.respawn_size(), 1);  // not ipfail
+  EXPECT_EQ(r.spec.respawn(0).user(), "nobody");
+  EXPECT_EQ(r.spec.respawn(0).argv_size(), 3);
   EXPECT_EQ(r.spec.watchdog_device(), "/dev/watchdog");
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 5,
-                            "respawn of ipfail"));
+                            "respawn of ipfail is not converted"));
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 8,
                             "ping_group 'g1' is defined twice"));
   EXPECT_EQ(r.source_map.Find("connectivity.ping_nodes[1]"), (Location{"ha.cf", 2, 0}));
-  // ipfail's own warning, and one per line for what the agent does not do yet.
+  // ipfail's, and one per line for what the agent does not do yet.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 3) << All(r);
+}
+
+// Heartbeat's API clients started by respawn become nothing in the spec,
+// each with a warning saying what replaces it; other respawn lines stay.
+TEST(ConverterTest, IpfailCcmAndDopdConvertToNothingSayingWhatReplacesThem) {
+  MigrateResult r = ConvertLegacy(Text("node a b\n"
+                                       "respawn hacluster /usr/lib/heartbeat/ipfail\n"
+                                       "respawn hacluster ccm\n"
+                                       "respawn hacluster /usr/lib/heartbeat/dopd\n"
+                                       "respawn nobody /usr/bin/mon\n"
+                                       "ping_group g1 192.0.2.1 192.0.2.2\n"),
+                                  {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  ASSERT_EQ(r.spec.respawn_size(), 1);
+  EXPECT_EQ(r.spec.respawn(0).argv(0), "/usr/bin/mon");
+  EXPECT_EQ(r.source_map.Find("respawn[0]"), (Location{"ha.cf", 5, 0}));
+  // ipfail: the ping_group after it counts, so no "add a ping line".
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "a node that reaches fewer than its peer gives its groups up to it"))
+      << All(r);
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2, "add one"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3,
+                            "the agent keeps its own membership"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 4,
+                            "drbd-peer-outdater handler will fail"))
+      << All(r);
+  // No "not a full path" for `ccm`, no "not acted on" for any of the three.
   EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 4) << All(r);
+
+  MigrateResult lone = ConvertLegacy(Text("node a\nrespawn hacluster /usr/lib/heartbeat/ipfail\n"), {});
+  EXPECT_TRUE(HasDiagnostic(lone.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "this ha.cf has no ping or ping_group line, so there is nothing to "
+                            "score: add one (e.g. ping ROUTER)"))
+      << All(lone);
+  EXPECT_EQ(lone.spec.respawn_size(), 0);
 }
 
 // respawn and watchdog convert (so the spec keeps them for an agent that

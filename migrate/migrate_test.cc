@@ -46,9 +46,8 @@ const std::vector<FixtureCase>& GoodFixtures() {
        {{"ha.cf", 3, "watchdog_device /dev/watchdog is not acted on by this version of "
                      "ha-agent"},
         {"ha.cf", 9, "hopfudge is dropped"},
-        {"ha.cf", 15, "respawn of ipfail"},
-        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib/heartbeat/ipfail will not be started"}}},
+        {"ha.cf", 15, "respawn of ipfail is not converted (nothing in the spec): the agent "
+                      "does ipfail's job itself"}}},
       {"seed002_arch",
        {{"ha.cf", 8, "use_logd"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
@@ -57,13 +56,10 @@ const std::vector<FixtureCase>& GoodFixtures() {
                            "a netmask"}}},
       {"seed003_asterisk_nocrm", {{"ha.cf", 4, "use_logd"}}},
       {"seed004_mysql_drbd",
-       {{"ha.cf", 12, "respawn of ipfail"},
-        {"ha.cf", 12, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib64/heartbeat/ipfail will not be started"},
+       {{"ha.cf", 12, "respawn of ipfail is not converted"},
         {"ha.cf", 13, "apiauth ipfail is dropped"},
-        {"ha.cf", 15, "respawn of dopd"},
-        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib/heartbeat/dopd will not be started"},
+        {"ha.cf", 15, "respawn of dopd is not converted (nothing in the spec): dopd, the "
+                      "DRBD outdate-peer daemon"},
         {"ha.cf", 16, "apiauth dopd is dropped"}}},
   };
   return *cases;
