@@ -280,6 +280,19 @@ class ConverterState {
           break;
         }
       }
+    } else if (n == "autojoin") {
+      Once(d);
+      std::string v = absl::AsciiStrToLower(d.args[0]);
+      if (v == "other" || v == "any") {
+        Error(d.line, absl::StrCat("autojoin ", d.args[0], " lets nodes that ha.cf does not "
+                                   "list join the cluster; the agent's nodes are exactly "
+                                   "those listed with `node`: list every node and remove "
+                                   "this line"));
+      } else if (v != "none") {
+        Error(d.line, absl::StrCat("autojoin '", d.args[0], "' is not one of none, other, "
+                                   "any"));
+      }
+      // autojoin none: only the nodes listed with `node`, the agent's model.
     } else if (n == "watchdog") {
       Once(d);
       spec_.set_watchdog_device(d.args[0]);

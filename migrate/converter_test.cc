@@ -187,6 +187,24 @@ TEST(ConverterTest, CrmYesIsAnErrorCrmNoIsAccepted) {
   EXPECT_TRUE(ok.ok()) << All(ok);
 }
 
+// The DRBD user guide's sample ha.cf says `autojoin none`: the nodes are
+// those listed with `node`, exactly the agent's model.
+TEST(ConverterTest, AutojoinNoneConvertsAnyAndOtherAreErrors) {
+  MigrateResult none = ConvertLegacy(Text("node a b\nautojoin none\nbcast eth0\n"), {});
+  EXPECT_TRUE(none.ok()) << All(none);
+  EXPECT_TRUE(none.diagnostics.empty()) << All(none);
+  EXPECT_EQ(none.spec.nodes_size(), 2);
+  for (const char* v : {"any", "other", "Any"}) {
+    MigrateResult r = ConvertLegacy(Text(std::string("node a\nautojoin ") + v + "\n"), {});
+    EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 2,
+                              "lets nodes that ha.cf does not list join the cluster"))
+        << v << All(r);
+  }
+  MigrateResult bad = ConvertLegacy(Text("node a\nautojoin maybe\n"), {});
+  EXPECT_TRUE(HasDiagnostic(bad.diagnostics, Severity::kError, "ha.cf", 2,
+                            "autojoin 'maybe' is not one of none, other, any"));
+}
+
 TEST(ConverterTest, DroppedDirectivesWarn) {
   MigrateResult r = ConvertLegacy(
       Text("node a\napiauth ipfail gid=haclient uid=hacluster\nhopfudge 1\n"), {});

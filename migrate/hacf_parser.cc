@@ -52,6 +52,7 @@ constexpr Convertible kConvertible[] = {
     {"hopfudge", 1, 1, "hopfudge N"},
     {"crm", 1, 1, "crm yes|no"},
     {"pacemaker", 1, 1, "pacemaker yes|no"},
+    {"autojoin", 1, 1, "autojoin none|other|any"},
 };
 
 // A Heartbeat directive the converter cannot express, and what to do.
@@ -80,9 +81,6 @@ constexpr Unsupported kUnsupported[] = {
      "the agent's heartbeat packets are not compressed; remove this line"},
     {"msgfmt", "the agent has a single wire format; remove this line"},
     {"syslogmsgfmt", "the agent has a single log format; remove this line"},
-    {"autojoin",
-     "the agent's nodes are exactly those listed with `node`; list every node and "
-     "remove this line", false},
     {"conn_logd_time",
      "the agent logs to logfile or logfacility directly; remove this line"},
     {"coredumps", "core dumps are set by the service manager (e.g. systemd's "

@@ -104,9 +104,9 @@ TEST(HaCfParserTest, StonithIsAnErrorPointingAtFencing) {
 }
 
 // Tuning of Heartbeat's own process is dropped with a warning; what would
-// change the cluster's behaviour (autojoin, stonith) stops the conversion.
+// change the cluster's behaviour (stonith, env) stops the conversion.
 TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors) {
-  HaCfParse p = ParseHaCf("debug 1\nrealtime on\ncompression bz2\nautojoin any\n", "ha.cf");
+  HaCfParse p = ParseHaCf("debug 1\nrealtime on\ncompression bz2\nenv A=b\n", "ha.cf");
   ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kError), 1);
   ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kWarning), 3);
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 1,
@@ -115,7 +115,7 @@ TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors)
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 2,
                             "directive 'realtime' is dropped: the agent sets its own "
                             "scheduling priority"));
-  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 4, "'autojoin'"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 4, "'env'"));
   EXPECT_TRUE(p.directives.empty());
 }
 
