@@ -555,6 +555,8 @@ class ConverterState {
             : absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kListed, ", "),
                            ", ... (", names.size(), " in all)");
     int g = 0;
+    // Script (kind, name, arguments) -> the group it was first in and where.
+    std::map<std::string, std::pair<int, int>> script_groups;
     ErrorLimit limit(out_->result.diagnostics.size());
     for (const HaresourcesLine& line : out_->haresources.lines) {
       if (limit.Reached(&out_->result.diagnostics, file, line.line)) break;
@@ -599,6 +601,7 @@ class ConverterState {
       for (size_t r = 0; r < line.resources.size(); ++r) {
         *group->add_resources() = line.resources[r].resource;
         Location rloc{file, line.resources[r].line, 0};
+        WarnIfInAnotherGroup(line.resources[r], g, rloc, &script_groups);
         std::string rpath = absl::StrCat(path, ".resources[", r, "]");
         map_.Set(rpath, rloc);
         const auto& res = line.resources[r].resource;
@@ -606,6 +609,32 @@ class ConverterState {
       }
       ++g;
     }
+  }
+
+  // One init or resource.d script in two groups (the MOR setup: asterisk
+  // after each of two VIPs): each group starts and stops its own copy.
+  void WarnIfInAnotherGroup(const HaresourcesResource& res, int g, const Location& where,
+                            std::map<std::string, std::pair<int, int>>* seen) {
+    const spec::v1::Resource& r = res.resource;
+    std::string key;
+    if (r.has_lsb()) {
+      key = "lsb " + r.lsb().name();
+    } else if (r.has_heartbeat()) {
+      key = absl::StrCat("heartbeat ", r.heartbeat().name(), " ",
+                         absl::StrJoin(r.heartbeat().args(), "::"));
+    } else {
+      return;
+    }
+    auto [it, first] = seen->emplace(key, std::make_pair(g, where.line));
+    if (first || it->second.first == g) return;
+    out_->result.diagnostics.push_back(
+        {Severity::kWarning, where,
+         absl::StrCat("'", res.token, "' is also in group", it->second.first + 1,
+                      " (line ", it->second.second, "): each group starts and stops it, so "
+                      "when the two groups run on different nodes (one failed over or moved) "
+                      "it runs on both nodes at once, and stopping one group stops it for "
+                      "the other; put both addresses in one group with it, or keep it in "
+                      "one group only")});
   }
 
   void Authkeys() {

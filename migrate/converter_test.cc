@@ -431,6 +431,24 @@ TEST(ConverterTest, UndeclaredNodesOfAJunkFileStayCheap) {
   EXPECT_EQ(r.spec.groups_size(), 0);
 }
 
+// The seeds' two-VIP MOR setup: asterisk after each VIP.
+TEST(ConverterTest, OneScriptInTwoGroupsWarnsThatItCanRunTwice) {
+  MigrateResult r = ConvertLegacy(Text("node node01 node02\n",
+                                       "node01 203.0.113.4 asterisk\n"
+                                       "node01 203.0.113.5 \\\n"
+                                       "  asterisk\n"
+                                       "node02 203.0.113.6 Delay::1 mysql\n"
+                                       "node02 203.0.113.7 Delay::2 asterisk2\n"),
+                                  {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 3,
+                            "'asterisk' is also in group1 (line 1): each group starts and "
+                            "stops it, so when the two groups run on different nodes"))
+      << All(r);
+  // Other scripts, or one script with other arguments, are not warned about.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 1) << All(r);
+}
+
 TEST(ConverterTest, HaresourcesNodeMatchesWithoutRegardToCase) {
   MigrateResult r = ConvertLegacy(Text("node Alpha beta\n", "alpha 10.0.0.1 httpd\n"), {});
   ASSERT_TRUE(r.ok()) << All(r);

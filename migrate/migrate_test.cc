@@ -40,6 +40,8 @@ const std::vector<FixtureCase>& GoodFixtures() {
   static const auto* cases = new std::vector<FixtureCase>{
       {"seed000_mor",
        {{"haresources", 3, "interface 'eth0:0'"},
+        {"haresources", 5, "'asterisk' is also in group1 (line 2): each group starts and "
+                           "stops it"},
         {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints"},
         {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
