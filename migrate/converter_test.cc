@@ -11,7 +11,7 @@ namespace {
 using config::Location;
 using config::Severity;
 
-constexpr char kAuth[] = "auth 1\n1 sha1 secret\n";
+constexpr char kAuth[] = "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n";
 
 LegacyText Text(std::string ha_cf, std::string haresources = "",
                 std::string authkeys = kAuth) {

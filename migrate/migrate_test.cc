@@ -42,23 +42,30 @@ const std::vector<FixtureCase>& GoodFixtures() {
        {{"haresources", 3, "interface 'eth0:0'"},
         {"haresources", 5, "'asterisk' is also in group1 (line 2): each group starts and "
                            "stops it"},
-        {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints"},
+        {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints before the "
+                        "digest"},
         {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
        {{"ha.cf", 3, "watchdog_device /dev/watchdog is not acted on by this version of "
                      "ha-agent"},
         {"ha.cf", 9, "hopfudge is dropped"},
+        {"authkeys", 2, "key 1's secret is 'key-for-sha1-any-text-you-want', the sample of "
+                        "Heartbeat's documentation"},
         {"ha.cf", 15, "respawn of ipfail is not converted (nothing in the spec): the agent "
                       "does ipfail's job itself"}}},
       {"seed002_arch",
        {{"ha.cf", 8, "use_logd"},
+        {"authkeys", 2, "the sample of Heartbeat's documentation"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
                            "a netmask"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.0/100.200.230.6' is not "
                            "a netmask"}}},
-      {"seed003_asterisk_nocrm", {{"ha.cf", 4, "use_logd"}}},
+      {"seed003_asterisk_nocrm",
+       {{"ha.cf", 4, "use_logd"},
+        {"authkeys", 2, "key 1's secret is 'key-for-md5-any-text-you-want', the sample"}}},
       {"seed004_mysql_drbd",
        {{"ha.cf", 12, "respawn of ipfail is not converted"},
+        {"authkeys", 2, "the sample of Heartbeat's documentation"},
         {"ha.cf", 13, "apiauth ipfail is dropped"},
         {"ha.cf", 15, "respawn of dopd is not converted (nothing in the spec): dopd, the "
                       "DRBD outdate-peer daemon"},
