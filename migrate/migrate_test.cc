@@ -56,8 +56,12 @@ const std::vector<FixtureCase>& GoodFixtures() {
       {"seed002_arch",
        {{"ha.cf", 8, "use_logd"},
         {"authkeys", 2, "the sample of Heartbeat's documentation"},
+        // Debian's IPaddr (findif) makes 100.200.230.6 a /31: 32 minus its
+        // trailing zero bits.
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
-                           "a netmask"},
+                           "a netmask (its one bits are not contiguous): Debian's IPaddr "
+                           "(resource-agents' findif) takes 32 minus its trailing zero bits, "
+                           "/31 here"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.0/100.200.230.6' is not "
                            "a netmask"}}},
       {"seed003_asterisk_nocrm",
@@ -131,6 +135,17 @@ TEST(MigrateFromDirTest, Seed004MysqlDrbdDetails) {
   EXPECT_EQ(r.spec.groups(0).resources(1).ocf().type(), "Filesystem");
   EXPECT_EQ(r.spec.groups(1).resources(0).ocf().params().at("subject"), "DRBDFailure");
   EXPECT_EQ(r.spec.connectivity().deadping().seconds(), 5);
+  // ipfail and dopd (Heartbeat API clients) become nothing in the spec.
+  EXPECT_EQ(r.spec.respawn_size(), 0);
+}
+
+TEST(MigrateFromDirTest, Seed002ArchNetmaskIsWhatDebiansIPaddrMakesOfIt) {
+  std::string dir = Fixture("seed002_arch");
+  MigrateResult r = MigrateFromDir(dir, {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  // 100.200.230.6 has one trailing zero bit: findif gives /31.
+  EXPECT_EQ(r.spec.groups(0).resources(0).ip().prefix_length(), 31u);
+  EXPECT_EQ(r.spec.groups(0).resources(1).ip().prefix_length(), 31u);
 }
 
 TEST(MigrateFromDirTest, Seed003CrmYesIsAnError) {
