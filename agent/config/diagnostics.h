@@ -101,12 +101,13 @@ class DiagnosticSink {
 
 // The candidate closest to `word` by edit distance when it is close enough
 // to be a plausible typo (distance <= max(1, len/3)); empty otherwise. Ties
-// go to the earlier candidate. Candidates whose length differs from the
-// word's by more than that bound are skipped without a computation, and a
-// computation stops as soon as it cannot beat the best so far; words and
-// candidates up to kMaxSuggestLength characters are compared without
-// allocating. When `computations` is given, the number of edit distances
-// computed is added to it (the work, for tests).
+// go to the earlier candidate. A candidate that cannot be close enough is
+// skipped without a computation: its length differs by more than the bound,
+// or so do the letters one has and the other has not (each edit changes at
+// most two); a computation stops as soon as it cannot beat the best so far;
+// words and candidates up to kMaxSuggestLength characters are compared
+// without allocating. When `computations` is given, the number of edit
+// distances computed is added to it (the work, for tests).
 inline constexpr size_t kMaxSuggestLength = 64;
 std::string ClosestMatch(absl::string_view word,
                          const std::vector<std::string>& candidates,
