@@ -369,6 +369,8 @@ umask 077
 sed -e 's/^  keepalive: .*/  keepalive: 100ms/' -e 's/^  warntime: .*/  warntime: 250ms/' \
   -e 's/^  deadtime: .*/  deadtime: 500ms/' -e 's/^  initdead: .*/  initdead: 2s/' \
   cluster.yaml >live/cluster.yaml
+# The key's secret_file, which hacli migrate wrote beside the spec.
+install -m 0600 cluster.authkey1 live/cluster.authkey1
 cat >>live/cluster.yaml <<EOF
 api:
   listen: [":$API_PORT"]                  # each node's own addresses

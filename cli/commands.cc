@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "agent/config/validate.h"
 #include "agent/config/yaml_codec.h"
 #include "cli/hacli_output.pb.h"
+#include "cli/new_files.h"
 #include "migrate/atomic_file.h"
 #include "migrate/migrate.h"
 
@@ -79,6 +82,64 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const std::s
   return line;
 }
 
+// The agent's own method is sha256 (HMAC-SHA256); Heartbeat's authkeys has
+// none, so the converted keys keep theirs: a warning at each key suggests
+// the change.
+void Sha256Advice(const spec::v1::ClusterSpec& spec, const config::SourceMap& map,
+                  std::vector<Diagnostic>* diagnostics) {
+  for (int i = 0; i < spec.auth().keys_size(); ++i) {
+    const spec::v1::AuthKey& k = spec.auth().keys(i);
+    std::string what;
+    switch (k.method()) {
+      case spec::v1::AUTH_METHOD_CRC:
+        what = "crc, which authenticates nothing (anyone on the network can forge "
+               "heartbeats)";
+        break;
+      case spec::v1::AUTH_METHOD_MD5:
+        what = "md5 (a keyed MD5 digest)";
+        break;
+      case spec::v1::AUTH_METHOD_SHA1:
+        what = "sha1 (HMAC-SHA1)";
+        break;
+      default:
+        continue;
+    }
+    diagnostics->push_back(
+        {config::Severity::kWarning, map.Find(absl::StrCat("auth.keys[", i, "].method")),
+         absl::StrCat("key ", k.id(), " uses ", what, "; the agent's own method is sha256 "
+                      "(HMAC-SHA256): once no node will go back to Heartbeat (whose authkeys "
+                      "has no sha256), set the key's method to sha256",
+                      k.method() == spec::v1::AUTH_METHOD_CRC ? " and give it a secret" : "",
+                      ", on every node at once")});
+  }
+}
+
+bool HasInlineSecret(const spec::v1::ClusterSpec& spec) {
+  for (const spec::v1::AuthKey& k : spec.auth().keys()) {
+    if (!k.secret().empty()) return true;
+  }
+  return false;
+}
+
+// Each key's secret goes to a file beside the spec (`cluster.yaml` ->
+// `cluster.authkey1`, mode 0600) that the key names by a path relative to
+// the spec's directory; returns the files to write.
+std::vector<NewFile> MoveSecretsToFiles(const std::string& spec_path,
+                                        spec::v1::ClusterSpec* spec) {
+  std::filesystem::path path(spec_path);
+  std::string stem = path.stem().string();
+  if (stem.empty()) stem = "cluster";
+  std::vector<NewFile> files;
+  for (spec::v1::AuthKey& k : *spec->mutable_auth()->mutable_keys()) {
+    if (k.secret().empty()) continue;
+    std::string name = absl::StrCat(stem, ".authkey", k.id());
+    files.push_back({(path.parent_path() / name).string(), k.secret() + "\n", 0600});
+    k.clear_secret();
+    k.set_secret_file(name);
+  }
+  return files;
+}
+
 int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err) {
   migrate::MigrateOptions options;
   options.peer_dir = args.peer;
@@ -103,6 +164,19 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
       if (!said) diagnostics.push_back(std::move(d));
     }
   }
+  const bool to_file = !args.output.empty() && args.output != "-";
+  std::vector<NewFile> secret_files;
+  if (!HasErrors(diagnostics)) {
+    Sha256Advice(result.spec, result.source_map, &diagnostics);
+    if (to_file) {
+      secret_files = MoveSecretsToFiles(args.output, &result.spec);
+    } else if (HasInlineSecret(result.spec)) {
+      diagnostics.push_back(
+          {config::Severity::kWarning, result.source_map.Find("auth.keys"),
+           "the key secrets stay inline in the spec written to stdout; with -o FILE each goes "
+           "to a secret_file (mode 0600) beside the spec instead"});
+    }
+  }
   err << FormatDiagnostics(diagnostics);
   hacli::v1::MigrateOutput output;
   if (HasErrors(diagnostics)) {
@@ -111,19 +185,46 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
   }
   std::string yaml = config::SpecToYaml(result.spec);
+  if (yaml.size() > config::kMaxSpecBytes) {
+    // hacli validate and ha-agent refuse a spec file this large: write none.
+    diagnostics.push_back(
+        {config::Severity::kError, config::Location{result.source_map.file(), 0, 0},
+         absl::StrCat("the converted spec would be ", yaml.size(),
+                      " bytes, more than the 4 MiB (", config::kMaxSpecBytes,
+                      " bytes) that hacli validate and ha-agent read from a spec file; "
+                      "nothing is written (", result.spec.nodes_size(), " nodes, ",
+                      result.spec.groups_size(), " groups: is this a real cluster?)")});
+    err << config::FormatDiagnostic(diagnostics.back()) << "\n";
+    err << "hacli migrate: " << args.from << " not converted: " << Summary(diagnostics)
+        << "\n";
+    return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
+  }
   if (args.output.empty() || args.output == "-") {
     if (args.format == OutputFormat::kText) out << yaml;
     output.set_yaml(yaml);
   } else {
-    // The spec holds the shared secret: owner-only, as authkeys.
-    absl::Status written = migrate::WriteFileAtomically(args.output, yaml, 0600);
+    // The secret files first, then the spec that names them (owner-only, as
+    // authkeys was; written through a symbolic link); when the spec cannot
+    // be written, the secret files are removed again: all or nothing.
+    absl::Status written = WriteNewFiles(secret_files, /*replace=*/true);
+    if (written.ok()) {
+      written = migrate::WriteFileAtomically(args.output, yaml, 0600);
+      if (!written.ok()) {
+        for (const NewFile& f : secret_files) unlink(f.path.c_str());
+      }
+    }
     if (!written.ok()) {
       err << args.output << ": error: " << written.message() << "\n";
       output.set_error(absl::StrCat(args.output, ": ", written.message()));
       return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
     }
+    std::string names;
+    for (const NewFile& f : secret_files) {
+      output.add_written(f.path);
+      absl::StrAppend(&names, f.path, ", ");
+    }
     output.add_written(args.output);
-    err << "hacli migrate: wrote " << args.output << " (" << Summary(diagnostics)
+    err << "hacli migrate: wrote " << names << args.output << " (" << Summary(diagnostics)
         << ")\n";
   }
   return FinishMigrate(output, diagnostics, kExitOk, args.format, out);

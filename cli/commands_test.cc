@@ -83,7 +83,7 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
         "deadtime 10\n"
         "bcast eth0\n"
         "watchdog /dev/watchdog\n"
-        "respawn hacluster /usr/lib/heartbeat/ipfail\n"
+        "respawn hacluster /usr/local/sbin/mond\n"
         "node node01 node02\n");
   Write("ha.d/haresources", "node01 192.0.2.100 httpd\n");
   Write("ha.d/authkeys", "auth 1\n1 sha1 s3cret\n", 0600);
@@ -96,12 +96,40 @@ TEST_F(CommandsTest, MigrateWarnsOnceAtTheHaCfLineOfRespawnAndWatchdog) {
                                               "is not acted on by this version of ha-agent");
   std::string respawn = absl::StrCat(legacy, "/ha.cf:5: warning: respawn is not acted on by "
                                              "this version of ha-agent: "
-                                             "/usr/lib/heartbeat/ipfail will not be started");
+                                             "/usr/local/sbin/mond will not be started");
   EXPECT_EQ(Count(e, watchdog), 1) << e;
   EXPECT_EQ(Count(e, respawn), 1) << e;
   // The spec keeps both keys for a version that acts on them.
   EXPECT_TRUE(absl::StrContains(out.str(), "watchdog_device: /dev/watchdog")) << out.str();
-  EXPECT_TRUE(absl::StrContains(out.str(), "/usr/lib/heartbeat/ipfail")) << out.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "/usr/local/sbin/mond")) << out.str();
+}
+
+// A spec larger than hacli validate reads (4 MiB) is not written: 250,000
+// node names fit in a 2.3 MB ha.cf but not in a 4 MiB spec.
+TEST_F(CommandsTest, MigrateRefusesASpecThatValidateWouldRefuseForItsSize) {
+  std::string legacy = dir_ + "/ha.d";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
+  std::string ha_cf = "bcast eth0\n";
+  for (int line = 0; line < 2500; ++line) {
+    ha_cf += "node";
+    for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
+    ha_cf += "\n";
+  }
+  Write("ha.d/ha.cf", ha_cf);
+  Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
+  Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
+  MigrateArgs args;
+  args.from = legacy;
+  args.output = dir_ + "/cluster.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "bytes, more than the 4 MiB (4194304 bytes) that "
+                                           "hacli validate and ha-agent read from a spec file; "
+                                           "nothing is written (250000 nodes"))
+      << err.str().substr(0, 2000);
+  struct stat st;
+  EXPECT_NE(stat(args.output.c_str(), &st), 0);  // nothing written
+  EXPECT_EQ(out.str(), "");
 }
 
 // --- -o json: one object on stdout, the same exit status ---
@@ -195,8 +223,9 @@ TEST_F(MigrateJsonTest, ToFilesTheObjectNamesEachFileWritten) {
   ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
   auto m = Parse<hacli::v1::MigrateOutput>(out.str());
   EXPECT_EQ(m.yaml(), "");
-  ASSERT_EQ(m.written_size(), 1);
-  EXPECT_EQ(m.written(0), args.output);
+  ASSERT_EQ(m.written_size(), 2);
+  EXPECT_EQ(m.written(0), dir_ + "/cluster.authkey1");
+  EXPECT_EQ(m.written(1), args.output);
 
   MigrateArgs back;
   back.to_legacy = args.output;
@@ -210,6 +239,78 @@ TEST_F(MigrateJsonTest, ToFilesTheObjectNamesEachFileWritten) {
   EXPECT_EQ(std::vector<std::string>(m.written().begin(), m.written().end()),
             (std::vector<std::string>{back.output + "/ha.cf", back.output + "/haresources",
                                       back.output + "/authkeys"}));
+}
+
+// The secret goes to a file of its own beside the spec (mode 0600), named
+// by the key, so the spec holds no secret; hacli validate accepts the pair,
+// and the way back puts the secret into authkeys again.
+TEST_F(MigrateJsonTest, TheSecretGoesToASecretFileBesideTheSpec) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  args.output = dir_ + "/cluster.yaml";
+  std::ostringstream out, err;
+  ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  std::ifstream spec_in(args.output);
+  std::string spec((std::istreambuf_iterator<char>(spec_in)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(absl::StrContains(spec, "s3cret")) << spec;
+  EXPECT_TRUE(absl::StrContains(spec, "secret_file: cluster.authkey1")) << spec;
+  std::ifstream key_in(dir_ + "/cluster.authkey1");
+  std::string key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(key, "s3cret\n");
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/cluster.authkey1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(absl::StrContains(err.str(), "wrote " + dir_ + "/cluster.authkey1, " +
+                                               args.output))
+      << err.str();
+
+  std::ostringstream vout, verr;
+  EXPECT_EQ(RunValidate(args.output, vout, verr), kExitOk) << verr.str();
+
+  MigrateArgs back;
+  back.to_legacy = args.output;
+  back.node = "node01";
+  back.output = dir_ + "/back";
+  std::ostringstream bout, berr;
+  ASSERT_EQ(RunMigrate(back, bout, berr), kExitOk) << berr.str();
+  std::ifstream authkeys_in(back.output + "/authkeys");
+  std::string authkeys((std::istreambuf_iterator<char>(authkeys_in)),
+                       std::istreambuf_iterator<char>());
+  EXPECT_EQ(authkeys, "auth 1\n1 sha1 s3cret\n");
+}
+
+// A spec that cannot be written leaves no secret file behind either.
+TEST_F(MigrateJsonTest, NoSecretFileIsLeftWhenTheSpecCannotBeWritten) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  args.output = dir_ + "/adir";
+  ASSERT_EQ(mkdir(args.output.c_str(), 0755), 0);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "not a regular file")) << err.str();
+  struct stat st;
+  EXPECT_NE(stat((dir_ + "/adir.authkey1").c_str(), &st), 0);
+}
+
+// To stdout the secret stays inline, and says so; each key's method gets
+// the advice to move to sha256; a weak secret is flagged.
+TEST_F(MigrateJsonTest, ToStdoutTheSecretStaysInlineAndSha256IsSuggested) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  std::ostringstream out, err;
+  ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  EXPECT_TRUE(absl::StrContains(out.str(), "secret: s3cret")) << out.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "the key secrets stay inline in the spec written "
+                                           "to stdout; with -o FILE each goes to a "
+                                           "secret_file (mode 0600)"))
+      << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(),
+                                args.from + "/authkeys:2: warning: key 1 uses sha1 (HMAC-SHA1); "
+                                            "the agent's own method is sha256"))
+      << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), args.from + "/authkeys:2: warning: key 1's secret "
+                                                       "is only 6 characters long"))
+      << err.str();
 }
 
 TEST_F(MigrateJsonTest, AnInvalidInputIsNotValidWithItsErrors) {

@@ -24,6 +24,14 @@ constexpr char kMigrateHelp[] = R"(
 Convert a Heartbeat /etc/ha.d (ha.cf, haresources, authkeys) into one YAML
 cluster spec, or write a spec back as Heartbeat files for one node (rollback).
 
+With -o FILE each key's secret goes to a file of its own beside the spec
+(cluster.yaml -> cluster.authkey1, mode 0600), which the spec names as the
+key's secret_file; on stdout the secrets stay inline. A weak secret (short,
+the `openssl md5` label "(stdin)=" of a copied recipe, a documentation
+sample) is warned about, and so is every crc, md5 or sha1 key (the agent's
+own method is sha256). A spec larger than the 4 MiB a spec file may have is
+an error.
+
 Every problem is reported as FILE:LINE: error|warning: ... on stderr. Exit
 status: 0 converted (warnings allowed), 1 errors (nothing written), 2 usage.
 --format json prints one JSON object on stdout for scripts (-o is the file
@@ -393,8 +401,8 @@ int main(int argc, char** argv) {
   migrate->add_option("--to-legacy", margs.to_legacy, "YAML spec to write back as Heartbeat files")
       ->type_name("FILE");
   migrate->add_option("-o,--output", margs.output,
-                      "With --from: the YAML file to write (mode 0600; default or '-': "
-                      "stdout). "
+                      "With --from: the YAML file to write (mode 0600, its key secrets in "
+                      "FILE's stem + .authkeyN beside it; default or '-': stdout). "
                       "With --to-legacy: the directory to write into")
       ->type_name("FILE|DIR");
   std::string migrate_format = "text";

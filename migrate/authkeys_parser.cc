@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -37,6 +38,48 @@ bool IsNumber(absl::string_view s) {
   return true;
 }
 
+// "(stdin)=", "MD5(stdin)=", "SHA1(stdin)=": what `openssl md5` (and the
+// other digest commands) print before the digest, older versions without
+// the digest's name. The MOR wiki's recipe pipes `dd ... | openssl md5`
+// into authkeys, and Heartbeat's key is that first word.
+bool IsDigestLabel(absl::string_view secret) {
+  return absl::EndsWith(secret, "(stdin)=");
+}
+
+// Secrets printed in Heartbeat's own sample authkeys and in the Linux-HA
+// guides that people copy.
+constexpr const char* kSampleSecrets[] = {
+    "key-for-sha1-any-text-you-want", "key-for-md5-any-text-you-want", "HI!", "Hello!"};
+
+constexpr size_t kMinSecretLength = 16;
+
+// Why a key's secret is weak, as a warning; "" when it is not. Quotes the
+// secret only when it is public anyway.
+std::string WeakSecret(uint32_t id, const std::string& secret) {
+  constexpr char kNew[] = " Make a new random one, e.g. `openssl rand -hex 32`";
+  if (secret.empty()) return "";  // crc: no secret (method advice below)
+  if (IsDigestLabel(secret)) {
+    return absl::StrCat(
+        "key ", id, "'s secret is '", secret, "', the label `openssl md5` prints before the "
+        "digest (`openssl sha1` and others print the like): Heartbeat takes only that first "
+        "word, so every cluster set up with the recipe `dd ... | openssl md5` into authkeys "
+        "has this same, public key.", kNew);
+  }
+  for (const char* sample : kSampleSecrets) {
+    if (secret == sample) {
+      return absl::StrCat("key ", id, "'s secret is '", secret, "', the sample of Heartbeat's "
+                          "documentation: anyone who read it knows it.", kNew);
+    }
+  }
+  if (secret.size() < kMinSecretLength) {
+    return absl::StrCat("key ", id, "'s secret is only ", secret.size(), " character",
+                        secret.size() == 1 ? "" : "s", " long: one captured heartbeat lets "
+                        "anyone try guesses offline until one matches.", kNew,
+                        " (at least ", kMinSecretLength, " characters)");
+  }
+  return "";
+}
+
 }  // namespace
 
 AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename) {
@@ -46,7 +89,9 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
   };
   uint32_t active = 0;
   std::map<uint32_t, int> seen;  // key id -> line
+  ErrorLimit limit;
   for (const LegacyLine& line : SplitLegacyLines(text, CommentStyle::kLineStart)) {
+    if (limit.Reached(&out.diagnostics, filename, line.line)) break;
     const std::string& first = line.words[0].text;
     if (absl::AsciiStrToLower(first) == "auth") {
       // Heartbeat reads this line with sscanf("auth %d"): whatever follows
@@ -111,13 +156,7 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
     for (size_t i = 3; i < line.words.size() && line.words[i].text[0] != '#'; ++i) {
       ++ignored;
     }
-    if (secret == "(stdin)=") {
-      // A fixed, public label rather than a secret: safe to name.
-      add(Severity::kWarning, line.line,
-          absl::StrCat("key ", id, "'s secret is '(stdin)=', the label `openssl md5` prints "
-                       "before the digest: Heartbeat takes only that first word, so every "
-                       "cluster set up with this recipe shares it. Make a new random key"));
-    } else if (ignored > 0) {
+    if (ignored > 0 && !IsDigestLabel(secret)) {
       add(Severity::kWarning, line.line,
           absl::StrCat("key ", id, ": Heartbeat takes only the first word after the "
                        "method as the secret and ignores the ", ignored, " word",
@@ -158,6 +197,9 @@ AuthkeysParse ParseAuthkeys(absl::string_view text, const std::string& filename)
                              "Heartbeat's); if the word after ", id,
                              " is the secret, write '", id, " sha1 SECRET'"));
       continue;
+    }
+    if (std::string weak = WeakSecret(id, secret); !weak.empty()) {
+      add(Severity::kWarning, line.line, std::move(weak));
     }
     seen[id] = line.line;
     *out.auth.add_keys() = std::move(key);

@@ -11,7 +11,11 @@
 // starts with '#'). Only a line whose first non-blank character is '#' is a
 // comment; a '#' later on a line is text (a secret may contain it).
 // Diagnostics never quote a secret: they name the key number and count
-// words instead. The file's mode is not checked here: MigrateFromDir does it.
+// words instead (a public constant, such as the label `openssl md5` prints,
+// is named). A weak secret is a warning: shorter than 16 characters, the
+// digest label of the MOR wiki's `dd ... | openssl md5` recipe ("(stdin)=",
+// "MD5(stdin)="), or a sample from Heartbeat's documentation. The file's
+// mode is not checked here: MigrateFromDir does it.
 //
 // Thread-safety: pure function.
 #ifndef HACLUSTER_MIGRATE_AUTHKEYS_PARSER_H_

@@ -10,24 +10,25 @@ namespace {
 using config::Severity;
 
 TEST(AuthkeysParserTest, Sha1KeyIsActive) {
-  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 key-for-sha1-any-text-you-want\n", "authkeys");
+  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", "authkeys");
   ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
   EXPECT_EQ(p.auth.active_key(), 1u);
   ASSERT_EQ(p.auth.keys_size(), 1);
   EXPECT_EQ(p.auth.keys(0).id(), 1u);
   EXPECT_EQ(p.auth.keys(0).method(), spec::v1::AUTH_METHOD_SHA1);
-  EXPECT_EQ(p.auth.keys(0).secret(), "key-for-sha1-any-text-you-want");
+  EXPECT_EQ(p.auth.keys(0).secret(), "3c6e0b8a9c15224a8228b9a98ca1531d");
   EXPECT_EQ(p.auth_line, 1);
   EXPECT_EQ(p.key_lines, std::vector<int>{2});
 }
 
 TEST(AuthkeysParserTest, CrcAndSeveralKeys) {
   AuthkeysParse p =
-      ParseAuthkeys("# keys\nauth 2\n1 md5 3c6e0b8a\n2 crc\n3 SHA1 abc\n", "authkeys");
+      ParseAuthkeys("# keys\nauth 2\n1 md5 3c6e0b8a9c15224a\n2 crc\n3 SHA1 abcdefghijklmnop\n",
+                    "authkeys");
   ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
   EXPECT_EQ(p.auth.active_key(), 2u);
   ASSERT_EQ(p.auth.keys_size(), 3);
-  EXPECT_EQ(p.auth.keys(0).secret(), "3c6e0b8a");
+  EXPECT_EQ(p.auth.keys(0).secret(), "3c6e0b8a9c15224a");
   EXPECT_EQ(p.auth.keys(1).method(), spec::v1::AUTH_METHOD_CRC);
   EXPECT_EQ(p.auth.keys(1).secret(), "");
   EXPECT_EQ(p.auth.keys(2).method(), spec::v1::AUTH_METHOD_SHA1);
@@ -78,7 +79,8 @@ TEST(AuthkeysParserTest, NoDiagnosticContainsTheSecret) {
 
 // Heartbeat reads the line with sscanf("auth %d") and ignores the rest.
 TEST(AuthkeysParserTest, AuthLineWithTrailingCommentIsAccepted) {
-  AuthkeysParse p = ParseAuthkeys("auth 2   # the sha1 key\n2 sha1 k\n", "authkeys");
+  AuthkeysParse p =
+      ParseAuthkeys("auth 2   # the sha1 key\n2 sha1 3c6e0b8a9c15224a\n", "authkeys");
   EXPECT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
   EXPECT_EQ(p.auth.active_key(), 2u);
   EXPECT_EQ(p.auth_line, 1);
@@ -101,21 +103,56 @@ TEST(AuthkeysParserTest, AuthLineWithTrailingWordsWarns) {
 // Only a line starting with '#' is a comment; a '#' inside a key is key text.
 TEST(AuthkeysParserTest, HashInsideASecretIsPartOfIt) {
   AuthkeysParse p =
-      ParseAuthkeys("  # comment\nauth 1\n1 sha1 s#notcomment # trailing note\n", "authkeys");
+      ParseAuthkeys("  # comment\nauth 1\n1 sha1 s#notcomment-0123456 # trailing note\n",
+                    "authkeys");
   ASSERT_TRUE(p.diagnostics.empty()) << config::FormatDiagnostics(p.diagnostics);
   ASSERT_EQ(p.auth.keys_size(), 1);
-  EXPECT_EQ(p.auth.keys(0).secret(), "s#notcomment");
+  EXPECT_EQ(p.auth.keys(0).secret(), "s#notcomment-0123456");
 }
 
-// The MOR recipe pipes `openssl md5` into authkeys, whose output starts with
-// "(stdin)= ": Heartbeat's key is that label.
+// The MOR wiki's recipe pipes `dd ... | openssl md5` into authkeys, whose
+// output starts with "(stdin)= " (older openssl) or "MD5(stdin)= " (newer):
+// Heartbeat's key is that label, the same on every cluster built from it.
 TEST(AuthkeysParserTest, OpensslLabelAsSecretWarns) {
-  AuthkeysParse p = ParseAuthkeys("auth 1\n1 sha1 (stdin)= 3c6e0b8a\n", "authkeys");
-  ASSERT_EQ(p.auth.keys_size(), 1);
-  EXPECT_EQ(p.auth.keys(0).secret(), "(stdin)=");
+  for (const char* label : {"(stdin)=", "MD5(stdin)=", "SHA1(stdin)="}) {
+    AuthkeysParse p = ParseAuthkeys(
+        std::string("auth 1\n1 sha1 ") + label + " 3c6e0b8a9c15224a8228b9a98ca1531d\n",
+        "authkeys");
+    ASSERT_EQ(p.auth.keys_size(), 1);
+    EXPECT_EQ(p.auth.keys(0).secret(), label);
+    EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                              std::string("key 1's secret is '") + label +
+                                  "', the label `openssl md5` prints before the digest"))
+        << config::FormatDiagnostics(p.diagnostics);
+    EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
+                              "has this same, public key"));
+    // Only that warning: not also "words after the secret are ignored".
+    EXPECT_EQ(p.diagnostics.size(), 1u) << config::FormatDiagnostics(p.diagnostics);
+  }
+}
+
+// Short secrets and the samples of Heartbeat's documentation are weak; a
+// short one is not quoted.
+TEST(AuthkeysParserTest, WeakSecretsWarn) {
+  AuthkeysParse p = ParseAuthkeys(
+      "auth 1\n1 sha1 key-for-sha1-any-text-you-want\n2 md5 Hello!\n3 sha1 s3cret\n"
+      "4 md5 0123456789abcde\n5 sha1 0123456789abcdef\n6 crc\n",
+      "authkeys");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 2,
-                            "so every cluster set up with this recipe shares it"))
+                            "key 1's secret is 'key-for-sha1-any-text-you-want', the sample of "
+                            "Heartbeat's documentation"))
       << config::FormatDiagnostics(p.diagnostics);
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 3,
+                            "key 2's secret is 'Hello!', the sample"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 4,
+                            "key 3's secret is only 6 characters long"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "authkeys", 5,
+                            "key 4's secret is only 15 characters long"));
+  EXPECT_EQ(p.diagnostics.size(), 4u) << config::FormatDiagnostics(p.diagnostics);  // 16: fine
+  for (const config::Diagnostic& d : p.diagnostics) {
+    EXPECT_EQ(d.message.find("s3cret"), std::string::npos) << d.message;
+    EXPECT_EQ(d.message.find("0123456789abcde"), std::string::npos) << d.message;
+  }
 }
 
 TEST(AuthkeysParserTest, AuthNamingMissingKeyIsAnError) {

@@ -15,6 +15,7 @@
 #include "migrate/authkeys_parser.h"
 #include "migrate/hacf_parser.h"
 #include "migrate/haresources_parser.h"
+#include "migrate/legacy_lines.h"
 
 namespace hacluster::migrate {
 
@@ -106,8 +107,10 @@ class ConverterState {
   }
 
  private:
-  void Append(const std::vector<Diagnostic>& ds) {
-    for (const Diagnostic& d : ds) out_->result.diagnostics.push_back(d);
+  // Moves a parser's diagnostics into the result.
+  void Append(std::vector<Diagnostic>& ds) {
+    for (Diagnostic& d : ds) out_->result.diagnostics.push_back(std::move(d));
+    ds.clear();
   }
   Location At(int line) const { return Location{text_.ha_cf_name, line, 0}; }
   void Error(int line, std::string message) {
@@ -246,6 +249,17 @@ class ConverterState {
       for (size_t k = 1; k < d.args.size(); ++k) g->add_hosts(d.args[k]);
       map_.Set(absl::StrCat("connectivity.ping_groups[", i, "]"), At(d.line));
     } else if (n == "respawn") {
+      std::string program = Basename(d.args[1]);
+      if (program == "ipfail" || program == "ccm" || program == "dopd") {
+        // Clients of Heartbeat's API: nothing in the spec, and a warning that
+        // says what replaces each (ipfail's once the ping lines are known).
+        if (program == "ipfail") {
+          ipfail_lines_.push_back(d.line);
+        } else {
+          Warning(d.line, HeartbeatClientWarning(program));
+        }
+        return;
+      }
       int i = spec_.respawn_size();
       auto* r = spec_.add_respawn();
       r->set_user(d.args[0]);
@@ -253,7 +267,6 @@ class ConverterState {
       map_.Set(absl::StrCat("respawn[", i, "]"), At(d.line));
       // The words ValidateSpec uses at this line, so hacli migrate shows one.
       Warning(d.line, config::RespawnNotActedOn(*r));
-      std::string program = Basename(d.args[1]);
       if (d.args[1][0] != '/') {
         Warning(d.line, absl::StrCat("respawn program '", d.args[1], "' is not a full path; "
                                      "Heartbeat and the agent need one (e.g. /usr/lib/...)"));
@@ -267,16 +280,19 @@ class ConverterState {
           break;
         }
       }
-      if (program == "ipfail" || program == "dopd" || program == "ccm") {
-        Warning(d.line,
-                absl::StrCat("respawn of ", program, ": ", program,
-                             " is a client of Heartbeat's API, which the agent does not "
-                             "have, so it will keep failing",
-                             program == "ipfail"
-                                 ? "; the agent's ping/ping_group score does ipfail's "
-                                   "job: remove this line"
-                                 : "; remove this line unless it works without Heartbeat"));
+    } else if (n == "autojoin") {
+      Once(d);
+      std::string v = absl::AsciiStrToLower(d.args[0]);
+      if (v == "other" || v == "any") {
+        Error(d.line, absl::StrCat("autojoin ", d.args[0], " lets nodes that ha.cf does not "
+                                   "list join the cluster; the agent's nodes are exactly "
+                                   "those listed with `node`: list every node and remove "
+                                   "this line"));
+      } else if (v != "none") {
+        Error(d.line, absl::StrCat("autojoin '", d.args[0], "' is not one of none, other, "
+                                   "any"));
       }
+      // autojoin none: only the nodes listed with `node`, the agent's model.
     } else if (n == "watchdog") {
       Once(d);
       spec_.set_watchdog_device(d.args[0]);
@@ -423,7 +439,37 @@ class ConverterState {
     return index;
   }
 
+  // What replaces ccm and dopd, which `respawn` lines of Heartbeat start.
+  static std::string HeartbeatClientWarning(const std::string& program) {
+    if (program == "ccm") {
+      return "respawn of ccm is not converted (nothing in the spec): ccm is Heartbeat's "
+             "consensus membership for its CRM; the agent keeps its own membership "
+             "(heartbeats on every medium, a node dead after deadtime, and with 3 or more "
+             "nodes only a majority runs groups), so nothing needs to run instead";
+    }
+    return "respawn of dopd is not converted (nothing in the spec): dopd, the DRBD "
+           "outdate-peer daemon, works through Heartbeat's messaging, which the agent does "
+           "not offer, and the agent does not outdate a DRBD peer itself, so DRBD's "
+           "drbd-peer-outdater handler will fail. Before the cutover configure DRBD's "
+           "fencing otherwise (a fence-peer handler of your own, or no 'fencing "
+           "resource-only' in drbd.conf), and set fencing.command in the spec to fence a "
+           "dead node before its groups are taken over";
+  }
+
   void FinishHaCf() {
+    const bool pings = spec_.connectivity().ping_nodes_size() > 0 ||
+                       spec_.connectivity().ping_groups_size() > 0;
+    for (int line : ipfail_lines_) {
+      Warning(line,
+              absl::StrCat(
+                  "respawn of ipfail is not converted (nothing in the spec): the agent does "
+                  "ipfail's job itself: each node scores the ping nodes it reaches (ping and "
+                  "ping_group, the spec's connectivity), and a node that reaches fewer than "
+                  "its peer gives its groups up to it",
+                  pings ? ""
+                        : "; this ha.cf has no ping or ping_group line, so there is nothing "
+                          "to score: add one (e.g. ping ROUTER) to keep ipfail's protection"));
+    }
     if (udp_port_ != 0) {
       spec_.set_udp_port(udp_port_);
       map_.Set("udp_port", At(udp_port_line_));
@@ -498,8 +544,22 @@ class ConverterState {
     for (const std::string& declared : out_->node_names) {
       by_lower.emplace(absl::AsciiStrToLower(declared), declared);
     }
+    config::SuggestionBudget suggestions;
+    // The declared nodes as each error lists them: the first few only, so
+    // that a long node list does not make every message that long.
+    constexpr size_t kListed = 8;
+    const std::vector<std::string>& names = out_->node_names;
+    std::string declared_list =
+        names.size() <= kListed
+            ? absl::StrJoin(names, ", ")
+            : absl::StrCat(absl::StrJoin(names.begin(), names.begin() + kListed, ", "),
+                           ", ... (", names.size(), " in all)");
     int g = 0;
+    // Script (kind, name, arguments) -> the group it was first in and where.
+    std::map<std::string, std::pair<int, int>> script_groups;
+    ErrorLimit limit(out_->result.diagnostics.size());
     for (const HaresourcesLine& line : out_->haresources.lines) {
+      if (limit.Reached(&out_->result.diagnostics, file, line.line)) break;
       std::string node = line.node;
       if (node_lines_.count(node) == 0) {
         auto it = by_lower.find(absl::AsciiStrToLower(line.node));
@@ -514,13 +574,20 @@ class ConverterState {
         }
       }
       if (node_lines_.count(node) == 0) {
-        std::string guess = config::ClosestMatch(line.node, out_->node_names);
+        std::string guess = suggestions.Closest(line.node, out_->node_names);
+        if (std::string notice = suggestions.RanOutNotice(); !notice.empty()) {
+          out_->result.diagnostics.push_back(
+              {Severity::kWarning, Location{file, line.line, 0}, std::move(notice)});
+        }
         out_->result.diagnostics.push_back(
             {Severity::kError, Location{file, line.line, 0},
              absl::StrCat("node '", line.node, "' is not declared in ", text_.ha_cf_name,
-                          " (nodes: ", absl::StrJoin(out_->node_names, ", "), ")",
+                          " (nodes: ", declared_list, ")",
                           guess.empty() ? "; add 'node " + line.node + "' there"
                                         : "; did you mean '" + guess + "'?")});
+        // The conversion has failed: no group for the line (a file of junk
+        // lines builds no spec).
+        continue;
       }
       if (line.resources.empty()) continue;
       std::string path = absl::StrCat("groups[", g, "]");
@@ -534,6 +601,7 @@ class ConverterState {
       for (size_t r = 0; r < line.resources.size(); ++r) {
         *group->add_resources() = line.resources[r].resource;
         Location rloc{file, line.resources[r].line, 0};
+        WarnIfInAnotherGroup(line.resources[r], g, rloc, &script_groups);
         std::string rpath = absl::StrCat(path, ".resources[", r, "]");
         map_.Set(rpath, rloc);
         const auto& res = line.resources[r].resource;
@@ -541,6 +609,32 @@ class ConverterState {
       }
       ++g;
     }
+  }
+
+  // One init or resource.d script in two groups (the MOR setup: asterisk
+  // after each of two VIPs): each group starts and stops its own copy.
+  void WarnIfInAnotherGroup(const HaresourcesResource& res, int g, const Location& where,
+                            std::map<std::string, std::pair<int, int>>* seen) {
+    const spec::v1::Resource& r = res.resource;
+    std::string key;
+    if (r.has_lsb()) {
+      key = "lsb " + r.lsb().name();
+    } else if (r.has_heartbeat()) {
+      key = absl::StrCat("heartbeat ", r.heartbeat().name(), " ",
+                         absl::StrJoin(r.heartbeat().args(), "::"));
+    } else {
+      return;
+    }
+    auto [it, first] = seen->emplace(key, std::make_pair(g, where.line));
+    if (first || it->second.first == g) return;
+    out_->result.diagnostics.push_back(
+        {Severity::kWarning, where,
+         absl::StrCat("'", res.token, "' is also in group", it->second.first + 1,
+                      " (line ", it->second.second, "): each group starts and stops it, so "
+                      "when the two groups run on different nodes (one failed over or moved) "
+                      "it runs on both nodes at once, and stopping one group stops it for "
+                      "the other; put both addresses in one group with it, or keep it in "
+                      "one group only")});
   }
 
   void Authkeys() {
@@ -577,6 +671,7 @@ class ConverterState {
   config::SourceMap& map_;
 
   std::map<std::string, int> node_lines_;
+  std::vector<int> ipfail_lines_;  // `respawn ... ipfail` lines
   std::map<std::string, int> single_lines_;
   std::vector<Pending> pending_;
   std::map<std::pair<std::string, uint32_t>, int> ucast_index_;

@@ -11,7 +11,7 @@ namespace {
 using config::Location;
 using config::Severity;
 
-constexpr char kAuth[] = "auth 1\n1 sha1 secret\n";
+constexpr char kAuth[] = "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n";
 
 LegacyText Text(std::string ha_cf, std::string haresources = "",
                 std::string authkeys = kAuth) {
@@ -187,6 +187,24 @@ TEST(ConverterTest, CrmYesIsAnErrorCrmNoIsAccepted) {
   EXPECT_TRUE(ok.ok()) << All(ok);
 }
 
+// The DRBD user guide's sample ha.cf says `autojoin none`: the nodes are
+// those listed with `node`, exactly the agent's model.
+TEST(ConverterTest, AutojoinNoneConvertsAnyAndOtherAreErrors) {
+  MigrateResult none = ConvertLegacy(Text("node a b\nautojoin none\nbcast eth0\n"), {});
+  EXPECT_TRUE(none.ok()) << All(none);
+  EXPECT_TRUE(none.diagnostics.empty()) << All(none);
+  EXPECT_EQ(none.spec.nodes_size(), 2);
+  for (const char* v : {"any", "other", "Any"}) {
+    MigrateResult r = ConvertLegacy(Text(std::string("node a\nautojoin ") + v + "\n"), {});
+    EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 2,
+                              "lets nodes that ha.cf does not list join the cluster"))
+        << v << All(r);
+  }
+  MigrateResult bad = ConvertLegacy(Text("node a\nautojoin maybe\n"), {});
+  EXPECT_TRUE(HasDiagnostic(bad.diagnostics, Severity::kError, "ha.cf", 2,
+                            "autojoin 'maybe' is not one of none, other, any"));
+}
+
 TEST(ConverterTest, DroppedDirectivesWarn) {
   MigrateResult r = ConvertLegacy(
       Text("node a\napiauth ipfail gid=haclient uid=hacluster\nhopfudge 1\n"), {});
@@ -245,17 +263,53 @@ TEST(ConverterTest, ConnectivityRespawnWatchdog) {
   ASSERT_EQ(c.ping_groups_size(), 1);
   EXPECT_EQ(c.ping_groups(0).hosts_size(), 2);
   EXPECT_EQ(config::ToMs(c.deadping()), 5000);
-  ASSERT_EQ(r.spec.respawn_size(), 2);
-  EXPECT_EQ(r.spec.respawn(1).user(), "nobody");
-  EXPECT_EQ(r.spec.respawn(1).argv_size(), 3);
+  ASSERT_EQ(r.spec.respawn_size(), 1);  // not ipfail
+  EXPECT_EQ(r.spec.respawn(0).user(), "nobody");
+  EXPECT_EQ(r.spec.respawn(0).argv_size(), 3);
   EXPECT_EQ(r.spec.watchdog_device(), "/dev/watchdog");
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 5,
-                            "respawn of ipfail"));
+                            "respawn of ipfail is not converted"));
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 8,
                             "ping_group 'g1' is defined twice"));
   EXPECT_EQ(r.source_map.Find("connectivity.ping_nodes[1]"), (Location{"ha.cf", 2, 0}));
-  // ipfail's own warning, and one per line for what the agent does not do yet.
+  // ipfail's, and one per line for what the agent does not do yet.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 3) << All(r);
+}
+
+// Heartbeat's API clients started by respawn become nothing in the spec,
+// each with a warning saying what replaces it; other respawn lines stay.
+TEST(ConverterTest, IpfailCcmAndDopdConvertToNothingSayingWhatReplacesThem) {
+  MigrateResult r = ConvertLegacy(Text("node a b\n"
+                                       "respawn hacluster /usr/lib/heartbeat/ipfail\n"
+                                       "respawn hacluster ccm\n"
+                                       "respawn hacluster /usr/lib/heartbeat/dopd\n"
+                                       "respawn nobody /usr/bin/mon\n"
+                                       "ping_group g1 192.0.2.1 192.0.2.2\n"),
+                                  {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  ASSERT_EQ(r.spec.respawn_size(), 1);
+  EXPECT_EQ(r.spec.respawn(0).argv(0), "/usr/bin/mon");
+  EXPECT_EQ(r.source_map.Find("respawn[0]"), (Location{"ha.cf", 5, 0}));
+  // ipfail: the ping_group after it counts, so no "add a ping line".
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "a node that reaches fewer than its peer gives its groups up to it"))
+      << All(r);
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2, "add one"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3,
+                            "the agent keeps its own membership"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 4,
+                            "drbd-peer-outdater handler will fail"))
+      << All(r);
+  // No "not a full path" for `ccm`, no "not acted on" for any of the three.
   EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 4) << All(r);
+
+  MigrateResult lone = ConvertLegacy(Text("node a\nrespawn hacluster /usr/lib/heartbeat/ipfail\n"), {});
+  EXPECT_TRUE(HasDiagnostic(lone.diagnostics, Severity::kWarning, "ha.cf", 2,
+                            "this ha.cf has no ping or ping_group line, so there is nothing to "
+                            "score: add one (e.g. ping ROUTER)"))
+      << All(lone);
+  EXPECT_EQ(lone.spec.respawn_size(), 0);
 }
 
 // respawn and watchdog convert (so the spec keeps them for an agent that
@@ -354,6 +408,45 @@ TEST(ConverterTest, UndeclaredHaresourcesNodeSuggestsClosest) {
   MigrateResult far = ConvertLegacy(Text("node a\n", "zzzzzz httpd\n"), {});
   EXPECT_TRUE(HasDiagnostic(far.diagnostics, Severity::kError, "haresources", 1,
                             "add 'node zzzzzz' there"));
+}
+
+// A haresources of junk lines: each undeclared node is an error that lists
+// only the first declared nodes (a long node list would make every message
+// as long), suggestions stop after their budget, and no group is built.
+TEST(ConverterTest, UndeclaredNodesOfAJunkFileStayCheap) {
+  std::string ha_cf;
+  for (int i = 0; i < 1000; ++i) ha_cf += absl::StrCat("node n", i, "\n");
+  std::string haresources;
+  for (int i = 0; i < 1000; ++i) haresources += absl::StrCat("x", i, " httpd\n");
+  MigrateResult r = ConvertLegacy(Text(ha_cf, haresources), {});
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 1000);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "haresources", 1,
+                            "node 'x0' is not declared in ha.cf (nodes: n0, n1, n2, n3, n4, n5, "
+                            "n6, n7, ... (1000 in all)); did you mean 'n0'?"))
+      << r.diagnostics[0].message;
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 21,
+                            "no more 'did you mean' suggestions"));
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "haresources", 21,
+                            "add 'node x20' there"));
+  EXPECT_EQ(r.spec.groups_size(), 0);
+}
+
+// The seeds' two-VIP MOR setup: asterisk after each VIP.
+TEST(ConverterTest, OneScriptInTwoGroupsWarnsThatItCanRunTwice) {
+  MigrateResult r = ConvertLegacy(Text("node node01 node02\n",
+                                       "node01 203.0.113.4 asterisk\n"
+                                       "node01 203.0.113.5 \\\n"
+                                       "  asterisk\n"
+                                       "node02 203.0.113.6 Delay::1 mysql\n"
+                                       "node02 203.0.113.7 Delay::2 asterisk2\n"),
+                                  {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "haresources", 3,
+                            "'asterisk' is also in group1 (line 1): each group starts and "
+                            "stops it, so when the two groups run on different nodes"))
+      << All(r);
+  // Other scripts, or one script with other arguments, are not warned about.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 1) << All(r);
 }
 
 TEST(ConverterTest, HaresourcesNodeMatchesWithoutRegardToCase) {

@@ -52,6 +52,7 @@ constexpr Convertible kConvertible[] = {
     {"hopfudge", 1, 1, "hopfudge N"},
     {"crm", 1, 1, "crm yes|no"},
     {"pacemaker", 1, 1, "pacemaker yes|no"},
+    {"autojoin", 1, 1, "autojoin none|other|any"},
 };
 
 // A Heartbeat directive the converter cannot express, and what to do.
@@ -80,9 +81,6 @@ constexpr Unsupported kUnsupported[] = {
      "the agent's heartbeat packets are not compressed; remove this line"},
     {"msgfmt", "the agent has a single wire format; remove this line"},
     {"syslogmsgfmt", "the agent has a single log format; remove this line"},
-    {"autojoin",
-     "the agent's nodes are exactly those listed with `node`; list every node and "
-     "remove this line", false},
     {"conn_logd_time",
      "the agent logs to logfile or logfacility directly; remove this line"},
     {"coredumps", "core dumps are set by the service manager (e.g. systemd's "
@@ -123,13 +121,28 @@ const std::vector<std::string>& ConvertibleHaCfDirectives() {
   return *names;
 }
 
+namespace {
+// Every name Heartbeat knows: what an unknown directive is compared with.
+const std::vector<std::string>& KnownNames() {
+  static const auto* names = [] {
+    auto* v = new std::vector<std::string>(ConvertibleHaCfDirectives());
+    for (const Unsupported& u : kUnsupported) v->push_back(u.name);
+    return v;
+  }();
+  return *names;
+}
+}  // namespace
+
 HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
   HaCfParse out;
+  config::SuggestionBudget suggestions;
   auto error = [&](int line, std::string message) {
     out.diagnostics.push_back(
         Diagnostic{Severity::kError, Location{filename, line, 0}, std::move(message)});
   };
+  ErrorLimit limit;
   for (const LegacyLine& line : SplitLegacyLines(text)) {
+    if (limit.Reached(&out.diagnostics, filename, line.line)) break;
     std::string name = Lower(line.words[0].text);
     if (name == "udp") {  // Heartbeat's old alias, still accepted by it
       out.diagnostics.push_back(Diagnostic{
@@ -159,9 +172,11 @@ HaCfParse ParseHaCf(absl::string_view text, const std::string& filename) {
                                       "' cannot be converted: ", unsupported->advice));
         continue;
       }
-      std::vector<std::string> candidates = ConvertibleHaCfDirectives();
-      for (const Unsupported& u : kUnsupported) candidates.push_back(u.name);
-      std::string guess = config::ClosestMatch(name, candidates);
+      std::string guess = suggestions.Closest(name, KnownNames());
+      if (std::string notice = suggestions.RanOutNotice(); !notice.empty()) {
+        out.diagnostics.push_back(
+            Diagnostic{Severity::kWarning, Location{filename, line.line, 0}, std::move(notice)});
+      }
       if (!guess.empty()) {
         error(line.line, absl::StrCat("unknown directive '", line.words[0].text,
                                       "'; did you mean '", guess, "'?"));

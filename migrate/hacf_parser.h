@@ -4,7 +4,9 @@
 // as Heartbeat does) and how many arguments each takes. A directive the
 // converter handles is returned; an unknown name, a Heartbeat directive the
 // converter cannot express (stonith, debug, compression, ...), or a wrong
-// number of arguments is an error at FILE:LINE naming what to do instead.
+// number of arguments is an error at FILE:LINE naming what to do instead;
+// an unknown name gets a "did you mean" suggestion while the file's
+// config::SuggestionBudget lasts (a file of junk is refused quickly).
 // Values are not interpreted here (durations, ports, on/off): that is the
 // converter's job.
 //

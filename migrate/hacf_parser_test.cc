@@ -1,6 +1,7 @@
 #include "migrate/hacf_parser.h"
 
 #include "gtest/gtest.h"
+#include "migrate/legacy_lines.h"
 #include "migrate/testing.h"
 
 namespace hacluster::migrate {
@@ -45,6 +46,48 @@ TEST(HaCfParserTest, UnknownDirectiveSuggestsClosest) {
       << config::FormatDiagnostics(p.diagnostics);
 }
 
+// A file of junk costs at most SuggestionBudget::kDefaultLimit searches:
+// every line is still an error, the first ones with their suggestion, and
+// the file says once that suggestions stopped.
+TEST(HaCfParserTest, SuggestionsStopAfterTheBudgetAndSaySoOnce) {
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "keepalvie 2\n";  // each a typo of keepalive
+  HaCfParse p = ParseHaCf(text, "ha.cf");
+  const int limit = config::SuggestionBudget::kDefaultLimit;
+  int suggested = 0;
+  int notices = 0;
+  int errors = 0;
+  for (const config::Diagnostic& d : p.diagnostics) {
+    if (d.severity == Severity::kError) {
+      ++errors;
+      if (d.message.find("did you mean 'keepalive'?") != std::string::npos) {
+        ++suggested;
+        EXPECT_LE(d.location.line, limit);
+      }
+    } else if (d.message.find("no more 'did you mean' suggestions") != std::string::npos) {
+      ++notices;
+      EXPECT_EQ(d.location.line, limit + 1);
+    }
+  }
+  EXPECT_EQ(errors, 500);
+  EXPECT_EQ(suggested, limit);
+  EXPECT_EQ(notices, 1);
+}
+
+// Once more than kMaxErrorsPerFile errors were found the parser stops
+// reading: one last error at the first line it did not read.
+TEST(HaCfParserTest, ReadingStopsAfterAThousandErrors) {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "zzzz\n";
+  text += "node a\n";
+  HaCfParse p = ParseHaCf(text, "ha.cf");
+  EXPECT_EQ(CountSeverity(p.diagnostics, Severity::kError), kMaxErrorsPerFile + 2);
+  EXPECT_EQ(config::FormatDiagnostic(p.diagnostics.back()),
+            "ha.cf:1002: error: more than 1000 errors: this is not a Heartbeat configuration "
+            "file; reading stopped here");
+  EXPECT_TRUE(p.directives.empty());  // the node line was not reached
+}
+
 TEST(HaCfParserTest, UnknownDirectiveWithoutCloseMatch) {
   HaCfParse p = ParseHaCf("frobnicate yes\n", "ha.cf");
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 1,
@@ -61,9 +104,9 @@ TEST(HaCfParserTest, StonithIsAnErrorPointingAtFencing) {
 }
 
 // Tuning of Heartbeat's own process is dropped with a warning; what would
-// change the cluster's behaviour (autojoin, stonith) stops the conversion.
+// change the cluster's behaviour (stonith, env) stops the conversion.
 TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors) {
-  HaCfParse p = ParseHaCf("debug 1\nrealtime on\ncompression bz2\nautojoin any\n", "ha.cf");
+  HaCfParse p = ParseHaCf("debug 1\nrealtime on\ncompression bz2\nenv A=b\n", "ha.cf");
   ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kError), 1);
   ASSERT_EQ(CountSeverity(p.diagnostics, Severity::kWarning), 3);
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 1,
@@ -72,7 +115,7 @@ TEST(HaCfParserTest, HarmlessTuningIsDroppedOtherUnsupportedDirectivesAreErrors)
   EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kWarning, "ha.cf", 2,
                             "directive 'realtime' is dropped: the agent sets its own "
                             "scheduling priority"));
-  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 4, "'autojoin'"));
+  EXPECT_TRUE(HasDiagnostic(p.diagnostics, Severity::kError, "ha.cf", 4, "'env'"));
   EXPECT_TRUE(p.directives.empty());
 }
 

@@ -48,10 +48,16 @@ std::string BaseInterface(absl::string_view iface, absl::string_view token,
   return std::string(iface.substr(0, colon));
 }
 
+// Which Heartbeat script handles an address: a bare IPv4 address and
+// IPaddr:: go to IPaddr, IPaddr2:: to IPaddr2, IPv6 to IPv6addr. They treat
+// a dotted-quad netmask differently.
+enum class IpAgent { kIPaddr, kIPaddr2, kIPv6addr };
+
 // IPaddr's argument: ADDR[/PREFIX|/NETMASK[/IFACE][/BROADCAST]] (fields may be
 // empty), or for IPv6addr: ADDR[/PREFIX[/IFACE]].
-std::optional<Resource> ParseIpArgument(absl::string_view arg, bool ipv6,
+std::optional<Resource> ParseIpArgument(absl::string_view arg, IpAgent agent,
                                         absl::string_view token, TokenNotes* notes) {
+  const bool ipv6 = agent == IpAgent::kIPv6addr;
   std::vector<absl::string_view> f = absl::StrSplit(arg, '/');
   Resource r;
   spec::v1::IpAddress* ip = r.mutable_ip();
@@ -76,14 +82,34 @@ std::optional<Resource> ParseIpArgument(absl::string_view arg, bool ipv6,
         prefix <= max_prefix) {
       ip->set_prefix_length(static_cast<uint32_t>(prefix));
     } else if (!ipv6 && IsIpv4(f[1])) {
+      // What Debian's agents (resource-agents 4.12) do with a dotted quad,
+      // tried with their own code: IPaddr hands it to findif (C), which
+      // takes 32 minus its trailing zero bits (255.255.255.0 -> 24,
+      // 100.200.230.6 -> 31) and fails on 0.0.0.0; IPaddr2's findif.sh
+      // (maybe_convert_dotted_quad_to_cidr) converts only a contiguous
+      // mask and otherwise logs "Bogus netmask" and refuses to start.
       std::optional<int> p = NetmaskToPrefix(f[1]);
-      if (p.has_value()) {
+      std::optional<int> findif = FindifPrefix(f[1]);
+      if (p.has_value() && *p > 0) {
         ip->set_prefix_length(static_cast<uint32_t>(*p));
+      } else if (!findif.has_value()) {
+        notes->errors.push_back(absl::StrCat(
+            "'", f[1], "' in '", token, "' is not a netmask: Debian's IPaddr and IPaddr2 "
+            "refuse it and the address is never added; write a prefix length such as /24"));
+        return std::nullopt;
+      } else if (agent == IpAgent::kIPaddr2) {
+        notes->errors.push_back(absl::StrCat(
+            "'", f[1], "' in '", token, "' is not a netmask (its one bits are not "
+            "contiguous): Debian's IPaddr2 refuses it (\"Bogus netmask\") and the address "
+            "is never added; write a prefix length such as /24"));
+        return std::nullopt;
       } else {
+        ip->set_prefix_length(static_cast<uint32_t>(*findif));
         notes->warnings.push_back(absl::StrCat(
-            "'", f[1], "' in '", token, "' is not a netmask; Heartbeat's IPaddr ignores "
-            "it and takes the netmask from the routing table, and so does the agent: it "
-            "is dropped (write a prefix length such as /24 to set one)"));
+            "'", f[1], "' in '", token, "' is not a netmask (its one bits are not "
+            "contiguous): Debian's IPaddr (resource-agents' findif) takes 32 minus its "
+            "trailing zero bits, /", *findif, " here, and so does the conversion; check "
+            "that /", *findif, " is what you meant and write it so"));
       }
     } else {
       notes->errors.push_back(absl::StrCat("'", f[1], "' in '", token,
@@ -143,10 +169,13 @@ std::optional<Resource> ParseScriptForm(absl::string_view token, TokenNotes* not
                                          "' has no script name before '::'"));
     return std::nullopt;
   }
-  if (name == "IPv6addr") return ParseIpArgument(rest, /*ipv6=*/true, token, notes);
+  if (name == "IPv6addr") return ParseIpArgument(rest, IpAgent::kIPv6addr, token, notes);
   std::vector<std::string> args = absl::StrSplit(rest, "::");
   if (name == "IPaddr" || name == "IPaddr2") {
-    if (args.size() == 1) return ParseIpArgument(args[0], /*ipv6=*/false, token, notes);
+    if (args.size() == 1) {
+      return ParseIpArgument(args[0], name == "IPaddr2" ? IpAgent::kIPaddr2 : IpAgent::kIPaddr,
+                             token, notes);
+    }
     // "IPaddr::2001:db8::5" splits into several '::' arguments.
     notes->errors.push_back(absl::StrCat(
         "'", token, "': ", name, " takes one IPv4 argument (ADDRESS[/PREFIX[/INTERFACE"
@@ -204,7 +233,9 @@ HaresourcesParse ParseHaresources(absl::string_view text, const std::string& fil
   auto add = [&](Severity s, int line, std::string message) {
     out.diagnostics.push_back(Diagnostic{s, Location{filename, line, 0}, std::move(message)});
   };
+  ErrorLimit limit;
   for (const LegacyLine& logical : SplitLegacyLines(text)) {
+    if (limit.Reached(&out.diagnostics, filename, logical.line)) break;
     HaresourcesLine group;
     group.line = logical.line;
     group.node = logical.words[0].text;
@@ -234,11 +265,11 @@ HaresourcesParse ParseHaresources(absl::string_view text, const std::string& fil
       std::optional<Resource> resource;
       absl::string_view first_field = token.substr(0, token.find('/'));
       if (IsIpv4(first_field)) {
-        resource = ParseIpArgument(token, /*ipv6=*/false, token, &notes);
+        resource = ParseIpArgument(token, IpAgent::kIPaddr, token, &notes);
       } else if (IsIpv6(first_field)) {
         // Heartbeat's ResourceManager takes only dotted quads for addresses;
         // it splits this token on '::' into a script name and arguments.
-        resource = ParseIpArgument(token, /*ipv6=*/true, token, &notes);
+        resource = ParseIpArgument(token, IpAgent::kIPv6addr, token, &notes);
         if (resource.has_value()) {
           notes.warnings.push_back(absl::StrCat(
               "'", token, "': Heartbeat treats only dotted-quad tokens as addresses (it "

@@ -105,16 +105,42 @@ TEST(HaresourcesParserTest, InterfaceThatIsAnAddressIsAnError) {
       << config::FormatDiagnostics(d);
 }
 
-TEST(HaresourcesParserTest, NotANetmaskWarnsAndIsDropped) {
+// What Debian's installed agents (resource-agents 1:4.12.0-2) do with a
+// dotted quad that is not a contiguous netmask, found by running their own
+// code: IPaddr's findif (/usr/libexec/heartbeat/findif, C) prints
+// "Converted dotted-quad netmask to CIDR as: 31" for 100.200.230.6 (32
+// minus its trailing zero bits) and exits 6 on 0.0.0.0; IPaddr2's findif.sh
+// (maybe_convert_dotted_quad_to_cidr) logs "Bogus netmask" for 255.0.255.0
+// and its start fails. The conversion does the same as each.
+TEST(HaresourcesParserTest, DottedQuadThatIsNotANetmaskDoesWhatDebiansIPaddrDoes) {
   std::vector<config::Diagnostic> d;
-  auto r = One("node1 IPaddr::100.200.230.1/100.200.230.6 named\n", &d);
-  ASSERT_EQ(r.size(), 2u);
+  auto r = One("node1 IPaddr::100.200.230.1/100.200.230.6 10.0.0.7/255.0.255.0 named\n", &d);
+  ASSERT_EQ(r.size(), 3u) << config::FormatDiagnostics(d);
   EXPECT_EQ(r[0].resource.ip().address(), "100.200.230.1");
-  EXPECT_EQ(r[0].resource.ip().prefix_length(), 0u);
+  EXPECT_EQ(r[0].resource.ip().prefix_length(), 31u);
   EXPECT_TRUE(HasDiagnostic(d, Severity::kWarning, "haresources", 1,
                             "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
-                            "a netmask"));
+                            "a netmask (its one bits are not contiguous): Debian's IPaddr "
+                            "(resource-agents' findif) takes 32 minus its trailing zero bits, "
+                            "/31 here, and so does the conversion"))
+      << config::FormatDiagnostics(d);
+  EXPECT_EQ(r[1].resource.ip().prefix_length(), 24u);  // a bare IP goes to IPaddr too
   EXPECT_EQ(CountSeverity(d, Severity::kError), 0);
+
+  d.clear();
+  r = One("node1 IPaddr2::10.0.0.7/255.0.255.0 IPaddr::10.0.0.8/0.0.0.0 "
+          "IPaddr2::10.0.0.9/255.255.255.0\n", &d);
+  ASSERT_EQ(r.size(), 1u) << config::FormatDiagnostics(d);
+  EXPECT_EQ(r[0].resource.ip().prefix_length(), 24u);  // contiguous: exact, no warning
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
+                            "'255.0.255.0' in 'IPaddr2::10.0.0.7/255.0.255.0' is not a netmask "
+                            "(its one bits are not contiguous): Debian's IPaddr2 refuses it"))
+      << config::FormatDiagnostics(d);
+  EXPECT_TRUE(HasDiagnostic(d, Severity::kError, "haresources", 1,
+                            "'0.0.0.0' in 'IPaddr::10.0.0.8/0.0.0.0' is not a netmask: "
+                            "Debian's IPaddr and IPaddr2 refuse it"))
+      << config::FormatDiagnostics(d);
+  EXPECT_EQ(CountSeverity(d, Severity::kWarning), 0) << config::FormatDiagnostics(d);
 }
 
 TEST(HaresourcesParserTest, BadPrefixIsAnError) {

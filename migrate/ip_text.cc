@@ -37,4 +37,12 @@ std::optional<int> NetmaskToPrefix(absl::string_view s) {
   return prefix;
 }
 
+std::optional<int> FindifPrefix(absl::string_view s) {
+  in_addr a;
+  if (!Parse<AF_INET>(s, &a)) return std::nullopt;
+  uint32_t mask = ntohl(a.s_addr);
+  if (mask == 0) return std::nullopt;
+  return 32 - __builtin_ctz(mask);
+}
+
 }  // namespace hacluster::migrate

@@ -1,5 +1,6 @@
 #include "migrate/legacy_lines.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace hacluster::migrate {
@@ -73,6 +74,22 @@ std::vector<LegacyLine> SplitLegacyLines(absl::string_view text, CommentStyle st
   }
   if (!current.words.empty()) lines.push_back(std::move(current));
   return lines;
+}
+
+bool ErrorLimit::Reached(std::vector<config::Diagnostic>* ds, const std::string& file,
+                         int line) {
+  if (reached_) return true;
+  for (; counted_ < ds->size(); ++counted_) {
+    errors_ += (*ds)[counted_].severity == config::Severity::kError;
+  }
+  if (errors_ <= kMaxErrorsPerFile) return false;
+  reached_ = true;
+  ds->push_back({config::Severity::kError, config::Location{file, line, 0},
+                 absl::StrCat("more than ", kMaxErrorsPerFile,
+                              " errors: this is not a Heartbeat configuration file; reading "
+                              "stopped here")});
+  counted_ = ds->size();
+  return true;
 }
 
 }  // namespace hacluster::migrate

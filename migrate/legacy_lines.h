@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "agent/config/diagnostics.h"
 
 namespace hacluster::migrate {
 
@@ -53,6 +54,30 @@ enum class CommentStyle {
 // characters are treated as blanks.
 std::vector<LegacyLine> SplitLegacyLines(absl::string_view text,
                                          CommentStyle style = CommentStyle::kAnywhere);
+
+// More errors than this in one file and its parser stops reading it: a file
+// of junk (up to the 4 MiB that is read) is refused without a diagnostic for
+// each of its lines.
+inline constexpr int kMaxErrorsPerFile = 1000;
+
+// Counts the errors a parser adds to its diagnostics, line after line.
+// Not thread-safe; one per file being parsed.
+class ErrorLimit {
+ public:
+  // Errors are counted from diagnostic `from` on (those before are another
+  // file's).
+  explicit ErrorLimit(size_t from = 0) : counted_(from) {}
+
+  // Call after each line: true once more than kMaxErrorsPerFile errors were
+  // added to `ds`, and then (the first time only) adds an error at `line`
+  // of `file` saying that reading stopped there.
+  bool Reached(std::vector<config::Diagnostic>* ds, const std::string& file, int line);
+
+ private:
+  size_t counted_;  // diagnostics of `ds` already looked at
+  int errors_ = 0;
+  bool reached_ = false;
+};
 
 }  // namespace hacluster::migrate
 

@@ -402,6 +402,13 @@ absl::StatusOr<LegacyFiles> SpecToLegacy(const ClusterSpec& spec, const std::str
     absl::StrAppend(&cf, "ping_group ", g.name(), " ", absl::StrJoin(g.hosts(), " "), "\n");
   }
   if (c.has_deadping()) absl::StrAppend(&cf, "deadping ", LegacyDuration(c.deadping()), "\n");
+  if (!c.ping_nodes().empty() || !c.ping_groups().empty()) {
+    // The agent gives up groups on a node that reaches fewer ping nodes than
+    // its peer; in Heartbeat 1 ipfail does that (at Debian's path). The
+    // converter drops these lines again with a warning.
+    absl::StrAppend(&cf, "respawn hacluster /usr/libexec/heartbeat/ipfail\n",
+                    "apiauth ipfail gid=haclient uid=hacluster\n");
+  }
   for (int i = 0; i < spec.respawn_size(); ++i) {
     const auto& r = spec.respawn(i);
     std::string path = absl::StrCat("respawn[", i, "]");

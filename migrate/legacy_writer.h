@@ -9,7 +9,9 @@
 // speeds, ucast media with nobody to send to, an unknown node. Things
 // Heartbeat 1 merely has no place for (resource monitors and timeouts, group
 // and resource names, node labels, the API section, config_version) are
-// left out and listed in LegacyFiles::dropped.
+// left out and listed in LegacyFiles::dropped. Ping nodes come with the
+// `respawn` and `apiauth` lines of ipfail, which in Heartbeat 1 does what
+// the agent does with them (ConvertLegacy drops those lines again).
 //
 // Thread-safety: pure function.
 #ifndef HACLUSTER_MIGRATE_LEGACY_WRITER_H_

@@ -73,6 +73,28 @@ TEST(LegacyWriterTest, WritesEveryDirective) {
       << back.spec.DebugString() << "\nvs\n" << s.DebugString();
 }
 
+// Heartbeat 1 acts on ping nodes only through ipfail: the way back starts
+// it, and the converter drops it again (the spec comes back the same).
+TEST(LegacyWriterTest, PingNodesComeWithIpfail) {
+  ClusterSpec s = Base();
+  s.mutable_connectivity()->add_ping_nodes("192.0.2.1");
+  absl::StatusOr<LegacyFiles> f = SpecToLegacy(s, "a");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(absl::StrContains(f->ha_cf,
+                                "ping 192.0.2.1\n"
+                                "respawn hacluster /usr/libexec/heartbeat/ipfail\n"
+                                "apiauth ipfail gid=haclient uid=hacluster\n"))
+      << f->ha_cf;
+  MigrateResult back = Back(*f);
+  ASSERT_TRUE(back.ok()) << config::FormatDiagnostics(back.diagnostics);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back.spec, s))
+      << back.spec.DebugString();
+  ClusterSpec none = Base();
+  f = SpecToLegacy(none, "a");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_FALSE(absl::StrContains(f->ha_cf, "ipfail")) << f->ha_cf;
+}
+
 TEST(LegacyWriterTest, IpForms) {
   ClusterSpec s = Base();
   auto* g = s.add_groups();

@@ -40,30 +40,39 @@ const std::vector<FixtureCase>& GoodFixtures() {
   static const auto* cases = new std::vector<FixtureCase>{
       {"seed000_mor",
        {{"haresources", 3, "interface 'eth0:0'"},
-        {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints"},
+        {"haresources", 5, "'asterisk' is also in group1 (line 2): each group starts and "
+                           "stops it"},
+        {"authkeys", 2, "secret is '(stdin)=', the label `openssl md5` prints before the "
+                        "digest"},
         {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
        {{"ha.cf", 3, "watchdog_device /dev/watchdog is not acted on by this version of "
                      "ha-agent"},
         {"ha.cf", 9, "hopfudge is dropped"},
-        {"ha.cf", 15, "respawn of ipfail"},
-        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib/heartbeat/ipfail will not be started"}}},
+        {"authkeys", 2, "key 1's secret is 'key-for-sha1-any-text-you-want', the sample of "
+                        "Heartbeat's documentation"},
+        {"ha.cf", 15, "respawn of ipfail is not converted (nothing in the spec): the agent "
+                      "does ipfail's job itself"}}},
       {"seed002_arch",
        {{"ha.cf", 8, "use_logd"},
+        {"authkeys", 2, "the sample of Heartbeat's documentation"},
+        // Debian's IPaddr (findif) makes 100.200.230.6 a /31: 32 minus its
+        // trailing zero bits.
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.1/100.200.230.6' is not "
-                           "a netmask"},
+                           "a netmask (its one bits are not contiguous): Debian's IPaddr "
+                           "(resource-agents' findif) takes 32 minus its trailing zero bits, "
+                           "/31 here"},
         {"haresources", 1, "'100.200.230.6' in 'IPaddr::100.200.230.0/100.200.230.6' is not "
                            "a netmask"}}},
-      {"seed003_asterisk_nocrm", {{"ha.cf", 4, "use_logd"}}},
+      {"seed003_asterisk_nocrm",
+       {{"ha.cf", 4, "use_logd"},
+        {"authkeys", 2, "key 1's secret is 'key-for-md5-any-text-you-want', the sample"}}},
       {"seed004_mysql_drbd",
-       {{"ha.cf", 12, "respawn of ipfail"},
-        {"ha.cf", 12, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib64/heartbeat/ipfail will not be started"},
+       {{"ha.cf", 12, "respawn of ipfail is not converted"},
+        {"authkeys", 2, "the sample of Heartbeat's documentation"},
         {"ha.cf", 13, "apiauth ipfail is dropped"},
-        {"ha.cf", 15, "respawn of dopd"},
-        {"ha.cf", 15, "respawn is not acted on by this version of ha-agent: "
-                      "/usr/lib/heartbeat/dopd will not be started"},
+        {"ha.cf", 15, "respawn of dopd is not converted (nothing in the spec): dopd, the "
+                      "DRBD outdate-peer daemon"},
         {"ha.cf", 16, "apiauth dopd is dropped"}}},
   };
   return *cases;
@@ -126,6 +135,17 @@ TEST(MigrateFromDirTest, Seed004MysqlDrbdDetails) {
   EXPECT_EQ(r.spec.groups(0).resources(1).ocf().type(), "Filesystem");
   EXPECT_EQ(r.spec.groups(1).resources(0).ocf().params().at("subject"), "DRBDFailure");
   EXPECT_EQ(r.spec.connectivity().deadping().seconds(), 5);
+  // ipfail and dopd (Heartbeat API clients) become nothing in the spec.
+  EXPECT_EQ(r.spec.respawn_size(), 0);
+}
+
+TEST(MigrateFromDirTest, Seed002ArchNetmaskIsWhatDebiansIPaddrMakesOfIt) {
+  std::string dir = Fixture("seed002_arch");
+  MigrateResult r = MigrateFromDir(dir, {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  // 100.200.230.6 has one trailing zero bit: findif gives /31.
+  EXPECT_EQ(r.spec.groups(0).resources(0).ip().prefix_length(), 31u);
+  EXPECT_EQ(r.spec.groups(0).resources(1).ip().prefix_length(), 31u);
 }
 
 TEST(MigrateFromDirTest, Seed003CrmYesIsAnError) {

@@ -46,18 +46,23 @@ run 2 validate
 has err "hacli"
 end
 
-begin "two nodes' directories convert to a spec that validates, written mode 0600"
+begin "two nodes' directories convert to a spec that validates, written mode 0600, its secret in a file beside it"
 run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o "$WORK/cluster.yaml"
 has err "wrote"
 [ "$(stat -c %a "$WORK/cluster.yaml")" = 600 ] || fail "cluster.yaml mode $(stat -c %a "$WORK/cluster.yaml"), want 600"
+[ "$(stat -c %a "$WORK/cluster.authkey1")" = 600 ] || fail "cluster.authkey1 missing or not mode 600"
+grep -q "secret_file: cluster.authkey1" "$WORK/cluster.yaml" || fail "the spec does not name its secret file"
 grep -q "192.0.2.11" "$WORK/cluster.yaml" || fail "node01's address 192.0.2.11 not derived from node02's ucast line"
 grep -q "192.0.2.12" "$WORK/cluster.yaml" || fail "node02's address 192.0.2.12 not derived from node01's ucast line"
 run 0 validate "$WORK/cluster.yaml"; has out "valid"; has out "2 node(s)"
 end
 
-begin "without -o the YAML goes to stdout and equals the file"
+begin "without -o the YAML goes to stdout and equals the file, but for the secret kept inline"
 run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02"
-cmp -s "$WORK/out" "$WORK/cluster.yaml" || fail "stdout differs from the -o file"
+has err "the key secrets stay inline"
+diff <(grep -v "secret" "$WORK/out") <(grep -v "secret" "$WORK/cluster.yaml") >/dev/null \
+  || fail "stdout differs from the -o file"
+grep -q "secret: $(cat "$WORK/cluster.authkey1")" "$WORK/out" || fail "stdout lacks the inline secret"
 end
 
 begin "rollback writes Heartbeat files that convert back to the same spec"
@@ -70,7 +75,9 @@ done
 grep -q "ucast eth0 192.0.2.12" "$WORK/back/node01/ha.cf" || fail "node01's ha.cf does not ucast to node02"
 grep -q "ucast eth0 192.0.2.11" "$WORK/back/node02/ha.cf" || fail "node02's ha.cf does not ucast to node01"
 run 0 migrate --from "$WORK/back/node01" --peer "$WORK/back/node02" -o "$WORK/cluster2.yaml"
-cmp -s "$WORK/cluster.yaml" "$WORK/cluster2.yaml" || { fail "spec changed over the round trip:"; diff "$WORK/cluster.yaml" "$WORK/cluster2.yaml" | head -20; }
+diff "$WORK/cluster.yaml" <(sed 's/cluster2.authkey/cluster.authkey/' "$WORK/cluster2.yaml") >/dev/null \
+  || { fail "spec changed over the round trip:"; diff "$WORK/cluster.yaml" "$WORK/cluster2.yaml" | head -20; }
+cmp -s "$WORK/cluster.authkey1" "$WORK/cluster2.authkey1" || fail "secret changed over the round trip"
 end
 
 begin "rollback for an unknown node fails with a message"
@@ -129,12 +136,16 @@ begin "-o writes through a symbolic link and '-' means stdout"
 mkdir -p "$WORK/real"; ln -s "$WORK/real/spec.yaml" "$WORK/link.yaml"
 run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o "$WORK/link.yaml"
 [ -L "$WORK/link.yaml" ] || fail "the link was replaced by a file"
-cmp -s "$WORK/real/spec.yaml" "$WORK/cluster.yaml" || fail "the link's target was not written"
+diff <(sed 's/link.authkey/cluster.authkey/' "$WORK/real/spec.yaml") "$WORK/cluster.yaml" >/dev/null \
+  || fail "the link's target was not written"
+[ -f "$WORK/link.authkey1" ] || fail "the secret file is not beside the path given"
 run 0 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o -
-cmp -s "$WORK/out" "$WORK/cluster.yaml" || fail "-o - did not print the spec"
+diff <(grep -v "secret" "$WORK/out") <(grep -v "secret" "$WORK/cluster.yaml") >/dev/null \
+  || fail "-o - did not print the spec"
 [ -e ./- ] && fail "-o - created a file named '-'"
 run 1 migrate --from "$WORK/legacy/node01" --peer "$WORK/legacy/node02" -o "$WORK/real"
 has err "not a regular file"
+[ -e "$WORK/real.authkey1" ] && fail "a secret file was left for a spec that was not written"
 end
 
 begin "an authkeys readable by others is refused, naming the file"

@@ -1,6 +1,7 @@
 #include "agent/config/diagnostics.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -46,41 +47,139 @@ bool SourceMap::Has(absl::string_view path) const {
 }
 
 namespace {
+
 // Case-insensitive edit distance where swapping two neighbours ("nmae" for
 // "name") counts as one edit, the commonest typo (optimal string alignment).
-size_t EditDistance(absl::string_view a, absl::string_view b) {
-  auto same = [&](size_t i, size_t j) {
-    return absl::ascii_tolower(a[i]) == absl::ascii_tolower(b[j]);
-  };
-  std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+// `a` is lower case already. Returns a value above `bound` as soon as two
+// successive rows exceed it everywhere (the distance can only grow from
+// there: a transposition reads two rows back). `rows` holds three rows of
+// b.size() + 1 entries.
+size_t EditDistance(absl::string_view a, absl::string_view b, size_t bound, size_t* rows) {
+  const char* pa = a.data();
+  const char* pb = b.data();
+  const size_t w = b.size() + 1;
+  size_t* before = rows;
+  size_t* prev = rows + w;
+  size_t* cur = rows + 2 * w;
+  for (size_t j = 0; j < w; ++j) prev[j] = j;
+  size_t prev_min = 0;
   for (size_t i = 1; i <= a.size(); ++i) {
+    const char ai = pa[i - 1];
     cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same(i - 1, j - 1) ? 0 : 1)});
-      if (i > 1 && j > 1 && same(i - 1, j - 2) && same(i - 2, j - 1)) {
-        cur[j] = std::min(cur[j], before[j - 2] + 1);
+    size_t row_min = i;
+    for (size_t j = 1; j < w; ++j) {
+      const char bj = absl::ascii_tolower(static_cast<unsigned char>(pb[j - 1]));
+      size_t v = prev[j - 1] + (ai == bj ? 0 : 1);
+      if (prev[j] + 1 < v) v = prev[j] + 1;
+      if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && ai == absl::ascii_tolower(static_cast<unsigned char>(pb[j - 2])) &&
+          pa[i - 2] == bj && before[j - 2] + 1 < v) {
+        v = before[j - 2] + 1;
       }
+      cur[j] = v;
+      if (v < row_min) row_min = v;
     }
-    std::swap(before, prev);
-    std::swap(prev, cur);
+    if (row_min > bound && (i == 1 || prev_min > bound)) return bound + 1;
+    prev_min = row_min;
+    size_t* t = before;
+    before = prev;
+    prev = cur;
+    cur = t;
   }
   return prev[b.size()];
 }
+
+// Which characters a word has, in 64 buckets (letters without case, digits,
+// '_', the rest hashed). One edit changes the set by at most two buckets, so
+// half the buckets two words do not share is a lower bound of their edit
+// distance: most candidates are ruled out without computing it.
+uint64_t CharBuckets(absl::string_view s) {
+  uint64_t mask = 0;
+  for (char c : s) {
+    unsigned char u = absl::ascii_tolower(static_cast<unsigned char>(c));
+    unsigned bucket;
+    if (u >= 'a' && u <= 'z') {
+      bucket = u - 'a';
+    } else if (u >= '0' && u <= '9') {
+      bucket = 26 + (u - '0');
+    } else if (u == '_') {
+      bucket = 36;
+    } else {
+      bucket = 37 + u % 27;
+    }
+    mask |= uint64_t{1} << bucket;
+  }
+  return mask;
+}
+
 }  // namespace
 
 std::string ClosestMatch(absl::string_view word,
-                         const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
+                         const std::vector<std::string>& candidates,
+                         size_t* computations) {
+  const size_t max_distance = std::max<size_t>(1, word.size() / 3);
+  auto in_reach = [&](const std::string& c) {
+    return (c.size() > word.size() ? c.size() - word.size() : word.size() - c.size()) <=
+           max_distance;
+  };
+  // The word in lower case, and three DP rows, on the stack when they fit.
+  char word_stack[kMaxSuggestLength];
+  std::string word_heap;
+  absl::string_view lower;
+  if (word.size() > kMaxSuggestLength &&
+      std::none_of(candidates.begin(), candidates.end(), in_reach)) {
+    return "";  // no candidate is near its length: nothing to lower-case
+  }
+  if (word.size() <= kMaxSuggestLength) {
+    for (size_t i = 0; i < word.size(); ++i) {
+      word_stack[i] = absl::ascii_tolower(static_cast<unsigned char>(word[i]));
+    }
+    lower = absl::string_view(word_stack, word.size());
+  } else {
+    word_heap = absl::AsciiStrToLower(word);
+    lower = word_heap;
+  }
+  const uint64_t word_buckets = CharBuckets(lower);
+  size_t stack_rows[3 * (kMaxSuggestLength + 1)];
+  std::vector<size_t> heap_rows;
+  const std::string* best = nullptr;
+  size_t best_distance = max_distance + 1;
   for (const std::string& c : candidates) {
-    size_t d = EditDistance(word, c);
+    const size_t gap = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
+    if (gap >= best_distance) continue;  // at least `gap` insertions or deletions
+    const size_t unshared = static_cast<size_t>(__builtin_popcountll(word_buckets ^ CharBuckets(c)));
+    if ((unshared + 1) / 2 >= best_distance) continue;
+    size_t* rows = stack_rows;
+    if (c.size() > kMaxSuggestLength) {
+      heap_rows.resize(3 * (c.size() + 1));
+      rows = heap_rows.data();
+    }
+    if (computations != nullptr) ++*computations;
+    size_t d = EditDistance(lower, c, best_distance - 1, rows);
     if (d < best_distance) {
       best_distance = d;
-      best = c;
+      best = &c;
     }
   }
-  return best;
+  return best == nullptr ? std::string() : *best;
+}
+
+std::string SuggestionBudget::Closest(absl::string_view word,
+                                      const std::vector<std::string>& candidates) {
+  if (searches_ >= limit_) {
+    refused_ = true;
+    return "";
+  }
+  ++searches_;
+  return ClosestMatch(word, candidates, &computations_);
+}
+
+std::string SuggestionBudget::RanOutNotice() {
+  if (!refused_ || noticed_) return "";
+  noticed_ = true;
+  return absl::StrCat("more than ", limit_,
+                      " unknown names in this file: no more 'did you mean' suggestions "
+                      "for the rest of it");
 }
 
 }  // namespace hacluster::config

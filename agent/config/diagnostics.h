@@ -100,9 +100,52 @@ class DiagnosticSink {
 };
 
 // The candidate closest to `word` by edit distance when it is close enough
-// to be a plausible typo (distance <= max(1, len/3)); empty otherwise.
+// to be a plausible typo (distance <= max(1, len/3)); empty otherwise. Ties
+// go to the earlier candidate. A candidate that cannot be close enough is
+// skipped without a computation: its length differs by more than the bound,
+// or so do the letters one has and the other has not (each edit changes at
+// most two); a computation stops as soon as it cannot beat the best so far;
+// words and candidates up to kMaxSuggestLength characters are compared
+// without allocating. When `computations` is given, the number of edit
+// distances computed is added to it (the work, for tests).
+inline constexpr size_t kMaxSuggestLength = 64;
 std::string ClosestMatch(absl::string_view word,
-                         const std::vector<std::string>& candidates);
+                         const std::vector<std::string>& candidates,
+                         size_t* computations = nullptr);
+
+// Bounds the "did you mean" searches of one input file, so that a file of
+// junk (up to the 4 MiB cap) does not cost a search per unknown word: the
+// first `limit` searches are made, later ones return "" at no cost. The
+// caller says once that suggestions stopped: RanOutNotice() is non-empty on
+// the first refused search only.
+//
+// Thread-safety: not thread-safe; one per file being read.
+class SuggestionBudget {
+ public:
+  static constexpr int kDefaultLimit = 20;
+  explicit SuggestionBudget(int limit = kDefaultLimit) : limit_(limit) {}
+
+  // ClosestMatch(word, candidates) while searches remain; "" afterwards.
+  std::string Closest(absl::string_view word, const std::vector<std::string>& candidates);
+
+  // True while a search would still be made (callers may skip building the
+  // candidate list otherwise).
+  bool has_searches_left() const { return searches_ < limit_; }
+
+  // "no more 'did you mean' suggestions ..." right after the first search
+  // the budget refused, once per budget; "" at any other time.
+  std::string RanOutNotice();
+
+  int searches() const { return searches_; }
+  size_t computations() const { return computations_; }
+
+ private:
+  int limit_;
+  int searches_ = 0;
+  size_t computations_ = 0;
+  bool refused_ = false;  // a search was refused
+  bool noticed_ = false;  // RanOutNotice has returned its text
+};
 
 }  // namespace hacluster::config
 

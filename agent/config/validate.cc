@@ -161,6 +161,7 @@ class Validator {
   std::map<IpAddr, std::string> node_addresses_;  // address -> node name
   std::vector<std::string> node_names_;           // in spec order
   std::vector<std::string> sorted_node_names_;    // for lookups
+  SuggestionBudget suggestions_;                  // "did you mean" for node names
 };
 
 void Validator::CheckClusterName() {
@@ -559,9 +560,12 @@ void Validator::CheckGroup(int g, std::map<IpAddr, std::string>* vips) {
                             group.preferred_node())) {
       std::string message = absl::StrCat("preferred_node ", Quoted(group.preferred_node()),
                                          " of ", label, " is not a node of this cluster");
-      std::string close = ClosestMatch(group.preferred_node(), nodes);
+      std::string close = suggestions_.Closest(group.preferred_node(), nodes);
       if (!close.empty()) absl::StrAppend(&message, "; did you mean ", Quoted(close), "?");
       sink_.Error(path + ".preferred_node", std::move(message));
+      if (std::string notice = suggestions_.RanOutNotice(); !notice.empty()) {
+        sink_.Warning(path + ".preferred_node", std::move(notice));
+      }
     }
   }
   if (group.resources().empty()) {

@@ -208,6 +208,19 @@ class Decoder {
     out_->diagnostics.push_back({Severity::kError, Loc(mark), std::move(message)});
   }
 
+  bool has_suggestions_left() const { return suggestions_.has_searches_left(); }
+
+  // The "did you mean" suggestion for an unknown `word` while the file's
+  // budget lasts (a note, once, when it runs out).
+  std::string Suggest(const YAML::Mark& mark, absl::string_view word,
+                      const std::vector<std::string>& candidates) {
+    std::string close = suggestions_.Closest(word, candidates);
+    if (std::string notice = suggestions_.RanOutNotice(); !notice.empty()) {
+      out_->diagnostics.push_back({Severity::kWarning, Loc(mark), std::move(notice)});
+    }
+    return close;
+  }
+
  private:
   Location Loc(const YAML::Mark& m) const {
     if (m.is_null()) return Location{file_, 0, 0};
@@ -238,6 +251,7 @@ class Decoder {
 
   const std::string& file_;
   ParsedSpec* out_;
+  SuggestionBudget suggestions_;
 };
 
 void Decoder::DecodeMessage(const YAML::Node& map, const std::string& path, Message* msg) {
@@ -262,9 +276,11 @@ void Decoder::DecodeMessage(const YAML::Node& map, const std::string& path, Mess
     const FieldDescriptor* f = d->FindFieldByName(name);
     if (f == nullptr) {
       std::vector<std::string> names;
-      for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
+      if (has_suggestions_left()) {
+        for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
+      }
       std::string message = absl::StrCat("unknown key '", Join(path, name), "'");
-      std::string close = ClosestMatch(name, names);
+      std::string close = Suggest(key.Mark(), name, names);
       if (!close.empty()) absl::StrAppend(&message, "; did you mean '", close, "'?");
       Error(key.Mark(), std::move(message));
       continue;
@@ -424,7 +440,7 @@ bool Decoder::DecodeScalar(const YAML::Node& value, const YAML::Mark& mark,
         break;
       }
       error = absl::StrCat("'", text, "' is not one of ", absl::StrJoin(names, ", "));
-      std::string close = ClosestMatch(text, names);
+      std::string close = Suggest(mark, text, names);
       if (!close.empty()) absl::StrAppend(&error, "; did you mean '", close, "'?");
       break;
     }
@@ -594,8 +610,6 @@ void EmitMessage(YAML::Emitter& out, const Message& msg) {
 }
 
 
-constexpr off_t kMaxSpecBytes = 4 << 20;
-
 // Reads a spec file into *text; returns what is wrong, or "" on success.
 // Non-blocking open and a type check first, so a FIFO or device cannot hang
 // or flood the reader.
@@ -608,7 +622,7 @@ std::string ReadSpecFile(const std::string& path, std::string* text) {
     problem = absl::StrCat("cannot read spec file ", path, ": ", std::strerror(errno));
   } else if (!S_ISREG(st.st_mode)) {
     problem = absl::StrCat(path, " is not a regular file");
-  } else if (st.st_size > kMaxSpecBytes) {
+  } else if (static_cast<size_t>(st.st_size) > kMaxSpecBytes) {
     problem = absl::StrCat(path, " is larger than 4 MiB; that is not a cluster spec");
   }
   char buf[65536];
@@ -618,7 +632,7 @@ std::string ReadSpecFile(const std::string& path, std::string* text) {
     if (n < 0) problem = absl::StrCat("cannot read spec file ", path, ": ", std::strerror(errno));
     if (n <= 0) break;
     text->append(buf, static_cast<size_t>(n));
-    if (text->size() > static_cast<size_t>(kMaxSpecBytes)) {
+    if (text->size() > kMaxSpecBytes) {
       problem = absl::StrCat(path, " is larger than 4 MiB; that is not a cluster spec");
     }
   }
@@ -626,36 +640,129 @@ std::string ReadSpecFile(const std::string& path, std::string* text) {
   return problem;
 }
 
-// Records where the first two documents of a stream start, and the first
-// alias: a spec may not use anchors and aliases, which let a few bytes stand
-// for billions of nodes ("billion laughs").
-class DocumentStarts : public YAML::EventHandler {
+// More unknown keys than this and a file is not a spec: reading stops.
+constexpr int kMaxUnknownKeys = 100;
+
+// Thrown by FirstPass to stop yaml-cpp's parser early.
+struct TooManyUnknownKeys {};
+
+// The first pass over a stream's events, before yaml-cpp builds its node
+// tree: records where the first two documents start and the first alias (a
+// spec may not use anchors and aliases, which let a few bytes stand for
+// billions of nodes, "billion laughs"), and follows the spec's schema to
+// find keys that name no field. After kMaxUnknownKeys of them it throws
+// TooManyUnknownKeys: building the tree of a 4 MiB file of junk keys would
+// take yaml-cpp seconds, and every key would be an error anyway.
+class FirstPass : public YAML::EventHandler {
  public:
+  struct UnknownKey {
+    YAML::Mark mark;
+    std::string path;  // "nodes[0].nmae": elements numbered as in the YAML
+    std::string name;
+    const Descriptor* message;  // where it was looked up
+  };
+
   YAML::Mark marks[2];
   bool has_alias = false;
   YAML::Mark alias;
+  std::vector<UnknownKey> unknown;
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (count_ < 2) marks[count_] = mark;
     ++count_;
+    stack_.clear();
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { Scalar(nullptr, ""); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
     if (!has_alias) alias = mark;
     has_alias = true;
+    Scalar(nullptr, "");
   }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    Scalar(&mark, value);
+  }
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
+                       YAML::EmitterStyle::value) override {
+    Start(/*is_map=*/false);
+  }
+  void OnSequenceEnd() override { End(); }
   void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+                  YAML::EmitterStyle::value) override {
+    Start(/*is_map=*/true);
+  }
+  void OnMapEnd() override { End(); }
 
  private:
+  // An open map or sequence. `message`: the message whose fields a map's
+  // keys name, or the message type of a sequence's elements; null where
+  // anything goes (map<string, string> fields, values of unknown keys).
+  struct Frame {
+    bool is_map;
+    const Descriptor* message;
+    std::string path;
+    bool key_next = true;                     // maps: the next child is a key
+    const Descriptor* value_message = nullptr;  // maps: for the current key's value
+    std::string value_path;                   // maps: the current key's path
+    int index = 0;                            // sequences: the next element's index
+  };
+
+  // What the node starting now is checked against, and its path.
+  std::pair<const Descriptor*, std::string> Child() {
+    if (stack_.empty()) return {spec::v1::ClusterSpec::descriptor(), ""};
+    Frame& parent = stack_.back();
+    if (!parent.is_map) {
+      return {parent.message, absl::StrCat(parent.path, "[", parent.index, "]")};
+    }
+    if (parent.key_next) return {nullptr, parent.path};  // a map or list as a key
+    return {parent.value_message, parent.value_path};
+  }
+
+  // A child of the innermost map or sequence is complete.
+  void Completed() {
+    if (stack_.empty()) return;
+    Frame& parent = stack_.back();
+    if (parent.is_map) {
+      parent.key_next = !parent.key_next;
+    } else {
+      ++parent.index;
+    }
+  }
+
+  void Start(bool is_map) {
+    auto [message, path] = Child();
+    stack_.push_back(Frame{is_map, message, std::move(path)});
+  }
+
+  void End() {
+    if (!stack_.empty()) stack_.pop_back();
+    Completed();
+  }
+
+  void Scalar(const YAML::Mark* mark, const std::string& value) {
+    if (!stack_.empty() && stack_.back().is_map && stack_.back().key_next) Key(mark, value);
+    Completed();
+  }
+
+  void Key(const YAML::Mark* mark, const std::string& name) {
+    Frame& map = stack_.back();
+    map.value_message = nullptr;
+    map.value_path = Join(map.path, name);
+    if (map.message == nullptr || mark == nullptr) return;
+    const FieldDescriptor* f = map.message->FindFieldByName(name);
+    if (f == nullptr) {
+      unknown.push_back({*mark, map.value_path, name, map.message});
+      if (static_cast<int>(unknown.size()) > kMaxUnknownKeys) throw TooManyUnknownKeys();
+      return;
+    }
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !f->is_map() && !IsDuration(f)) {
+      map.value_message = f->message_type();
+    }
+  }
+
   int count_ = 0;
+  std::vector<Frame> stack_;
 };
 
 // YAML forbids tabs in indentation, and yaml-cpp's message for one ("illegal
@@ -692,9 +799,30 @@ bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_
     std::string owned(text);
     std::istringstream stream(owned);
     YAML::Parser parser(stream);
-    DocumentStarts starts;
+    FirstPass starts;
     int docs = 0;
-    while (docs < 2 && parser.HandleNextDocument(starts)) ++docs;
+    try {
+      while (docs < 2 && parser.HandleNextDocument(starts)) ++docs;
+    } catch (const TooManyUnknownKeys&) {
+      // Each unknown key as the decoder would say it, then why reading stopped.
+      for (const FirstPass::UnknownKey& k : starts.unknown) {
+        std::vector<std::string> names;
+        if (decoder.has_suggestions_left()) {
+          for (int i = 0; i < k.message->field_count(); ++i) {
+            names.push_back(k.message->field(i)->name());
+          }
+        }
+        std::string message = absl::StrCat("unknown key '", k.path, "'");
+        std::string close = decoder.Suggest(k.mark, k.name, names);
+        if (!close.empty()) absl::StrAppend(&message, "; did you mean '", close, "'?");
+        decoder.Error(k.mark, std::move(message));
+      }
+      decoder.Error(starts.unknown.back().mark,
+                    absl::StrCat("more than ", kMaxUnknownKeys,
+                                 " unknown keys: this is not a cluster spec; reading stopped "
+                                 "here"));
+      return false;
+    }
     if (docs == 0) {
       out.diagnostics.push_back(
           {Severity::kError, Location{filename, 0, 0},

@@ -10,7 +10,9 @@
 // (AUTH_METHOD_SHA256 -> `sha256`, AUTO_FAILBACK_ON -> `on`), and bools are
 // true/false (yes/no and on/off are accepted on input). Unknown keys,
 // duplicate keys, wrong types, out-of-range numbers and two members of one
-// oneof are errors naming the key and its place in the file.
+// oneof are errors naming the key and its place in the file. After 100
+// unknown keys the file is not read further (an error says where), and
+// "did you mean" suggestions stop after config::SuggestionBudget's limit.
 //
 // SpecToYaml writes the canonical form: fields in proto field order, unset
 // fields left out, map entries sorted by key, durations in their shortest
@@ -39,6 +41,10 @@ struct ParsedSpec {
   SourceMap source_map;
   std::vector<Diagnostic> diagnostics;
 };
+
+// The largest spec file LoadSpecFile reads (4 MiB); anything larger is
+// refused as not a spec.
+inline constexpr size_t kMaxSpecBytes = 4 << 20;
 
 // Parses YAML text; never throws. Problems go to diagnostics, located as
 // FILE:LINE:COL with `filename` as FILE. Does not run ValidateSpec.

@@ -66,6 +66,46 @@ TEST(YamlCodecTest, UnknownKeyWithNothingCloseHasNoSuggestion) {
   EXPECT_EQ(FormatDiagnostic(p.diagnostics[0]), "spec.yaml:2:1: error: unknown key 'stonith'");
 }
 
+// A file of unknown keys is not a spec: reading stops after 100 of them
+// (the first pass over the events, before a node tree is built), each
+// named as the decoder names it, and suggestions stop after their budget.
+TEST(YamlCodecTest, ReadingStopsAfterAHundredUnknownKeys) {
+  std::string yaml = "cluster_name: c\nnodes:\n  - nmae: a\n";
+  for (int i = 0; i < 5000; ++i) yaml += absl::StrCat("junk", i, ": 1\n");
+  ParsedSpec p = Parse(yaml);
+  int unknown = 0;
+  int suggested = 0;
+  int notices = 0;
+  for (const Diagnostic& d : p.diagnostics) {
+    unknown += d.message.find("unknown key '") == 0;
+    suggested += d.message.find("; did you mean") != std::string::npos;
+    notices += d.severity == Severity::kWarning &&
+               d.message.find("no more 'did you mean' suggestions") != std::string::npos;
+  }
+  EXPECT_EQ(unknown, 101) << FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(suggested, 1);  // nmae -> name; no junkN is close to a key
+  EXPECT_EQ(notices, 1);
+  EXPECT_EQ(FormatDiagnostic(p.diagnostics[0]),
+            "spec.yaml:3:5: error: unknown key 'nodes[0].nmae'; did you mean 'name'?");
+  EXPECT_EQ(FormatDiagnostic(p.diagnostics.back()),
+            "spec.yaml:103:1: error: more than 100 unknown keys: this is not a cluster spec; "
+            "reading stopped here");
+}
+
+// Keys of map fields (OCF params, labels) are the operator's, not the
+// schema's: any number of them is fine.
+TEST(YamlCodecTest, ManyMapEntriesAreNotUnknownKeys) {
+  std::string yaml = "cluster_name: c\nnodes:\n  - name: a\n    labels:\n";
+  for (int i = 0; i < 300; ++i) yaml += absl::StrCat("      l", i, ": v\n");
+  yaml += "groups:\n  - name: g\n    resources:\n      - ocf:\n          type: X\n"
+          "          params:\n";
+  for (int i = 0; i < 300; ++i) yaml += absl::StrCat("            p", i, ": v\n");
+  ParsedSpec p = Parse(yaml);
+  EXPECT_TRUE(p.diagnostics.empty()) << FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(p.spec.nodes(0).labels_size(), 300);
+  EXPECT_EQ(p.spec.groups(0).resources(0).ocf().params_size(), 300);
+}
+
 TEST(YamlCodecTest, SequenceForDurationIsATypeError) {
   ExpectError("timing:\n  deadtime: [1, 2]\n", 2, 13,
               {"timing.deadtime: expected a duration such as 500ms or 2s, got a sequence"});
