@@ -152,8 +152,8 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     // problems reported at the legacy line they came from.
     config::ValidateOptions vopts;
     vopts.check_files = false;  // secrets are inline; nothing to stat
-    // The converter already said some of it in the same words at the same
-    // line (keys not acted on yet, config/not_acted_on.h): shown once.
+    // What the converter already said in the same words at the same line
+    // is shown once.
     const size_t converted = diagnostics.size();
     for (Diagnostic& d : config::ValidateSpec(result.spec, result.source_map, vopts)) {
       bool said = std::any_of(diagnostics.begin(), diagnostics.begin() + converted,

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/config/duration.h"
-#include "agent/config/not_acted_on.h"
 #include "migrate/authkeys_parser.h"
 #include "migrate/hacf_parser.h"
 #include "migrate/haresources_parser.h"
@@ -265,12 +264,8 @@ class ConverterState {
       r->set_user(d.args[0]);
       for (size_t k = 1; k < d.args.size(); ++k) r->add_argv(d.args[k]);
       map_.Set(absl::StrCat("respawn[", i, "]"), At(d.line));
-      // The words ValidateSpec uses at this line, so hacli migrate shows one.
-      Warning(d.line, config::RespawnNotActedOn(*r));
-      if (d.args[1][0] != '/') {
-        Warning(d.line, absl::StrCat("respawn program '", d.args[1], "' is not a full path; "
-                                     "Heartbeat and the agent need one (e.g. /usr/lib/...)"));
-      }
+      // A program that is not an absolute path is an error of the spec's
+      // validation, said at this line.
       for (size_t k = 2; k < d.args.size(); ++k) {
         if (d.args[k].find_first_of("\"'$`|&;<>*?") != std::string::npos) {
           Warning(d.line, absl::StrCat("respawn argument '", d.args[k], "' looks like shell "
@@ -297,7 +292,6 @@ class ConverterState {
       Once(d);
       spec_.set_watchdog_device(d.args[0]);
       map_.Set("watchdog_device", At(d.line));
-      Warning(d.line, config::WatchdogNotActedOn(d.args[0]));
     } else if (n == "logfile") {
       Once(d);
       spec_.mutable_logging()->set_file(d.args[0]);

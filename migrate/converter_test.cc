@@ -234,7 +234,9 @@ TEST(ConverterTest, LoggingAndUseLogd) {
   EXPECT_FALSE(off.spec.has_logging());
 }
 
-TEST(ConverterTest, RespawnWithShellSyntaxOrRelativePathWarns) {
+// Shell syntax is warned about; a program that is not an absolute path is
+// the validation's error (validate_test), not the converter's.
+TEST(ConverterTest, RespawnWithShellSyntaxWarns) {
   MigrateResult r = ConvertLegacy(Text("node a\n"
                                        "respawn root /usr/bin/foo -a \"b c\" > /dev/null\n"
                                        "respawn hacluster bin/mon\n"),
@@ -242,9 +244,9 @@ TEST(ConverterTest, RespawnWithShellSyntaxOrRelativePathWarns) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 2,
                             "respawn argument '\"b' looks like shell syntax"))
       << All(r);
-  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3,
-                            "respawn program 'bin/mon' is not a full path"))
-      << All(r);
+  EXPECT_FALSE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3, "")) << All(r);
+  ASSERT_EQ(r.spec.respawn_size(), 2);
+  EXPECT_EQ(r.spec.respawn(1).argv(0), "bin/mon");
 }
 
 TEST(ConverterTest, ConnectivityRespawnWatchdog) {
@@ -272,8 +274,8 @@ TEST(ConverterTest, ConnectivityRespawnWatchdog) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 8,
                             "ping_group 'g1' is defined twice"));
   EXPECT_EQ(r.source_map.Find("connectivity.ping_nodes[1]"), (Location{"ha.cf", 2, 0}));
-  // ipfail's, and one per line for what the agent does not do yet.
-  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 3) << All(r);
+  // ipfail's only: the agent acts on the other respawn and the watchdog.
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 1) << All(r);
 }
 
 // Heartbeat's API clients started by respawn become nothing in the spec,
@@ -301,8 +303,8 @@ TEST(ConverterTest, IpfailCcmAndDopdConvertToNothingSayingWhatReplacesThem) {
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 4,
                             "drbd-peer-outdater handler will fail"))
       << All(r);
-  // No "not a full path" for `ccm`, no "not acted on" for any of the three.
-  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 4) << All(r);
+  // One warning each, nothing more (`ccm` is dropped, not checked as a path).
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kWarning), 3) << All(r);
 
   MigrateResult lone = ConvertLegacy(Text("node a\nrespawn hacluster /usr/lib/heartbeat/ipfail\n"), {});
   EXPECT_TRUE(HasDiagnostic(lone.diagnostics, Severity::kWarning, "ha.cf", 2,
@@ -312,23 +314,20 @@ TEST(ConverterTest, IpfailCcmAndDopdConvertToNothingSayingWhatReplacesThem) {
   EXPECT_EQ(lone.spec.respawn_size(), 0);
 }
 
-// respawn and watchdog convert (so the spec keeps them for an agent that
-// acts on them) but the new agent does not act on them yet: said at the line.
-TEST(ConverterTest, RespawnAndWatchdogWarnTheNewAgentDoesNotActOnThemYet) {
+// respawn and watchdog convert to the keys the agent acts on, with no
+// warning; a respawn program that is not an absolute path is left to the
+// validation (an error at its line).
+TEST(ConverterTest, RespawnAndWatchdogConvertWithoutWarnings) {
   MigrateResult r = ConvertLegacy(Text("node a\n"
                                        "watchdog /dev/watchdog\n"
                                        "respawn nobody /usr/bin/mon --flag x\n"),
                                   {});
   ASSERT_TRUE(r.ok()) << All(r);
-  ASSERT_EQ(r.diagnostics.size(), 2u) << All(r);
-  EXPECT_EQ(config::FormatDiagnostic(r.diagnostics[0]),
-            "ha.cf:2: warning: watchdog_device /dev/watchdog is not acted on by this version "
-            "of ha-agent: no hardware watchdog will be kept alive");
-  EXPECT_EQ(config::FormatDiagnostic(r.diagnostics[1]),
-            "ha.cf:3: warning: respawn is not acted on by this version of ha-agent: "
-            "/usr/bin/mon will not be started, nor restarted when it dies");
+  EXPECT_TRUE(r.diagnostics.empty()) << All(r);
   EXPECT_EQ(r.spec.watchdog_device(), "/dev/watchdog");
+  EXPECT_EQ(r.source_map.Find("watchdog_device"), (Location{"ha.cf", 2, 0}));
   ASSERT_EQ(r.spec.respawn_size(), 1);
+  EXPECT_EQ(r.spec.respawn(0).user(), "nobody");
   EXPECT_EQ(r.source_map.Find("respawn[0]"), (Location{"ha.cf", 3, 0}));
 }
 

@@ -46,9 +46,7 @@ const std::vector<FixtureCase>& GoodFixtures() {
                         "digest"},
         {"ha.cf", 8, "the ucast lines name 1 address(es) for 2 nodes"}}},
       {"seed001_linuxha",
-       {{"ha.cf", 3, "watchdog_device /dev/watchdog is not acted on by this version of "
-                     "ha-agent"},
-        {"ha.cf", 9, "hopfudge is dropped"},
+       {{"ha.cf", 9, "hopfudge is dropped"},
         {"authkeys", 2, "key 1's secret is 'key-for-sha1-any-text-you-want', the sample of "
                         "Heartbeat's documentation"},
         {"ha.cf", 15, "respawn of ipfail is not converted (nothing in the spec): the agent "

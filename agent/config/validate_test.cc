@@ -62,8 +62,8 @@ void ExpectError(const std::string& yaml, int line, int column,
   ExpectOne(Validate(yaml), Severity::kError, line, column, parts);
 }
 
-// The errors among `ds`, for specs that also use keys that are accepted
-// but not acted on (each of which adds a warning, tested on its own below).
+// The errors among `ds`, for specs that also draw warnings (each tested on
+// its own).
 std::vector<Diagnostic> ErrorsOf(const std::vector<Diagnostic>& ds) {
   std::vector<Diagnostic> errors;
   for (const Diagnostic& d : ds) {
