@@ -100,15 +100,16 @@ run_one() {
   local dir="$exe.runfiles/$workspace"
   [ -d "$dir" ] || dir="$ROOT"
   echo "report.sh: running $name $mode_flag (in $dir, at most ${timeout_s}s)"
-  local t0 t1 rc
-  t0=$(date +%s)
+  local t0 t1 rc secs
+  t0=$(date +%s.%N)
   (cd "$dir" && timeout --kill-after=30 "$timeout_s" "$exe" $mode_flag) \
     >"$work/$name.out" 2>"$work/$name.err" </dev/null
   rc=$?
-  t1=$(date +%s)
+  t1=$(date +%s.%N)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   echo "$rc" >"$work/$name.rc"
-  echo $((t1 - t0)) >"$work/$name.secs"
-  echo "report.sh: $name: exit status $rc after $((t1 - t0))s"
+  echo "$secs" >"$work/$name.secs"
+  echo "report.sh: $name: exit status $rc after ${secs}s"
 }
 
 for t in "${targets[@]}"; do run_one "$t"; done
@@ -118,12 +119,13 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 # names the settings; lines with a median, a p99, a rate, a CPU share or a
 # count of deaths or late heartbeats are its figures.
 figures_re='median|p99|req/s|false death|late heartbeat|CPU|RSS|wrong or failed'
-status_of() {  # NAME -> "ok" / "failed (exit N)" / "timed out after Ss"
-  local rc secs
-  rc=$(cat "$work/$1.rc") secs=$(cat "$work/$1.secs")
+status_of() {  # NAME -> "ok" / "failed (exit status N)" / "timed out ..." / "killed ..."
+  local rc
+  rc=$(cat "$work/$1.rc")
   case "$rc" in
     0) echo "ok" ;;
-    124|137) echo "timed out (stopped after ${secs}s)" ;;
+    124) echo "timed out (stopped at the ${timeout_s} s limit)" ;;
+    137) echo "killed by SIGKILL (the timeout's last resort, or the kernel)" ;;
     *) echo "failed (exit status $rc)" ;;
   esac
 }
