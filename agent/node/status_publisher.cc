@@ -8,16 +8,28 @@ namespace hacluster::agent {
 
 using google::protobuf::util::TimeUtil;
 
-LogLevel LevelOf(v1::EventKind kind) {
-  switch (kind) {
+LogLevel LevelOf(const v1::Event& e) {
+  switch (e.kind()) {
+    case v1::EVENT_KIND_GROUP_FAILED:
+    case v1::EVENT_KIND_STOP_FAILED:
+    case v1::EVENT_KIND_SPLIT_BRAIN:
+      return LogLevel::kError;
+    case v1::EVENT_KIND_FENCING:
+      return e.ok() ? LogLevel::kWarning : LogLevel::kError;
     case v1::EVENT_KIND_NODE_DEAD:
     case v1::EVENT_KIND_LINK_DEAD:
     case v1::EVENT_KIND_PING_DEAD:
     case v1::EVENT_KIND_HEARTBEAT_LATE:
     case v1::EVENT_KIND_CONFIG_REJECTED:
     case v1::EVENT_KIND_AUTH_FAILURE:
-    case v1::EVENT_KIND_CONFIG_DRIFT:
+    case v1::EVENT_KIND_QUORUM_LOST:
       return LogLevel::kWarning;
+    case v1::EVENT_KIND_CONFIG_DRIFT:
+      // ok: the nodes agree again.
+      return e.ok() ? LogLevel::kInfo : LogLevel::kWarning;
+    case v1::EVENT_KIND_RESOURCE_OP:
+    case v1::EVENT_KIND_API_CALL:
+      return e.ok() ? LogLevel::kInfo : LogLevel::kWarning;
     default:
       return LogLevel::kInfo;
   }
@@ -53,7 +65,7 @@ void StatusPublisher::Emit(std::vector<v1::Event>* events) {
     e.set_local_generation(generation_);
     if (e.kind() == v1::EVENT_KIND_HEARTBEAT_LATE) ++late_heartbeats_;
     if (e.kind() == v1::EVENT_KIND_NODE_DEAD) ++node_deaths_;
-    logger_.Log(LevelOf(e.kind()), e.reason(),
+    logger_.Log(LevelOf(e), e.reason(),
                 {.node = e.node(), .group = e.group(), .link = e.link(), .resource = e.resource()});
     hub_.Emit(std::move(e));
   }

@@ -24,8 +24,13 @@
 
 namespace hacluster::agent {
 
-// The log level of an event of `kind`.
-LogLevel LevelOf(v1::EventKind kind);
+// The log level (and so the journal's priority) of an event: errors for
+// what needs an operator now (a group that failed here, a stop that
+// failed, two holders seen, a fencing command that failed); warnings for
+// deaths, late heartbeats, lost quorum, a failed resource operation, a
+// fencing that ran, refused specs, packets and API calls, and drift;
+// info for the rest.
+LogLevel LevelOf(const v1::Event& e);
 
 // Adds the spec's facts to a status: each node's addresses and labels, and
 // the running config version on the local node. Pure.

@@ -15,13 +15,35 @@
 namespace hacluster::agent {
 namespace {
 
+v1::Event Ev(v1::EventKind kind, bool ok = false) {
+  v1::Event e;
+  e.set_kind(kind);
+  e.set_ok(ok);
+  return e;
+}
+
 TEST(StatusPublisherTest, DeathsRefusalsAndLateHeartbeatsAreWarnings) {
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_NODE_DEAD), LogLevel::kWarning);
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_HEARTBEAT_LATE), LogLevel::kWarning);
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_CONFIG_REJECTED), LogLevel::kWarning);
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_AUTH_FAILURE), LogLevel::kWarning);
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_NODE_UP), LogLevel::kInfo);
-  EXPECT_EQ(LevelOf(v1::EVENT_KIND_CONFIG_RELOADED), LogLevel::kInfo);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_NODE_DEAD)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_HEARTBEAT_LATE)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_CONFIG_REJECTED)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_AUTH_FAILURE)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_QUORUM_LOST)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_NODE_UP)), LogLevel::kInfo);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_CONFIG_RELOADED)), LogLevel::kInfo);
+}
+
+TEST(StatusPublisherTest, GroupFailuresAreErrorsAndFailedOperationsWarnings) {
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_GROUP_FAILED)), LogLevel::kError);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_STOP_FAILED)), LogLevel::kError);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_SPLIT_BRAIN)), LogLevel::kError);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_FENCING, false)), LogLevel::kError);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_FENCING, true)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_RESOURCE_OP, false)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_RESOURCE_OP, true)), LogLevel::kInfo);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_API_CALL, false)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_API_CALL, true)), LogLevel::kInfo);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_CONFIG_DRIFT, false)), LogLevel::kWarning);
+  EXPECT_EQ(LevelOf(Ev(v1::EVENT_KIND_CONFIG_DRIFT, true)), LogLevel::kInfo);
 }
 
 TEST(StatusPublisherTest, SpecFactsFillEachNodeAndTheLocalVersion) {
