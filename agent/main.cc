@@ -90,11 +90,11 @@ shorter run, at once the first time, then with a doubling back-off (250
 ms up to 60 s). Each end is one log line saying why. At shutdown they get
 SIGTERM, then SIGKILL after 10 s.
 
-With watchdog_device, the agent opens the device at start (an error,
-naming it and why, stops the start), sets its timeout to deadtime where
-the device can, keeps it alive from the heartbeat loop (a hung loop lets
-the device reset the node) and disarms it (magic close) only on a clean
-stop.
+With watchdog_device, the agent opens the device as the last step of its
+start (an error, naming it and why, stops the start), sets its timeout to
+deadtime where the device can, keeps it alive from the heartbeat loop (a
+hung loop lets the device reset the node) and disarms it (magic close)
+only on a clean stop that leaves no group held.
 
 Under systemd (Type=notify): READY once the media are open and the API
 listens, RELOADING then READY around SIGHUP, STOPPING at shutdown, and

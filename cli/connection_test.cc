@@ -85,7 +85,9 @@ class ResolveConnectionTest : public ::testing::Test {
 TEST_F(ResolveConnectionTest, NothingGivenIsTheDefaultSocket) {
   absl::StatusOr<ConnectionOptions> r = Resolve({});
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->socket, kDefaultAgentSocket);
+  // The packaged agent's socket when there is one on this host.
+  EXPECT_EQ(r->socket, access(kPackagedAgentSocket, F_OK) == 0 ? kPackagedAgentSocket
+                                                                : kDefaultAgentSocket);
   EXPECT_TRUE(r->servers.empty());
 }
 

@@ -229,6 +229,14 @@ void AgentLoop::LogKernelDrops(MonoTime now) {
 
 void AgentLoop::Flush(MonoTime now) {
   LogKernelDrops(now);
+  // The status counts the kernel's drops, which wake nothing: a change is
+  // published with this turn.
+  uint64_t kernel = kernel_drops_before_;
+  for (const auto& m : config_.media) kernel += m->kernel_drops();
+  if (kernel != kernel_drops_seen_) {
+    kernel_drops_seen_ = kernel;
+    turn_had_input_ = true;
+  }
   for (std::string& line : drop_log_.Flush(now)) {
     v1::Event e;
     e.set_kind(v1::EVENT_KIND_AUTH_FAILURE);

@@ -377,6 +377,14 @@ class AgentLoop {
   bool status_dirty_ = true;
   // This turn handled a ready fd, a frame, or a pass over the groups.
   bool turn_had_input_ = false;
+  bool initdead_over_ = false;
+  uint64_t kernel_drops_seen_ = 0;
+  // The stop leaves groups held (the shutdown limit passed, or a second
+  // signal did not wait): the watchdog is not disarmed.
+  bool held_at_exit_ = false;
+  // Opens the spec's watchdog_device (the last step of Init) and works out
+  // how often the loop keeps it and systemd's watchdog alive.
+  absl::Status OpenWatchdog();
   MonoTime next_flush_;
   std::vector<MonoTime> last_send_error_log_;
   // Datagrams the kernel dropped per medium (its socket filter refused

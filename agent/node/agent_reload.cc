@@ -133,6 +133,24 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
   connectivity_->Reconfigure(ConnectivityConfigOf(config_), now);
   respawn_->Set(std::move(staged.respawn), now);
   const std::string watchdog_now = watchdog_ != nullptr ? watchdog_->device() : "";
+  std::string watchdog_timeout_note;
+  if (watchdog_ != nullptr && config_.spec.watchdog_device() == watchdog_now &&
+      diff.old_version != diff.new_version) {
+    const absl::Duration before = watchdog_->timeout();
+    if (watchdog_->SetTimeout(config_.timing.deadtime)) {
+      keepalive_every_ = std::min(watchdog_->KeepAliveInterval(),
+                                  notifier_.KeepAliveInterval() > absl::ZeroDuration()
+                                      ? notifier_.KeepAliveInterval()
+                                      : absl::InfiniteDuration());
+      if (watchdog_->timeout() != before) {
+        watchdog_timeout_note = absl::StrCat("; watchdog timeout ", absl::FormatDuration(before),
+                                             " -> ", absl::FormatDuration(watchdog_->timeout()));
+      }
+    } else if (watchdog_->settable_timeout()) {
+      watchdog_timeout_note = absl::StrCat("; the watchdog's timeout could not be set, it stays ",
+                                           absl::FormatDuration(watchdog_->timeout()));
+    }
+  }
   // The TLS files are re-read (and checked) off the loop; a failure keeps
   // the running certificates and is logged.
   if (api_ != nullptr) api_->ReloadTls(staged.api);
@@ -157,7 +175,8 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
                     config_.spec.watchdog_device() != watchdog_now
                         ? absl::StrCat("; watchdog_device stays '", watchdog_now,
                                        "' until restart")
-                        : ""),
+                        : "",
+                    watchdog_timeout_note),
        now);
   return absl::OkStatus();
 }
@@ -165,7 +184,9 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
 bool AgentLoop::HandleSignals(MonoTime now) {
   bool keep_going = true;
   for (int signo : loop_->TakeSignals()) {
-    if (signo == SIGHUP) {
+    if (signo == SIGHUP && leaving_) {
+      logger_.Info("SIGHUP ignored: the agent is stopping");
+    } else if (signo == SIGHUP) {
       Reload(now);
     } else if (!leaving_ && (!groups_->Idle() || !respawn_->Idle())) {
       // Release the groups first, so that a peer takes them over at once
@@ -175,10 +196,10 @@ bool AgentLoop::HandleSignals(MonoTime now) {
       leave_by_ = now + kLeaveLimit;
       respawn_->Stop(now);
       const bool groups = !groups_->Idle();
-      if (groups) {
-        groups_->Leave();
-        groups_dirty_ = true;
-      }
+      // Always: the heartbeats say standby, so no group comes here while
+      // the respawn programs stop.
+      groups_->Leave();
+      groups_dirty_ = true;
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
            absl::StrCat("ha-agent stopping on ", strsignal(signo), ": stopping its ",
                         groups ? "groups" : "respawn programs",
@@ -186,6 +207,9 @@ bool AgentLoop::HandleSignals(MonoTime now) {
            now);
     } else {
       if (!leaving_) notifier_.Stopping(absl::StrCat("stopping on ", strsignal(signo)));
+      // Groups still held (a second signal cut the wait short): the stop is
+      // not clean, and the watchdog stays armed.
+      if (!groups_->Idle() || !work_.empty()) held_at_exit_ = true;
       Emit(v1::EVENT_KIND_AGENT_STOPPING, local_node_,
            absl::StrCat("ha-agent stopping on ", strsignal(signo),
                         leaving_ && !groups_->Idle() ? " without waiting for its groups to stop"

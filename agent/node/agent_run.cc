@@ -129,6 +129,7 @@ bool AgentLoop::Turn() {
   if (leaving_ && ((groups_->Idle() && work_.empty() && respawn_->Idle()) || now >= leave_by_)) {
     if (!groups_->Idle()) {
       logger_.Error("groups still active after the shutdown limit; stopping anyway");
+      held_at_exit_ = true;
     }
     return false;
   }
@@ -144,6 +145,11 @@ bool AgentLoop::Turn() {
   // turn that only sent a heartbeat changes nothing there (the status
   // ages itself as it is read), so an idle node does not rebuild it every
   // keepalive.
+  // The status also changes by time alone when initdead ends.
+  if (!initdead_over_ && now >= start_ + config_.timing.initdead) {
+    initdead_over_ = true;
+    turn_had_input_ = true;
+  }
   if (turn_had_input_ || catch_up_.has_value() || pending_apply_.has_value() || leaving_) {
     status_dirty_ = true;
   }
@@ -151,7 +157,7 @@ bool AgentLoop::Turn() {
     out_hb_.set_connectivity_score(score);
     EmitPending();
     Publish(now);
-  } else if (now >= next_publish_) {
+  } else if (status_dirty_ && now >= next_publish_) {
     Publish(now);
   }
   // Chores that may wait ride on wakes due anyway: within kChoreSlack when
@@ -176,6 +182,22 @@ bool AgentLoop::Turn() {
 }
 
 int AgentLoop::Finish() {
+  // A clean stop releases the watchdog first (nothing is held any more),
+  // before the steps below that may take a while without keep-alives. A
+  // stop that leaves groups held, or an error, leaves it armed.
+  if (watchdog_ != nullptr) {
+    if (exit_status_ == 0 && !held_at_exit_) {
+      absl::Status s = watchdog_->Disarm();
+      if (s.ok()) {
+        logger_.Info(absl::StrCat("watchdog ", watchdog_->device(), " disarmed (clean stop)"));
+      } else {
+        logger_.Error(std::string(s.message()));
+      }
+    } else {
+      logger_.Warn(absl::StrCat("watchdog ", watchdog_->device(),
+                                " left armed: the agent stops with groups held or on an error"));
+    }
+  }
   DropApply("the agent is stopping", clock_.Now());
   // Heartbeats that arrived before the stop count for the replay floors
   // saved below (a peer's frames up to the stop cannot be replayed later).
@@ -189,15 +211,6 @@ int AgentLoop::Finish() {
   api_->Shutdown();
   // Programs still running (a second stop signal did not wait) are killed.
   respawn_.reset();
-  if (watchdog_ != nullptr && exit_status_ == 0) {
-    // A clean stop: the magic close disarms it.
-    absl::Status s = watchdog_->Disarm();
-    if (s.ok()) {
-      logger_.Info(absl::StrCat("watchdog ", watchdog_->device(), " disarmed (clean stop)"));
-    } else {
-      logger_.Error(std::string(s.message()));
-    }
-  }
   return exit_status_;
 }
 

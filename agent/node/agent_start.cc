@@ -139,27 +139,6 @@ absl::Status AgentLoop::Init() {
   initial_respawn_ = *std::move(respawn);
   respawn_ = std::make_unique<RespawnSupervisor>(logger_, clock_);
   if (!(s = respawn_->Init()).ok()) return s;
-  if (!config_.spec.watchdog_device().empty()) {
-    auto watchdog = Watchdog::Open(config_.spec.watchdog_device(), config_.timing.deadtime);
-    if (!watchdog.ok()) return watchdog.status();
-    watchdog_ = *std::move(watchdog);
-    logger_.Info(absl::StrCat(
-        "watchdog ", watchdog_->device(), ": ",
-        watchdog_->timeout() > absl::ZeroDuration()
-            ? absl::StrCat("timeout ", absl::FormatDuration(watchdog_->timeout()))
-            : std::string("timeout as the device has it"),
-        " (", watchdog_->identity(), "); kept alive every ",
-        absl::FormatDuration(watchdog_->KeepAliveInterval()), " by the heartbeat loop"));
-    keepalive_every_ = watchdog_->KeepAliveInterval();
-  }
-  if (notifier_.KeepAliveInterval() > absl::ZeroDuration()) {
-    keepalive_every_ = std::min(keepalive_every_, notifier_.KeepAliveInterval());
-    logger_.Info(absl::StrCat("systemd watchdog: ", absl::FormatDuration(notifier_.watchdog_timeout()),
-                              "; WATCHDOG=1 every ",
-                              absl::FormatDuration(notifier_.KeepAliveInterval()),
-                              " from the heartbeat loop"));
-  }
-
   auto loop = EventLoop::Create(clock_);
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
@@ -230,6 +209,11 @@ absl::Status AgentLoop::Init() {
     metrics_.clear();
   }
 
+  // The watchdog last: nothing after this can fail the start, so a start
+  // that fails never leaves the device armed. The first keep-alive goes at
+  // once; the loop's follow from its first turn.
+  if (absl::Status w = OpenWatchdog(); !w.ok()) return w;
+
   std::vector<std::string> media_text;
   for (const auto& m : config_.media) media_text.push_back(m->description());
   Emit(v1::EVENT_KIND_AGENT_STARTED, local_node_,
@@ -238,6 +222,48 @@ absl::Status AgentLoop::Init() {
                     ", config version ", config_.spec.config_version(), "); media: ",
                     absl::StrJoin(media_text, "; "), "; API on ", api_->Description()),
        start_);
+  return absl::OkStatus();
+}
+
+absl::Status AgentLoop::OpenWatchdog() {
+  if (!config_.spec.watchdog_device().empty()) {
+    auto watchdog = Watchdog::Open(config_.spec.watchdog_device(), config_.timing.deadtime);
+    if (!watchdog.ok()) return watchdog.status();
+    watchdog_ = *std::move(watchdog);
+    logger_.Info(absl::StrCat(
+        "watchdog ", watchdog_->device(), ": ",
+        watchdog_->timeout() > absl::ZeroDuration()
+            ? absl::StrCat("timeout ", absl::FormatDuration(watchdog_->timeout()))
+            : std::string("timeout as the device has it"),
+        " (", watchdog_->identity(), "); kept alive every ",
+        absl::FormatDuration(watchdog_->KeepAliveInterval()), " by the heartbeat loop"));
+    if (!watchdog_->is_watchdog()) {
+      logger_.Warn(absl::StrCat("watchdog_device ", watchdog_->device(),
+                                " answers no watchdog ioctl: it may not be a watchdog at all "
+                                "(its timeout is unknown; it gets keep-alive writes)"));
+    } else {
+      if (!watchdog_->magic_close()) {
+        logger_.Warn(absl::StrCat("watchdog_device ", watchdog_->device(),
+                                  " has no magic close: any close stops it, so an agent that "
+                                  "crashes does not get the node reset"));
+      }
+      if (!watchdog_->settable_timeout()) {
+        logger_.Warn(absl::StrCat("watchdog_device ", watchdog_->device(),
+                                  " cannot set its timeout from deadtime; it keeps ",
+                                  absl::FormatDuration(watchdog_->timeout())));
+      }
+    }
+    keepalive_every_ = watchdog_->KeepAliveInterval();
+    if (absl::Status k = watchdog_->KeepAlive(); !k.ok()) logger_.Error(std::string(k.message()));
+  }
+  if (notifier_.KeepAliveInterval() > absl::ZeroDuration()) {
+    keepalive_every_ = std::min(keepalive_every_, notifier_.KeepAliveInterval());
+    logger_.Info(absl::StrCat("systemd watchdog: ", absl::FormatDuration(notifier_.watchdog_timeout()),
+                              "; WATCHDOG=1 every ",
+                              absl::FormatDuration(notifier_.KeepAliveInterval()),
+                              " from the heartbeat loop"));
+  }
+
   return absl::OkStatus();
 }
 

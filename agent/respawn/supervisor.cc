@@ -323,6 +323,10 @@ void RespawnSupervisor::Reap(MonoTime now) {
     }
     const pid_t pid = c->pid;
     const absl::Duration ran = now - c->started;
+    // What the program started in its process group goes with it (a group
+    // id is not reused while a member lives): no leftover from this run
+    // next to the restarted one.
+    kill(-pid, SIGKILL);
     Forget(*c);
     if (c->stopping) {
       logger_.Info(absl::StrCat(c->program.label, " (pid ", pid, ") stopped: ",

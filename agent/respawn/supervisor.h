@@ -3,11 +3,13 @@
 // its own, with stdin from /dev/null, stdout and stderr on the agent's
 // stderr, no other inherited file descriptor, the default signal mask and
 // dispositions, SCHED_OTHER, and an environment of PATH, HOME, USER,
-// LOGNAME and SHELL only. A program whose agent dies gets SIGTERM (parent
-// death signal). When one ends it is restarted by RespawnBackoff's rules
-// (exit status 100: not restarted; a crash loop backs off), with one log
-// line per end saying why. Stop sends SIGTERM to each program's process
-// group, then SIGKILL to the groups still there after the grace time.
+// LOGNAME and SHELL only. The program's own process gets SIGTERM when the
+// agent dies (parent death signal; what it started does not). When one
+// ends, what is left of its process group is killed (SIGKILL) and it is
+// restarted by RespawnBackoff's rules (exit status 100: not restarted; a
+// crash loop backs off), with one log line per end saying why. Stop sends
+// SIGTERM to each program's process group, then SIGKILL to the groups
+// still there after the grace time.
 //
 // Each child is watched through a pidfd, all of them through one epoll fd
 // (fd()) that the agent's loop watches; Reap, Tick and NextDeadline drive

@@ -216,6 +216,27 @@ TEST_F(SupervisorTest, StopSendsTermThenKillAfterTheGrace) {
   }
 }
 
+TEST_F(SupervisorTest, WhatAProgramLeftInItsProcessGroupGoesWithIt) {
+  Make();
+  const std::string child = dir_ + "/child";
+  // The program starts a child in its group, then ends (and asks not to be
+  // restarted): the child must not outlive it.
+  supervisor_->Set({Shell(absl::StrCat("sleep 600 & echo $! > ", child, ".tmp; mv ", child,
+                                       ".tmp ", child, "; exit 100"))},
+                   clock_.Now());
+  ASSERT_TRUE(RunUntil([&] { return supervisor_->Idle() && Lines(child).size() == 1; })) << Log();
+  int pid = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(Lines(child)[0], &pid));
+  // Gone, or a zombie waiting for its reaper (this sandbox's init may be
+  // slow to reap orphans).
+  auto gone = [&] {
+    return kill(pid, 0) != 0 ||
+           Read(absl::StrCat("/proc/", pid, "/stat")).find(") Z") != std::string::npos;
+  };
+  EXPECT_TRUE(RunUntil(gone, absl::Seconds(5)))
+      << "the program's child " << pid << " outlived it";
+}
+
 TEST_F(SupervisorTest, ARemovedProgramIsStoppedAndAKeptOneIsLeftAlone) {
   Make();
   const std::string a = dir_ + "/a", b = dir_ + "/b";

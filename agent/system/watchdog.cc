@@ -36,27 +36,35 @@ absl::StatusOr<std::unique_ptr<Watchdog>> Watchdog::Open(const std::string& devi
   w->identity_ = std::string(reinterpret_cast<const char*>(info.identity),
                              strnlen(reinterpret_cast<const char*>(info.identity),
                                      sizeof(info.identity)));
-  if ((info.options & WDIOF_SETTIMEOUT) != 0) {
-    int seconds = static_cast<int>(
-        std::max<double>(1, std::ceil(absl::ToDoubleSeconds(deadtime))));
-    if (ioctl(fd, WDIOC_SETTIMEOUT, &seconds) != 0) {
-      const int err = errno;
-      // The magic close: a device we give up on must not reset the node.
-      (void)!write(fd, "V", 1);
-      close(fd);
-      w->fd_ = -1;
-      return absl::FailedPreconditionError(absl::StrCat("watchdog_device ", device,
-                                                        ": cannot set its timeout: ",
-                                                        strerror(err)));
-    }
-    w->timeout_ = absl::Seconds(seconds);
-  } else {
+  w->is_watchdog_ = true;
+  w->magic_close_ = (info.options & WDIOF_MAGICCLOSE) != 0;
+  w->settable_timeout_ = (info.options & WDIOF_SETTIMEOUT) != 0;
+  if (w->settable_timeout_ && !w->SetTimeout(deadtime)) {
+    const int err = errno;
+    // The magic close: a device we give up on must not reset the node.
+    (void)!write(fd, "V", 1);
+    close(fd);
+    w->fd_ = -1;
+    return absl::FailedPreconditionError(
+        absl::StrCat("watchdog_device ", device, ": cannot set its timeout: ", strerror(err)));
+  }
+  if (!w->settable_timeout_) {
     int seconds = 0;
     if (ioctl(fd, WDIOC_GETTIMEOUT, &seconds) == 0 && seconds > 0) {
       w->timeout_ = absl::Seconds(seconds);
     }
   }
   return w;
+}
+
+bool Watchdog::SetTimeout(absl::Duration deadtime) {
+  if (fd_ < 0 || !settable_timeout_) return false;
+  // Deadtime rounded up to whole seconds: the reset comes after the peers
+  // have declared this node dead, never before.
+  int seconds = static_cast<int>(std::max<double>(1, std::ceil(absl::ToDoubleSeconds(deadtime))));
+  if (ioctl(fd_, WDIOC_SETTIMEOUT, &seconds) != 0) return false;
+  timeout_ = absl::Seconds(seconds);
+  return true;
 }
 
 Watchdog::~Watchdog() {

@@ -39,6 +39,9 @@ class Watchdog {
 
   // One keep-alive (a write). An error says why it could not be written.
   absl::Status KeepAlive();
+  // Sets the timeout from `deadtime` again (a reload changed it), where the
+  // device can; false when it cannot (the timeout stays).
+  bool SetTimeout(absl::Duration deadtime);
   // The magic close: writes 'V' and closes. Only on a clean stop.
   absl::Status Disarm();
 
@@ -50,6 +53,12 @@ class Watchdog {
   // How often to send a keep-alive: a quarter of the timeout, at most 1 s
   // (1 s when the timeout is unknown).
   absl::Duration KeepAliveInterval() const;
+  // What the device said it can do (WDIOC_GETSUPPORT): whether it answered
+  // at all (a watchdog driver), takes the magic close (without it any
+  // close, a crash's included, stops it), and lets its timeout be set.
+  bool is_watchdog() const { return is_watchdog_; }
+  bool magic_close() const { return magic_close_; }
+  bool settable_timeout() const { return settable_timeout_; }
 
  private:
   Watchdog(std::string device, int fd) : device_(std::move(device)), fd_(fd) {}
@@ -57,6 +66,9 @@ class Watchdog {
   int fd_ = -1;
   absl::Duration timeout_ = absl::ZeroDuration();
   std::string identity_;
+  bool is_watchdog_ = false;
+  bool magic_close_ = false;
+  bool settable_timeout_ = false;
 };
 
 }  // namespace hacluster::agent

@@ -1,7 +1,7 @@
 // The watchdog against a stand-in device (a FIFO this test reads): errors
 // at open name the device and the reason, keep-alives are writes, the
-// magic close only comes from Disarm. (The kernel's softdog, where a
-// kernel has it, is exercised by tests/cluster:watchdog_test.)
+// magic close only comes from Disarm. (A real agent with a stand-in
+// device: tests/cluster:agent_system_test.)
 #include "agent/system/watchdog.h"
 
 #include <fcntl.h>
