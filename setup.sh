@@ -20,6 +20,8 @@ PACKAGES=(
   # (the real OCF agents and Heartbeat resource.d scripts the resource tests
   # run unchanged: IPaddr2, Dummy, Filesystem, MailTo, resource.d/IPaddr)
   resource-agents heartbeat
+  # (the fault matrix's wall-clock step on one agent: libfaketime)
+  faketime
 )
 
 missing=()
