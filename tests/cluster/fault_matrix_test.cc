@@ -10,7 +10,8 @@
 // node; one of the two heartbeat media cut; both cut, without and with a
 // ping node; a one-way cut into each node; 20% and 50% loss of heartbeats
 // (nftables `numgen random` in each node's namespace: this kernel has no
-// sch_netem); an agent restart on the active node (kill -9 and start at
+// sch_netem) and 0-100 ms of jitter on them (an NFQUEUE rule and
+// jitter_queue, for the same reason); an agent restart on the active node (kill -9 and start at
 // once: the running resources are adopted, not bounced); resource start,
 // monitor and stop failures; a wall-clock step of +1 h and -1 h on one node
 // (libfaketime, see WallClockStepOnOneNode); a flood of forged and replayed
@@ -52,6 +53,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -813,6 +815,78 @@ class LossTest : public FaultMatrixTest {
 
 TEST_F(LossTest, Loss20Percent) { Run(20); }
 TEST_F(LossTest, Loss50Percent) { Run(50); }
+
+// Jitter on every heartbeat, both ways, both media: each node's heartbeats
+// held for a delay drawn uniformly from 0-100 ms (one keepalive) before
+// they leave, so they arrive up to 200 ms apart and out of order. This
+// kernel has no sch_netem: an iptables NFQUEUE rule in each node's
+// namespace hands them to jitter_queue, which accepts each after its delay.
+// Nothing may move.
+TEST_F(FaultMatrixTest, HeartbeatJitter) {
+  Begin("jitter 0-100 ms on every heartbeat, both ways, both media", "fmjitter");
+  if (HasFatalFailure()) return;
+  const std::string jitter = RunfilePath("tests/cluster/jitter_queue");
+  const std::vector<std::string> rule = {"-p", "udp", "--dport", absl::StrCat(kHeartbeatPort),
+                                         "-j", "NFQUEUE", "--queue-num", "7", "--queue-bypass"};
+  auto iptables = [&](const std::string& node, const std::string& op) {
+    std::vector<std::string> argv = {"iptables", op, "OUTPUT"};
+    argv.insert(argv.end(), rule.begin(), rule.end());
+    auto r = lab().Run(node, argv);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->status.ok()) << absl::StrJoin(argv, " ") << ": " << r->output;
+  };
+  uint64_t late = 0, replays = 0, delayed = 0;
+  for (int i = 0; i < g_reps; ++i) {
+    Rep r = BeginRep(i);
+    r.connected = {{r.from, kForever}};
+    std::map<std::string, uint64_t> replays_before;
+    const absl::Duration length = (g_long ? 20 : 10) * kDeadtime;
+    std::map<std::string, Process> queues;
+    for (const std::string& n : Nodes()) {
+      replays_before[n] = Dropped(n, "replay");
+      auto p = lab().Spawn(n, {jitter, "--queue", "7", "--min-delay-ms", "0", "--max-delay-ms",
+                               "100", "--seconds",
+                               absl::StrCat(absl::ToDoubleSeconds(length)), "--seed",
+                               absl::StrCat(10 * i + n.back())});
+      ASSERT_TRUE(p.ok()) << p.status();
+      queues[n] = *std::move(p);
+    }
+    // The queues bind before the rules send them anything (until then,
+    // --queue-bypass lets heartbeats through).
+    Hold(absl::Milliseconds(100));
+    for (const std::string& n : Nodes()) iptables(n, "-A");
+    if (HasFatalFailure()) return;
+    for (auto& [n, p] : queues) {
+      auto exit = p.Wait(length + absl::Seconds(10));
+      ASSERT_TRUE(exit.ok()) << exit.status();
+      EXPECT_TRUE(exit->ok()) << n << "'s jitter_queue: " << exit->ToString() << "\n"
+                              << Tail(ReadFile(p.log_path()), 5);
+      // "queued=N delayed=N max_held=N"
+      const std::string line(absl::StripAsciiWhitespace(Tail(ReadFile(p.log_path()), 1)));
+      uint64_t n_delayed = 0;
+      const size_t at = line.find("delayed=");
+      EXPECT_TRUE(at != std::string::npos &&
+                  absl::SimpleAtoi(line.substr(at + 8, line.find(' ', at) - at - 8), &n_delayed))
+          << line;
+      EXPECT_GT(n_delayed, 0u) << n << "'s jitter_queue delayed nothing: " << line;
+      delayed += n_delayed;
+    }
+    for (const std::string& n : Nodes()) iptables(n, "-D");
+    if (HasFatalFailure()) return;
+    WaitReunited();
+    if (HasFatalFailure()) return;
+    for (const std::string& n : Nodes()) {
+      late += EventsOf(n, Kind(v1::EVENT_KIND_HEARTBEAT_LATE), r.from).size();
+      replays += Dropped(n, "replay") - replays_before[n];
+    }
+    EXPECT_EQ(NodesAnswering(probe_->Answers(), r.from, MonotonicNow()),
+              std::set<std::string>{holder_});
+    EndRep(r, holder_);
+  }
+  Note(absl::StrCat(delayed, " heartbeats delayed; ", late, " late-heartbeat events, ", replays,
+                    " reordered heartbeats dropped as replays; ", g_long ? 20 : 10,
+                    " deadtimes of jitter per run"));
+}
 
 // ------------------------------------------------------------------------
 // The agents themselves.
