@@ -248,6 +248,11 @@ class FaultMatrixTest : public FailoverTest {
     // connected are allowed up to this long in total and reported; the
     // long mode (the acceptance run) holds the rule strictly.
     std::optional<absl::Duration> known_two_holders;
+    // When the nodes were joined again after both held the group: from
+    // then on the client must not wait longer than deadtime for the node
+    // that keeps it (it announces the VIP again, though the other may have
+    // let go before it was heard).
+    std::optional<MonoTime> rejoined;
   };
 
   Rep BeginRep(int index) {
@@ -382,6 +387,13 @@ class FaultMatrixTest : public FailoverTest {
       EXPECT_TRUE(bad.empty()) << row_.scenario
                                << ": two holders while the nodes were connected: "
                                << Describe(bad, r.from) << "\n" << sampler_->Describe();
+    }
+    if (r.rejoined.has_value()) {
+      const ProbeGap gap = LongestGapIn(probe_->Answers(), *r.rejoined, end);
+      EXPECT_LE(gap.length(), kDeadtime)
+          << row_.scenario << ": after the nodes were joined again the client went "
+          << Ms(gap.length()) << " without an answer (from +" << Ms(gap.from - *r.rejoined)
+          << "); the holder's VIP was not announced again?\n" << Diagnose();
     }
     res.outage = r.outage;
     res.allowed = r.allowed;
@@ -636,6 +648,7 @@ TEST_F(FaultMatrixTest, LinkDownOfActiveNode) {
     ASSERT_TRUE(lab().SetLinkUp(active, "eth0", true).ok());
     ASSERT_TRUE(lab().SetLinkUp(active, "eth1", true).ok());
     const MonoTime up = MonotonicNow();
+    r.rejoined = up;
     WaitReunited();
     if (HasFatalFailure()) return;
     r.connected = {{r.from, down}, {up + kDeadtime + kKeepalive, kForever}};
@@ -692,6 +705,7 @@ TEST_F(FaultMatrixTest, BothMediaCutWithoutPingNode) {
     Hold(2 * kDeadtime);
     ASSERT_TRUE(lab().HealPath("node01", "node02").ok());
     const MonoTime heal = MonotonicNow();
+    r.rejoined = heal;
     WaitReunited();
     if (HasFatalFailure()) return;
     r.connected = {{r.from, cut}, {heal + kDeadtime + kKeepalive, kForever}};
