@@ -24,6 +24,9 @@ PACKAGES=(
   # (the real OCF agents and Heartbeat resource.d scripts the resource tests
   # run unchanged: IPaddr2, Dummy, Filesystem, MailTo, resource.d/IPaddr)
   resource-agents heartbeat
+  # (the fault matrix: the wall-clock step on one agent, libfaketime; the
+  # NFQUEUE rule that hands heartbeats to its jitter queue, iptables)
+  faketime iptables
 )
 
 missing=()

@@ -331,6 +331,16 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   }
 
   view = LastView();
+  // Peers back after a death (see the header: split brain).
+  bool rejoined = false;
+  std::set<std::string> alive_now;
+  for (const KnownNode& k : known_) {
+    if (k.name == local_ || !k.alive) continue;
+    alive_now.insert(k.name);
+    rejoined = rejoined || (ever_alive_.count(k.name) > 0 && alive_.count(k.name) == 0);
+    ever_alive_.insert(k.name);
+  }
+  alive_ = std::move(alive_now);
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
     std::vector<std::string> holders;
@@ -375,6 +385,13 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       split_.erase(name);
       // The other holder has let go: tell the segment again where it is.
       if (local_holds) out->reannounce.push_back(name);
+    } else if (holders.size() < 2 && rejoined &&
+               std::find(claimers.begin(), claimers.end(),
+                         std::make_pair(local_, wire::v1::GroupClaim::PHASE_HELD)) !=
+                   claimers.end()) {
+      // A peer back from a death claims nothing: it may have held the group
+      // and let go before this node heard it.
+      out->reannounce.push_back(name);
     }
     for (const std::string& h : holders) {
       const NodeView* n = FindNode(view, h);

@@ -32,6 +32,10 @@
 // - Split brain: when a healed partition shows two holders of a group, a
 //   SPLIT_BRAIN event says who keeps it (placement's rule) and the keeper's
 //   addresses are announced again (Reannounce), also once the other let go.
+//   A peer that comes back after a death while a group is held here may
+//   have held it meanwhile and let go before its claim was heard here (no
+//   split brain seen): the holder's addresses are announced again then too,
+//   as the segment may have followed the peer's announcements.
 //
 // Every decision, operation result and transition becomes an agent.v1.Event
 // with a one-line reason (peer dead, operator request, failback, split-brain
@@ -235,6 +239,11 @@ class GroupController {
   // whether two nodes held it.
   std::map<std::string, std::string> last_holder_;
   std::set<std::string> split_;
+  // Peers seen alive at some Evaluate, and those alive at the latest one:
+  // a peer alive again after a death (a healed partition, a restart) is a
+  // "rejoin" (see Evaluate).
+  std::set<std::string> ever_alive_;
+  std::set<std::string> alive_;
   std::set<std::string> waiting_;
   // Groups being taken over from a holder that died, since when; counted
   // as failovers once running here.

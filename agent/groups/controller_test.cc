@@ -747,6 +747,43 @@ TEST(GroupControllerTest, PeerThatReleasesFirstAfterAHealStillGetsTheAddressAnno
   EXPECT_EQ(std::count(again.begin(), again.end(), "web"), 2) << "when found and once let go";
 }
 
+// The peer took the group while cut off, and hears node01 first on the
+// heal: it lets go before node01 hears it, so node01 never sees two
+// holders. node01 still announces its address again when node02 comes
+// back, since the segment may have followed node02's announcements.
+TEST(GroupControllerTest, PeerThatLetGoBeforeItWasHeardStillGetsTheAddressAnnouncedAgain) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.CutBetween("node01", "node02");
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01,node02");
+  sim.Heal();
+  sim.Deafen("node01", "node02");  // node01 does not hear node02 yet
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01");
+  ASSERT_EQ(sim.c("node02").Runner("web")->claim(), wire::v1::GroupClaim::PHASE_UNSPECIFIED);
+  EXPECT_TRUE(sim.out("node01").reannounce.empty());
+  sim.Heal();
+  sim.Round();
+  EXPECT_FALSE(sim.HasEvent("node01", v1::EVENT_KIND_SPLIT_BRAIN, "keeps it"));
+  EXPECT_EQ(sim.out("node01").reannounce, std::vector<std::string>{"web"});
+  // Only on the return: later rounds announce nothing more.
+  sim.Settle();
+  EXPECT_EQ(sim.out("node01").reannounce, std::vector<std::string>{"web"});
+}
+
+// A peer's first contact is not a return: nothing is announced again.
+TEST(GroupControllerTest, FirstContactWithAPeerAnnouncesNothingAgain) {
+  Sim sim(Spec());
+  sim.Kill("node02");
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01");
+  sim.Revive("node02");
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node01");
+  EXPECT_TRUE(sim.out("node01").reannounce.empty());
+}
+
 }  // namespace
 }  // namespace hacluster::agent
 

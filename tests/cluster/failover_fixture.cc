@@ -222,11 +222,15 @@ void FailoverTest::StartAgent(const std::string& node) {
     ASSERT_TRUE(path.ok()) << path.status();
     log = *path;
   }
-  auto p = lab_->Spawn(node,
-                       {"/bin/sh", "-c", kMountWrapper, "ha-agent-mounts", InitDir(node),
-                        RscDir(node), HaAgentPath(), "--config", SpecOf(node), "--node", node,
-                        "--state-dir", StateDir(node)},
-                       log);
+  std::vector<std::string> argv = {"/bin/sh", "-c", kMountWrapper, "ha-agent-mounts",
+                                   InitDir(node), RscDir(node)};
+  if (auto env = agent_env_.find(node); env != agent_env_.end() && !env->second.empty()) {
+    argv.push_back("env");
+    argv.insert(argv.end(), env->second.begin(), env->second.end());
+  }
+  argv.insert(argv.end(), {HaAgentPath(), "--config", SpecOf(node), "--node", node,
+                           "--state-dir", StateDir(node)});
+  auto p = lab_->Spawn(node, argv, log);
   ASSERT_TRUE(p.ok()) << p.status();
   const pid_t pid = p->pid();
   logs_[node].push_back(log);
@@ -362,14 +366,48 @@ void FailoverTest::CrashNode(const std::string& node) {
   ASSERT_EQ(RunInit(node, "stop"), 0) << last_init_output_;
 }
 
+std::vector<std::string> FailoverTest::ServiceInstances() {
+  std::vector<std::string> found;
+  for (const std::string& node : nodes_) {
+    auto pids = lab_->PidsIn(node);
+    EXPECT_TRUE(pids.ok()) << pids.status();
+    if (!pids.ok()) continue;
+    for (pid_t pid : *pids) {
+      std::error_code ec;
+      auto exe = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec);
+      if (ec || exe.string() != probe_bin_) continue;
+      std::vector<std::string> argv =
+          absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/cmdline")), '\0');
+      std::string name = "?";
+      for (size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == "--name") name = argv[i + 1];
+      }
+      found.push_back(absl::StrCat(name, ":", pid));
+    }
+  }
+  return found;
+}
+
+void FailoverTest::ExpectOneServiceInstance() {
+  std::vector<std::string> found;
+  const bool one = harness::WaitFor(
+      [&] {
+        found = ServiceInstances();
+        return found.size() == 1;
+      },
+      absl::Seconds(5), absl::Milliseconds(50));
+  EXPECT_TRUE(one) << "service instances: [" << absl::StrJoin(found, ", ") << "]";
+}
+
 // ------------------------------------------------------------ observers
 
-std::unique_ptr<VipProbe> FailoverTest::StartProbe() {
+std::unique_ptr<VipProbe> FailoverTest::StartProbe(absl::Duration max_duration) {
   VipProbeOptions o;
   o.netns_path = Netns("client");
   o.address = kVip;
   o.port = kProbePort;
-  o.max_duration = absl::Seconds(90);
+  o.max_duration = max_duration;
+  o.max_probes = std::max<uint64_t>(o.max_probes, max_duration / o.interval + 1);
   // Above the test's other threads (the sampler runs flat out), below the
   // agents' heartbeat loops (SCHED_RR 10).
   o.realtime_priority = 1;
@@ -391,11 +429,12 @@ std::unique_ptr<VipProbe> FailoverTest::StartProbe() {
 }
 
 // Starts the sampler of both nodes; the fixture owns it.
-VipHolderSampler* FailoverTest::StartSampler() {
+VipHolderSampler* FailoverTest::StartSampler(absl::Duration pause, absl::Duration max_duration) {
   VipSamplerOptions o;
   for (const std::string& n : nodes_) o.hosts.push_back({n, Netns(n)});
   o.address = kVip;
-  o.max_duration = absl::Seconds(90);
+  o.pause = pause;
+  o.max_duration = max_duration;
   auto s = VipHolderSampler::Start(o);
   EXPECT_TRUE(s.ok()) << s.status();
   if (!s.ok()) return nullptr;

@@ -231,15 +231,28 @@ class FailoverTest : public ::testing::Test {
   // (as when the machine dies) and the service stopped.
   void CrashNode(const std::string& node);
 
+  // The probe_server processes of the group's service in the nodes'
+  // namespaces: "node01:PID" for each (the name is the server's --name, its
+  // node's PROBE_NAME).
+  std::vector<std::string> ServiceInstances();
+
+  // Exactly one instance of the service across the nodes (waits, bounded,
+  // for a stop under way to finish, then checks it stays so).
+  void ExpectOneServiceInstance();
+
   // ------------------------------------------------------------ observers
 
   // The client probing the VIP every 2 ms (SCHED_FIFO 1); nullptr on error
   // (a test failure is recorded). Also (re)starts the control probes of
   // each node's own lan address (controls_).
-  std::unique_ptr<VipProbe> StartProbe();
+  // `max_duration` bounds the probes (they stop by themselves after it).
+  std::unique_ptr<VipProbe> StartProbe(absl::Duration max_duration = absl::Seconds(90));
 
-  // Starts the sampler of both nodes; the fixture owns it.
-  VipHolderSampler* StartSampler();
+  // Starts the sampler of both nodes; the fixture owns it. `pause`: the
+  // time between two rounds (zero: as fast as it can); `max_duration`
+  // bounds it.
+  VipHolderSampler* StartSampler(absl::Duration pause = absl::ZeroDuration(),
+                                 absl::Duration max_duration = absl::Seconds(90));
 
   // The sampler's view after now: exactly these holders.
   void ExpectHolders(const std::vector<std::string>& holders);
@@ -302,6 +315,9 @@ class FailoverTest : public ::testing::Test {
   std::map<std::string, std::unique_ptr<VipProbe>> controls_;
   std::unique_ptr<NetLab> lab_;
   std::map<std::string, Process> agents_;
+  // By node: "NAME=value" entries StartAgent puts in the agent's
+  // environment (through env(1), after the mounts), e.g. an LD_PRELOAD.
+  std::map<std::string, std::vector<std::string>> agent_env_;
   std::map<std::string, int> starts_;
   std::map<std::string, std::vector<std::string>> logs_;
   std::map<std::string, std::unique_ptr<AgentClient>> clients_;

@@ -49,6 +49,7 @@
 #include "gtest/gtest.h"
 #include "proto/agent.pb.h"
 #include "tests/cluster/failover_fixture.h"
+#include "tests/cluster/heartbeat_capture.h"
 #include "tests/cluster/test_cluster.h"
 #include "tests/cluster/vip_probe.h"
 #include "tests/harness/wait.h"
@@ -115,97 +116,6 @@ std::string DescribeStretches(const std::vector<std::pair<MonoTime, MonoTime>>& 
 }
 
 // ------------------------------------------------------------------------
-// Capture of heartbeats arriving in a namespace.
-
-struct CapturedFrame {
-  std::string source;   // the sender's IPv4 address
-  std::string payload;  // the UDP payload: the signed frame
-  MonoTime at;
-};
-
-// Records the UDP payloads to `port` that arrive in the namespace at
-// `netns_path` from one of `sources`, on every interface of it (an AF_PACKET
-// socket, cooked: IP packets without their link header). Bounded: it stops
-// by itself after `max_frames` frames or 60 s. Thread-safety: Frames() from
-// any thread; Stop and destruction from the thread that started it.
-class HeartbeatCapture {
- public:
-  static absl::StatusOr<std::unique_ptr<HeartbeatCapture>> Start(
-      const std::string& netns_path, std::set<std::string> sources, int port,
-      size_t max_frames) {
-    absl::StatusOr<int> fd =
-        OpenSocketInNetns(netns_path, AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-    if (!fd.ok()) return fd.status();
-    std::unique_ptr<HeartbeatCapture> c(
-        new HeartbeatCapture(*fd, std::move(sources), port, max_frames));
-    c->thread_ = std::thread([p = c.get()] { p->Loop(); });
-    return c;
-  }
-  ~HeartbeatCapture() {
-    Stop();
-    close(fd_);
-  }
-  HeartbeatCapture(const HeartbeatCapture&) = delete;
-  HeartbeatCapture& operator=(const HeartbeatCapture&) = delete;
-
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<CapturedFrame> Frames() const {
-    absl::MutexLock lock(&mu_);
-    return frames_;
-  }
-  size_t CountFrom(const std::string& source) const {
-    absl::MutexLock lock(&mu_);
-    return std::count_if(frames_.begin(), frames_.end(),
-                         [&](const CapturedFrame& f) { return f.source == source; });
-  }
-
- private:
-  HeartbeatCapture(int fd, std::set<std::string> sources, int port, size_t max_frames)
-      : fd_(fd), sources_(std::move(sources)), port_(port), max_frames_(max_frames) {}
-
-  void Loop() {
-    const MonoTime end = MonotonicNow() + absl::Seconds(60);
-    unsigned char buf[2048];
-    while (!stop_.load() && MonotonicNow() < end) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      sockaddr_ll from{};
-      socklen_t from_len = sizeof(from);
-      const ssize_t n = recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT,
-                                 reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
-      // IPv4, UDP, not a fragment.
-      if (n < 28 || (buf[0] >> 4) != 4 || buf[9] != IPPROTO_UDP) continue;
-      const size_t ihl = (buf[0] & 0x0f) * 4u;
-      if ((((buf[6] & 0x3f) << 8) | buf[7]) != 0 || static_cast<size_t>(n) < ihl + 8) continue;
-      const int dport = (buf[ihl + 2] << 8) | buf[ihl + 3];
-      const size_t udp_len = (buf[ihl + 4] << 8) | buf[ihl + 5];
-      if (dport != port_ || udp_len < 8 || ihl + udp_len > static_cast<size_t>(n)) continue;
-      char src[INET_ADDRSTRLEN] = {};
-      inet_ntop(AF_INET, buf + 12, src, sizeof(src));
-      if (sources_.count(src) == 0) continue;
-      absl::MutexLock lock(&mu_);
-      frames_.push_back(CapturedFrame{
-          src, std::string(reinterpret_cast<const char*>(buf + ihl + 8), udp_len - 8),
-          MonotonicNow()});
-      if (frames_.size() >= max_frames_) break;
-    }
-  }
-
-  const int fd_;
-  const std::set<std::string> sources_;
-  const int port_;
-  const size_t max_frames_;
-  std::atomic<bool> stop_{false};
-  mutable absl::Mutex mu_;
-  std::vector<CapturedFrame> frames_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
-};
-
-// ------------------------------------------------------------------------
 
 class SafetyTest : public FailoverTest {
  protected:
@@ -228,44 +138,6 @@ class SafetyTest : public FailoverTest {
     probe_ = StartProbe();
     ASSERT_NE(probe_, nullptr);
     ExpectAnswerFrom(*probe_, holder, MonotonicNow());
-  }
-
-  // The probe_server processes of the group's service in both nodes'
-  // namespaces: "node01:PID" for each (the name is the server's --name, its
-  // node's PROBE_NAME).
-  std::vector<std::string> ServiceInstances() {
-    std::vector<std::string> found;
-    for (const char* node : {"node01", "node02"}) {
-      auto pids = lab().PidsIn(node);
-      EXPECT_TRUE(pids.ok()) << pids.status();
-      if (!pids.ok()) continue;
-      for (pid_t pid : *pids) {
-        std::error_code ec;
-        auto exe = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec);
-        if (ec || exe.string() != probe_bin_) continue;
-        std::vector<std::string> argv =
-            absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/cmdline")), '\0');
-        std::string name = "?";
-        for (size_t i = 0; i + 1 < argv.size(); ++i) {
-          if (argv[i] == "--name") name = argv[i + 1];
-        }
-        found.push_back(absl::StrCat(name, ":", pid));
-      }
-    }
-    return found;
-  }
-
-  // Exactly one instance of the service across both nodes (waits, bounded,
-  // for a stop under way to finish, then checks it stays so).
-  void ExpectOneServiceInstance() {
-    std::vector<std::string> found;
-    const bool one = harness::WaitFor(
-        [&] {
-          found = ServiceInstances();
-          return found.size() == 1;
-        },
-        absl::Seconds(5), absl::Milliseconds(50));
-    EXPECT_TRUE(one) << "service instances: [" << absl::StrJoin(found, ", ") << "]";
   }
 
   // Waits (bounded) until the sampler shows exactly one holder and

@@ -438,6 +438,14 @@ std::vector<HolderChange> VipHolderSampler::Changes() const {
   return changes_;
 }
 
+std::vector<std::pair<MonoTime, MonoTime>> VipHolderSampler::HeldStretches(
+    const std::string& host) const {
+  absl::MutexLock lock(&mu_);
+  auto it = held_.find(host);
+  if (it == held_.end()) return {};
+  return it->second;
+}
+
 std::vector<std::string> VipHolderSampler::Holders() const {
   absl::MutexLock lock(&mu_);
   return holders_;

@@ -231,6 +231,10 @@ class VipHolderSampler {
   // Whether `host` was listed holding the address at some instant in
   // [from, to].
   bool SeenHolding(const std::string& host, MonoTime from, MonoTime to) const;
+  // The stretches in which `host` was listed holding the address: [first,
+  // last] listing of each, in order (a stretch still open ends at the
+  // latest listing).
+  std::vector<std::pair<MonoTime, MonoTime>> HeldStretches(const std::string& host) const;
   // Waits (bounded) until a round that began at or after `t` is complete,
   // so Holders() describes a moment after `t`. False on timeout or when the
   // sampler stopped.
