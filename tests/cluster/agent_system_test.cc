@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -149,6 +150,14 @@ class AgentSystemTest : public ::testing::Test {
                                   "--state-dir", dir_.File("node01")},
                                  log_, o);
   }
+  // A FIFO at `path` with this test reading it: a stand-in watchdog device
+  // (a reader must exist before the agent opens it). Null on failure.
+  std::unique_ptr<Recorder> StandInWatchdog(const std::string& path) {
+    if (mkfifo(path.c_str(), 0600) != 0) return nullptr;
+    const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    return std::make_unique<Recorder>(fd, /*datagrams=*/false);
+  }
   bool WaitUp() {
     AgentClient client(dir_.File("node01/agent.sock"));
     return harness::WaitFor([&] { return client.Status().ok(); }, absl::Seconds(20));
@@ -215,10 +224,9 @@ TEST_F(AgentSystemTest, TellsSystemdReadyReloadingStoppingAndKeepsItsWatchdogAli
 
 TEST_F(AgentSystemTest, WatchdogKeepAlivesStopWhileTheLoopIsFrozenAndACleanStopDisarmsIt) {
   const std::string fifo = dir_.File("watchdog");
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  const int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  Recorder dog(fd, /*datagrams=*/false);
+  std::unique_ptr<Recorder> stand_in = StandInWatchdog(fifo);
+  ASSERT_NE(stand_in, nullptr);
+  Recorder& dog = *stand_in;
   const std::string spec =
       dir_.Write("cluster.yaml", absl::StrCat(SpecYaml(options_), "watchdog_device: ", fifo, "\n"));
   auto p = StartAgent(spec);
@@ -264,10 +272,9 @@ TEST_F(AgentSystemTest, WatchdogKeepAlivesStopWhileTheLoopIsFrozenAndACleanStopD
 
 TEST_F(AgentSystemTest, AKilledAgentLeavesItsWatchdogArmed) {
   const std::string fifo = dir_.File("watchdog");
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  const int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  Recorder dog(fd, /*datagrams=*/false);
+  std::unique_ptr<Recorder> stand_in = StandInWatchdog(fifo);
+  ASSERT_NE(stand_in, nullptr);
+  Recorder& dog = *stand_in;
   const std::string spec =
       dir_.Write("cluster.yaml", absl::StrCat(SpecYaml(options_), "watchdog_device: ", fifo, "\n"));
   auto p = StartAgent(spec);
@@ -295,10 +302,9 @@ TEST_F(AgentSystemTest, AWatchdogDeviceThatCannotOpenStopsTheStartNamingIt) {
 
 TEST_F(AgentSystemTest, AStartThatFailsNeverArmsTheWatchdog) {
   const std::string fifo = dir_.File("watchdog");
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  const int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  Recorder dog(fd, /*datagrams=*/false);
+  std::unique_ptr<Recorder> stand_in = StandInWatchdog(fifo);
+  ASSERT_NE(stand_in, nullptr);
+  Recorder& dog = *stand_in;
   // The API socket cannot be made (its directory does not exist): a step
   // after the spec and the state directory, which fails the start.
   const std::string spec = dir_.Write(
