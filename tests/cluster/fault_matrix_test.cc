@@ -128,25 +128,6 @@ Stretches Intersect(const Stretches& a, const Stretches& b, MonoTime from, MonoT
   return out;
 }
 
-// Holding intervals of one host, [first listing found holding, first
-// listing found it gone), from the sampler's changes (open ones end at
-// `now`).
-Stretches HoldingIntervals(const std::vector<HolderChange>& changes, const std::string& host,
-                           MonoTime now) {
-  Stretches out;
-  std::optional<MonoTime> open;
-  for (const HolderChange& c : changes) {
-    if (c.host != host) continue;
-    if (c.holds && !open.has_value()) open = c.at;
-    if (!c.holds && open.has_value()) {
-      out.emplace_back(*open, c.at);
-      open.reset();
-    }
-  }
-  if (open.has_value()) out.emplace_back(*open, now);
-  return out;
-}
-
 // The time in [from, to] that no host's holding interval covers.
 absl::Duration NoHolderTime(const std::vector<HolderChange>& changes,
                             const std::vector<std::string>& hosts, MonoTime from, MonoTime to) {

@@ -59,26 +59,6 @@ namespace {
 
 constexpr int kHeartbeatPort = 694;
 
-// Holding intervals of one host, [acquired, released), rebuilt from the
-// sampler's changes: acquired is the first listing that found it holding,
-// released the first listing that found it gone (an open interval ends at
-// `now`).
-std::vector<std::pair<MonoTime, MonoTime>> HoldingIntervals(
-    const std::vector<HolderChange>& changes, const std::string& host, MonoTime now) {
-  std::vector<std::pair<MonoTime, MonoTime>> out;
-  std::optional<MonoTime> open;
-  for (const HolderChange& c : changes) {
-    if (c.host != host) continue;
-    if (c.holds && !open.has_value()) open = c.at;
-    if (!c.holds && open.has_value()) {
-      out.emplace_back(*open, c.at);
-      open.reset();
-    }
-  }
-  if (open.has_value()) out.emplace_back(*open, now);
-  return out;
-}
-
 // The stretches of [from, to] in which the sampler had both nodes holding
 // the VIP, from its changes: an upper bound of the time with two holders
 // (a release is known only at the next listing, so a handover within one

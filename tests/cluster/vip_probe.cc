@@ -433,6 +433,22 @@ std::vector<HolderOverlap> VipHolderSampler::Overlaps() const {
   return overlaps_;
 }
 
+std::vector<std::pair<MonoTime, MonoTime>> HoldingIntervals(
+    const std::vector<HolderChange>& changes, const std::string& host, MonoTime now) {
+  std::vector<std::pair<MonoTime, MonoTime>> out;
+  std::optional<MonoTime> open;
+  for (const HolderChange& c : changes) {
+    if (c.host != host) continue;
+    if (c.holds && !open.has_value()) open = c.at;
+    if (!c.holds && open.has_value()) {
+      out.emplace_back(*open, c.at);
+      open.reset();
+    }
+  }
+  if (open.has_value()) out.emplace_back(*open, now);
+  return out;
+}
+
 std::vector<HolderChange> VipHolderSampler::Changes() const {
   absl::MutexLock lock(&mu_);
   return changes_;

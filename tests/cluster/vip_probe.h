@@ -199,6 +199,12 @@ struct HolderChange {
   bool holds = false;
 };
 
+// The intervals in which `host` held the address by `changes`: [the first
+// listing found holding, the first listing found it gone), in order; one
+// still open ends at `now`.
+std::vector<std::pair<MonoTime, MonoTime>> HoldingIntervals(
+    const std::vector<HolderChange>& changes, const std::string& host, MonoTime now);
+
 class VipHolderSampler {
  public:
   // Opens one netlink socket per host and starts sampling at once.
