@@ -38,7 +38,10 @@ field() { dpkg-deb --field "$DEB" "$1"; }
 [ "$(field Section)" = admin ] || fail "Section: $(field Section)"
 [ "$(field Priority)" = optional ] || fail "Priority: $(field Priority)"
 field Maintainer | grep -qE '^[^<]+ <[^@ ]+@[^> ]+>$' || fail "Maintainer: $(field Maintainer)"
-field Description | head -1 | grep -q 'high-availability' || fail "Description: $(field Description | head -1)"
+# Read whole first: `head` closing the pipe early could SIGPIPE dpkg-deb,
+# which pipefail would count as a failure.
+description="$(field Description)"
+grep -q 'high-availability' <<< "${description%%$'\n'*}" || fail "Description: ${description%%$'\n'*}"
 [ "$(field Installed-Size)" -gt 1000 ] || fail "Installed-Size: $(field Installed-Size)"
 for script in postinst prerm postrm conffiles md5sums; do
   grep -qE " $script( |$)" "$WORK/info" || fail "no $script in the control area"
