@@ -182,6 +182,8 @@ ClusterView GroupController::LastView() const {
     n.score = k.score;
     n.leaving = k.leaving;
     n.hears_local = k.hears_local;
+    n.fading_local = k.fading_local;
+    n.hears = k.hears;
     if (k.name == local_) {
       for (const auto& [name, runner] : runners_) {
         if (runner->claim() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) {
@@ -272,6 +274,9 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     k.hears_local = in.name == local_ || in.hears_local;
     k.leaving = in.name == local_ ? leaving_ : in.heartbeat != nullptr && in.heartbeat->standby();
     if (in.name != local_ && in.heartbeat != nullptr) {
+      const wire::v1::Heartbeat& hb = *in.heartbeat;
+      k.fading_local = std::find(hb.fading().begin(), hb.fading().end(), local_) != hb.fading().end();
+      if (hb.reports_hears()) k.hears.emplace(hb.hears().begin(), hb.hears().end());
       for (const auto& c : in.heartbeat->groups()) {
         if (c.phase() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) k.claims[c.name()] = c.phase();
       }

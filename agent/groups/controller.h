@@ -228,6 +228,8 @@ class GroupController {
     uint32_t score = 0;
     bool leaving = false;
     bool hears_local = true;
+    bool fading_local = false;
+    std::optional<std::set<std::string>> hears;
     std::map<std::string, ClaimPhase> claims;
     std::set<std::string> failed_groups;
     std::vector<PlacementRequest> requests;  // as its heartbeat carries them

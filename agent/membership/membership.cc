@@ -225,6 +225,23 @@ void Membership::Tick(MonoTime now, std::vector<Event>* out) {
   }
 }
 
+absl::Duration FadeLead(absl::Duration deadtime) { return deadtime / 5; }
+
+void Membership::Fading(MonoTime now, std::vector<std::string>* out, MonoTime* next) const {
+  out->clear();
+  *next = absl::InfiniteDuration();
+  const absl::Duration lead = FadeLead(config_.deadtime);
+  for (const Node& n : nodes_) {
+    if (n.local || n.state != agent::v1::NODE_STATE_UP) continue;
+    const MonoTime from = DeathDeadline(n.last_heard) - lead;
+    if (now >= from) {
+      out->push_back(n.name);
+    } else {
+      *next = std::min(*next, from);
+    }
+  }
+}
+
 MonoTime Membership::NextDeadline() const {
   MonoTime next = absl::InfiniteDuration();
   for (const Node& n : nodes_) {

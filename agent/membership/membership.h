@@ -73,6 +73,13 @@ struct MembershipConfig {
   absl::Duration initdead;
 };
 
+// How long before its death deadline an UP node becomes fading (see
+// Membership::Fading): a fifth of deadtime. Long enough for the fading node
+// to hear of it (one heartbeat) and stop what it holds; short enough that
+// a fading node is all but dead (at keepalive = deadtime / 5, four
+// heartbeats in a row lost).
+absl::Duration FadeLead(absl::Duration deadtime);
+
 class Membership {
  public:
   // `local_generation` is this agent's generation; `start` the time it
@@ -95,6 +102,16 @@ class Membership {
   // Declares dead the links and nodes whose deadline is at or before `now`.
   // Appends the events to *out.
   void Tick(MonoTime now, std::vector<agent::v1::Event>* out);
+
+  // Fading peers: the UP nodes not heard for deadtime - FadeLead(deadtime)
+  // or longer at `now`, in config order, into *out (cleared first). Unless
+  // heard again, Tick declares each dead FadeLead later; the agent tells
+  // them so in its heartbeats (wire.v1.Heartbeat.fading), so a node that is
+  // heard by nobody but still hears this one can release its groups before
+  // this one takes them. *next: the earliest time another UP node could
+  // become fading (InfiniteDuration: none). Does not allocate once *out has
+  // the capacity.
+  void Fading(MonoTime now, std::vector<std::string>* out, MonoTime* next) const;
 
   // The earliest time at which Tick could declare something dead;
   // absl::InfiniteDuration() when nothing is pending. The event loop arms

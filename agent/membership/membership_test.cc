@@ -332,6 +332,53 @@ TEST_F(MembershipTest, NextDeadlineFollowsTheEarliestPendingDeath) {
   EXPECT_EQ(m_.NextDeadline(), absl::InfiniteDuration());
 }
 
+// --- fading --------------------------------------------------------------
+
+// Deadtime 30 s: a node not heard for 24 s (deadtime - a fifth) is fading
+// until it is heard again or dies at 30 s.
+TEST_F(MembershipTest, AnUpNodeFadesAFifthOfDeadtimeBeforeItsDeathDeadline) {
+  EXPECT_EQ(FadeLead(absl::Seconds(30)), absl::Seconds(6));
+  std::vector<std::string> fading;
+  MonoTime next;
+  m_.Fading(At(0), &fading, &next);
+  EXPECT_THAT(fading, IsEmpty()) << "nodes never heard do not fade";
+  EXPECT_EQ(next, absl::InfiniteDuration());
+
+  PastInitdead();
+  Node02UpOnBothLinks(70000);
+  m_.Fading(At(93999), &fading, &next);
+  EXPECT_THAT(fading, IsEmpty());
+  EXPECT_EQ(next, At(94000));
+  m_.Fading(At(94000), &fading, &next);
+  EXPECT_THAT(fading, ElementsAre("node02"));
+  EXPECT_EQ(next, absl::InfiniteDuration());
+
+  // Heard again (on one link is enough): no longer fading.
+  Heartbeat(Hb("node02", 4, 2), 1, 95000);
+  m_.Fading(At(95000), &fading, &next);
+  EXPECT_THAT(fading, IsEmpty());
+  EXPECT_EQ(next, At(119000));
+
+  // Dead nodes do not fade.
+  Tick(125000);
+  EXPECT_EQ(m_.StateOf("node02"), agent::v1::NODE_STATE_DEAD);
+  m_.Fading(At(125000), &fading, &next);
+  EXPECT_THAT(fading, IsEmpty());
+}
+
+// A node heard during initdead dies no earlier than the end of initdead, and
+// fades no earlier than a fifth of deadtime before that.
+TEST_F(MembershipTest, FadingFollowsTheDeathDeadlineDuringInitdead) {
+  Node02UpOnBothLinks(1000);
+  std::vector<std::string> fading;
+  MonoTime next;
+  m_.Fading(At(25000), &fading, &next);
+  EXPECT_THAT(fading, IsEmpty()) << "1 s + 30 s - 6 s, but initdead ends at 60 s";
+  EXPECT_EQ(next, At(54000));
+  m_.Fading(At(54000), &fading, &next);
+  EXPECT_THAT(fading, ElementsAre("node02"));
+}
+
 TEST(MembershipAloneTest, NextDeadlineIsInfiniteForALoneLocalNode) {
   MembershipConfig c = TwoLinkConfig();
   c.nodes = {"node01"};

@@ -192,6 +192,38 @@ void AgentLoop::UpdateHears() {
   }
 }
 
+void AgentLoop::UpdateFading(MonoTime now) {
+  membership_->Fading(now, &fading_scratch_, &next_fade_);
+  const absl::Duration lead = FadeLead(config_.timing.deadtime);
+  const auto& sent = out_hb_.fading();
+  if (std::equal(sent.begin(), sent.end(), fading_scratch_.begin(), fading_scratch_.end())) {
+    if (fading_scratch_.empty()) return;
+    // While a peer fades the news goes out four times over its last fifth
+    // of deadtime, not only with the keepalives: one lost heartbeat must
+    // not be the one that tells it.
+    if (now >= fade_resend_) {
+      SendHeartbeat(now);
+      fade_resend_ = now + lead / 4;
+    }
+    next_fade_ = std::min(next_fade_, fade_resend_);
+    return;
+  }
+  for (const std::string& p : fading_scratch_) {
+    if (std::find(sent.begin(), sent.end(), p) != sent.end()) continue;
+    logger_.Log(LogLevel::kWarning,
+                absl::StrCat(p, " not heard for most of deadtime (",
+                             absl::FormatDuration(config_.timing.deadtime), "): it is declared dead in ",
+                             absl::FormatDuration(FadeLead(config_.timing.deadtime)),
+                             " or less unless heard again; heartbeats now tell it so, and if it "
+                             "still hears this node it releases the groups this node would take"),
+                LogFields{.node = p});
+  }
+  out_hb_.mutable_fading()->Assign(fading_scratch_.begin(), fading_scratch_.end());
+  SendHeartbeat(now);
+  fade_resend_ = now + lead / 4;
+  if (!fading_scratch_.empty()) next_fade_ = std::min(next_fade_, fade_resend_);
+}
+
 std::set<std::string> AgentLoop::DeafPeers(MonoTime now, MonoTime* next) const {
   peer_scratch_.clear();
   for (const auto& n : config_.spec.nodes()) {

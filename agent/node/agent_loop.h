@@ -164,6 +164,10 @@ class AgentLoop {
   std::set<std::string> DeafPeers(MonoTime now, MonoTime* next) const;
   // The peers this node hears, into the outgoing heartbeat.
   void UpdateHears();
+  // The peers about to be declared dead (Membership::Fading), into the
+  // outgoing heartbeat; a change is logged and sent at once, and while a
+  // peer fades a heartbeat goes out every FadeLead / 4.
+  void UpdateFading(MonoTime now);
   // Resource groups: a decision pass when something changed, due monitors,
   // retries and fencing, then what the controller asks for.
   void RunGroups(MonoTime now);
@@ -362,6 +366,11 @@ class AgentLoop {
   // DeafPeers' view of the peers, kept to reuse its memory at every wake.
   mutable std::vector<PeerHeartbeat> peer_scratch_;
   MonoTime one_way_check_ = absl::InfiniteDuration();
+  // UpdateFading's scratch, and when the next peer may start fading.
+  std::vector<std::string> fading_scratch_;
+  MonoTime next_fade_ = absl::InfiniteDuration();
+  // While a peer fades, when its news is sent again.
+  MonoTime fade_resend_ = absl::InfiniteDuration();
   // The PacketCheck::floors_version() last saved, and whether a save runs.
   uint64_t floors_saved_ = 0;
   bool floors_saving_ = false;

@@ -103,6 +103,7 @@ bool AgentLoop::Turn() {
     out_hb_.set_connectivity_score(score);
   }
   if (!events_.empty()) NoteMembershipEvents(now);
+  UpdateFading(now);
   std::set<std::string> deaf = DeafPeers(now, &one_way_check_);
   if (deaf != deaf_peers_) {
     for (const std::string& p : deaf) {
@@ -166,7 +167,7 @@ bool AgentLoop::Turn() {
   const absl::Duration chore_slack = std::max(kChoreSlack, config_.timing.keepalive);
   deadline_ = std::min({next_send_, next_ping_, membership_->NextDeadline(),
                         connectivity_->NextDeadline(), groups_->NextDeadline(),
-                        announcements_.Next(), leave_by_, one_way_check_,
+                        announcements_.Next(), leave_by_, one_way_check_, next_fade_,
                         respawn_->NextDeadline(),
                         // Heartbeat sends wake the loop often enough for
                         // keep-alives at least a keepalive apart.

@@ -11,7 +11,9 @@ namespace hacluster::agent {
 bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b) {
   if (a.standby() != b.standby() || a.groups_size() != b.groups_size() ||
       a.failed_groups_size() != b.failed_groups_size() ||
-      a.placements_size() != b.placements_size()) {
+      a.placements_size() != b.placements_size() || a.reports_hears() != b.reports_hears() ||
+      !std::equal(a.fading().begin(), a.fading().end(), b.fading().begin(), b.fading().end()) ||
+      !std::equal(a.hears().begin(), a.hears().end(), b.hears().begin(), b.hears().end())) {
     return false;
   }
   for (int i = 0; i < a.groups_size(); ++i) {

@@ -22,7 +22,8 @@
 namespace hacluster::agent {
 
 // Whether two heartbeats say the same about groups: claims and their
-// phases, failures, placement requests, standby.
+// phases, failures, placement requests, standby, whom the sender hears and
+// which peers it says are fading.
 bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b);
 
 struct PeerHeartbeat {

@@ -16,7 +16,7 @@ wire::v1::Heartbeat Hears(std::initializer_list<const char*> nodes) {
   return hb;
 }
 
-TEST(PeerViewsTest, GroupStateComparesClaimsFailuresPlacementsAndStandby) {
+TEST(PeerViewsTest, GroupStateComparesClaimsFailuresPlacementsStandbyHearsAndFading) {
   wire::v1::Heartbeat a;
   auto* g = a.add_groups();
   g->set_name("web");
@@ -33,6 +33,19 @@ TEST(PeerViewsTest, GroupStateComparesClaimsFailuresPlacementsAndStandby) {
   EXPECT_FALSE(SameGroupState(a, b));
   b = a;
   b.add_placements()->set_group("web");
+  EXPECT_FALSE(SameGroupState(a, b));
+  // Whom the sender hears and who fades decide placement too.
+  b = a;
+  b.add_fading("node01");
+  EXPECT_FALSE(SameGroupState(a, b));
+  b = a;
+  b.set_reports_hears(true);
+  EXPECT_FALSE(SameGroupState(a, b));
+  a.set_reports_hears(true);
+  a.add_hears("node01");
+  b = a;
+  EXPECT_TRUE(SameGroupState(a, b));
+  b.set_hears(0, "node03");
   EXPECT_FALSE(SameGroupState(a, b));
 }
 

@@ -83,6 +83,22 @@ std::optional<std::string> TargetAmong(const ClusterView& view, const std::strin
   return PreferredOrFirst(candidates, preferred);
 }
 
+// The view `peer` will have once it declares `local` dead: `local` not
+// alive (its claims gone with it), alive the nodes `peer` says it hears
+// (all those alive here when it does not say), `peer` itself.
+ClusterView ViewOfPeer(const ClusterView& view, const NodeView& peer, const std::string& local) {
+  ClusterView theirs = view;
+  for (NodeView& n : theirs.nodes) {
+    if (n.name == local) {
+      n.alive = false;
+      n.claims.clear();
+    } else if (n.name != peer.name && peer.hears.has_value()) {
+      n.alive = peer.hears->count(n.name) > 0;
+    }
+  }
+  return theirs;
+}
+
 }  // namespace
 
 bool Newer(const PlacementRequest& a, const PlacementRequest& b) {
@@ -159,6 +175,25 @@ Decision Decide(const ClusterView& view, const std::string& local, const std::st
       d.reason = absl::StrCat(group, " is claimed by ", n.name,
                               ", which does not hear this node (one-way heartbeat loss): "
                               "yielding to it");
+    }
+    return d;
+  }
+  // One-way loss, before the peer acts: a peer about to declare this node
+  // dead (fading), or that has and does not claim G yet, would start G.
+  for (const NodeView& n : view.nodes) {
+    if (n.name == local || !n.alive || (n.hears_local && !n.fading_local)) continue;
+    const std::optional<std::string> theirs = Target(ViewOfPeer(view, n, local), group);
+    if (!theirs.has_value() || *theirs != n.name) continue;
+    d.target = n.name;
+    if (Holds(mine)) {
+      d.action = Action::kStop;
+      d.reason =
+          n.hears_local
+              ? absl::StrCat(n.name, " has not heard this node for most of deadtime and takes ",
+                             group, " at its deadline unless it hears it again (one-way "
+                             "heartbeat loss): yielding to it first")
+              : absl::StrCat(n.name, " does not hear this node and is about to take ", group,
+                             " (one-way heartbeat loss): yielding to it first");
     }
     return d;
   }

@@ -32,6 +32,15 @@
 // holds G too, so the local node yields: it stops G, and does not start it,
 // whatever the rules above say, until the peer hears it again.
 //
+// Before that, while such a peer P lists the local node as fading (not
+// heard for most of deadtime: P declares it dead at the deadline unless it
+// hears it again), or once P no longer hears it but does not claim G yet:
+// if P, in its own view (the local node dead, alive the nodes P hears),
+// would be G's target, P starts G at the deadline without being able to
+// learn that the local node holds it. So the local node stops G now, and
+// does not start it, while this lasts. When P would not start G (another
+// target, or no quorum on P's side) the local node keeps G.
+//
 // Start-up probe: a node that claims G PROBING (it has just started and
 // checks what of G runs on it) blocks every other node from starting G, as
 // any claim does, but is not a holder for rule 3.
@@ -74,6 +83,13 @@ struct NodeView {
   // False when this peer's heartbeats say it does not hear the local node
   // (one-way loss; see the header comment). Always true for the local node.
   bool hears_local = true;
+  // Its heartbeats list the local node as fading: it has not heard the
+  // local node for most of deadtime and declares it dead at the deadline
+  // unless it hears it again (see the header comment).
+  bool fading_local = false;
+  // The nodes its heartbeats say it hears; unset when it does not say
+  // (taken to hear every node) and for the local node.
+  std::optional<std::set<std::string>> hears;
   std::map<std::string, ClaimPhase> claims;  // group -> phase
   std::set<std::string> failed_groups;
 };

@@ -467,13 +467,93 @@ TEST(PlacementTest, HolderThatIsNotHeardByAnotherHolderYields) {
     N(v, 1).claims.erase("g1");
     N(v, 2).claims["g1"] = kHeld;
     EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
-    // A peer that does not hear us but claims nothing changes nothing.
+    // A peer that does not hear us and claims nothing yet is about to
+    // start g1 (it is g1's target in its own view): node1 does not.
     N(v, 2).claims.erase("g1");
+    d = Decide(v, "node1", "g1", true);
+    EXPECT_EQ(d.action, Action::kNone);
+    EXPECT_EQ(d.target.value_or(""), "node2");
+    // Unless that peer may not run g1 (it failed there): then it changes
+    // nothing.
+    N(v, 2).failed_groups.insert("g1");
     EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStart);
+    N(v, 2).failed_groups.clear();
     // A dead peer's old claims do not count.
     N(v, 2).claims["g1"] = kHeld;
     N(v, 2).alive = false;
     EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStart);
+  }
+}
+
+// Heartbeats into node2 are lost, and node2 has not heard node1 for most
+// of deadtime: its heartbeats (which node1 still hears) list node1 as
+// fading. node2 will start g1 at the deadline, so node1 stops it now and
+// does not start it while node2 says so; when node2 hears node1 again,
+// node1 is g1's node as before.
+TEST(PlacementTest, HolderListedAsFadingYieldsBeforeThePeerTakesOver) {
+  for (bool failback : {true, false}) {
+    SCOPED_TRACE(failback ? "auto_failback on" : "auto_failback off");
+    auto s = Spec(2, {1}, failback);
+    ClusterView v = View(s);
+    N(v, 1).claims["g1"] = kHeld;
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    N(v, 2).fading_local = true;
+    Decision d = Decide(v, "node1", "g1", true);
+    EXPECT_EQ(d.action, Action::kStop);
+    EXPECT_EQ(d.target.value_or(""), "node2");
+    EXPECT_EQ(d.reason,
+              "node2 has not heard this node for most of deadtime and takes g1 at its deadline "
+              "unless it hears it again (one-way heartbeat loss): yielding to it first");
+    // node2 itself does nothing before the deadline: it still counts node1
+    // as alive and holding.
+    EXPECT_EQ(Decide(v, "node2", "g1", true).action, Action::kNone);
+    // Released: node1 does not start g1 again while it fades.
+    N(v, 1).claims.erase("g1");
+    d = Decide(v, "node1", "g1", true);
+    EXPECT_EQ(d.action, Action::kNone);
+    EXPECT_EQ(d.target.value_or(""), "node2");
+    // Heard again: node1 takes g1 back (nobody else holds it).
+    N(v, 2).fading_local = false;
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kStart);
+  }
+}
+
+// A fading node keeps what the peer would not start: a group that failed
+// on the peer, or, with three nodes, a group whose target in the peer's
+// own view is a third node (which still hears the holder and starts
+// nothing), or when the peer would lack quorum.
+TEST(PlacementTest, FadingNodeKeepsWhatThePeerWouldNotStart) {
+  {
+    auto s = Spec(2, {1}, false);
+    ClusterView v = View(s);
+    N(v, 1).claims["g1"] = kHeld;
+    N(v, 2).fading_local = true;
+    N(v, 2).failed_groups.insert("g1");
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    N(v, 2).failed_groups.clear();
+    N(v, 2).leaving = true;  // shutting down: no candidate
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+  }
+  {
+    // Three nodes, g1 preferred on node1, held there; node3 fades node1.
+    auto s = Spec(3, {1}, false);
+    ClusterView v = View(s);
+    N(v, 1).claims["g1"] = kHeld;
+    N(v, 3).fading_local = true;
+    // node3 hears node2: in its view node2 and node3 are alive, quorum;
+    // the target is the first candidate, node2, not node3.
+    N(v, 3).hears = std::set<std::string>{"node1", "node2"};
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    // node3 hears nobody else: alone, one of three, no quorum.
+    N(v, 3).hears = std::set<std::string>{"node1"};
+    EXPECT_EQ(Decide(v, "node1", "g1", true).action, Action::kNone);
+    // node2 is standing by (leaving): node3 is the only candidate and
+    // would take g1 at the deadline.
+    N(v, 3).hears = std::set<std::string>{"node1", "node2"};
+    N(v, 2).leaving = true;
+    Decision d = Decide(v, "node1", "g1", true);
+    EXPECT_EQ(d.action, Action::kStop);
+    EXPECT_EQ(d.target.value_or(""), "node3");
   }
 }
 

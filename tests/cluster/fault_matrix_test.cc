@@ -217,11 +217,6 @@ class FaultMatrixTest : public FailoverTest {
     Failovers failovers = Failovers::kNone;
     std::optional<absl::Duration> outage;
     std::optional<absl::Duration> allowed;
-    // A known shortfall of the agent against the rule above (see
-    // HeartbeatsIntoStandbyLost): in the short mode two holders while
-    // connected are allowed up to this long in total and reported; the
-    // long mode (the acceptance run) holds the rule strictly.
-    std::optional<absl::Duration> known_two_holders;
     // When the nodes were joined again after both held the group: from
     // then on the client must not wait longer than deadtime for the node
     // that keeps it (it announces the VIP again, though the other may have
@@ -353,15 +348,8 @@ class FaultMatrixTest : public FailoverTest {
       }
     }
     res.two_holders_connected = Total(bad);
-    if (r.known_two_holders.has_value() && !g_long) {
-      EXPECT_LE(Total(bad), *r.known_two_holders)
-          << row_.scenario << ": two holders while the nodes were connected: "
-          << Describe(bad, r.from) << "\n" << sampler_->Describe();
-    } else {
-      EXPECT_TRUE(bad.empty()) << row_.scenario
-                               << ": two holders while the nodes were connected: "
-                               << Describe(bad, r.from) << "\n" << sampler_->Describe();
-    }
+    EXPECT_TRUE(bad.empty()) << row_.scenario << ": two holders while the nodes were connected: "
+                             << Describe(bad, r.from) << "\n" << sampler_->Describe();
     if (r.rejoined.has_value()) {
       const ProbeGap gap = LongestGapIn(probe_->Answers(), *r.rejoined, end);
       EXPECT_LE(gap.length(), kDeadtime)
@@ -744,8 +732,9 @@ TEST_F(FaultMatrixTest, BothMediaCutWithPingNode) {
 // Heartbeats into one node dropped (nftables in its namespace) for four
 // deadtimes: the other direction still connects the nodes, so at no
 // instant may both hold the VIP. Into the active node: nothing moves. Into
-// the standby: it declares the active dead and takes the group, and the
-// active, hearing that, yields (a failover by design, reported).
+// the standby: it tells the active node it is fading, and at its deadline
+// declares it dead and takes the group; the active node, hearing the
+// first, has released it by then (a failover by design, reported).
 class OneWayTest : public FaultMatrixTest {
  public:
   void Run(bool into_active) {
@@ -757,13 +746,10 @@ class OneWayTest : public FaultMatrixTest {
       Rep r = BeginRep(i);
       r.connected = {{r.from, kForever}};
       r.failovers = into_active ? Failovers::kNone : Failovers::kAny;
-      // Heartbeats into the standby lost: it declares the active node dead
-      // after deadtime and starts the group; the active node, which still
-      // hears it, learns only from that claim that it is not heard, and
-      // yields then. Between the standby's VIP added and the active's VIP
-      // removed both hold it (0-30 ms seen here): the agent does not meet
-      // the rule here yet. Bounded as safety_test's OneWayLossTest does.
-      if (!into_active) r.known_two_holders = kDeadtime + kKeepalive;
+      // Heartbeats into the standby lost: its heartbeats list the active
+      // node as fading a fifth of deadtime before it declares it dead; the
+      // active node, which still hears them, releases the group then, and
+      // the standby starts it at its deadline: never two holders.
       const std::string deaf = into_active ? holder_ : Other(holder_);
       SetDeaf(deaf, true);
       if (HasFatalFailure()) return;
@@ -801,11 +787,10 @@ class LossTest : public FaultMatrixTest {
       // keepalives lost in a row on both media: the peer is silent for
       // deadtime), reported.
       r.failovers = percent <= 20 ? Failovers::kNone : Failovers::kAny;
-      // Such a failover takes the group from a holder that still runs it
-      // and hears the taker (now and then): as with the one-way cut into
-      // the standby, it yields only once it hears the claim (two holders
-      // for about 20 ms in 2 of 10 runs of the long mode here).
-      if (percent > 20) r.known_two_holders = kDeadtime + kKeepalive;
+      // Such a failover takes the group from a holder that still hears the
+      // taker now and then: told by the taker's heartbeats that it is
+      // fading (sent four times over the last fifth of deadtime), it
+      // releases the group before the taker starts it.
       for (const std::string& n : Nodes()) SetLoss(n, percent);
       if (HasFatalFailure()) return;
       Hold((g_long ? 20 : 10) * kDeadtime);
