@@ -495,7 +495,12 @@ MonoTime FailoverTest::ExpectAnswerFrom(VipProbe& probe, const std::string& node
 // Lets the probe run `n` more probes (about 2 ms each).
 void FailoverTest::LetProbeRun(VipProbe& probe, uint64_t n) {
   const uint64_t start = probe.sent();
-  ASSERT_TRUE(harness::WaitFor([&] { return probe.sent() >= start + n; }, absl::Seconds(10)));
+  // Twice the probes' own time, and at least 10 s (the long fault matrix
+  // holds a fault for 10 s, which alone would use up a fixed 10 s).
+  const absl::Duration limit =
+      std::max(absl::Seconds(10), 2 * static_cast<int64_t>(n) * absl::Milliseconds(2));
+  ASSERT_TRUE(harness::WaitFor([&] { return probe.sent() >= start + n; }, limit))
+      << probe.sent() - start << " of " << n << " probes sent within " << limit;
 }
 
 CalmWindow FailoverTest::MeasureCalmWindow(VipProbe& probe, uint64_t probes,
