@@ -185,15 +185,28 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
     return FinishMigrate(output, diagnostics, kExitFailed, args.format, out);
   }
   std::string yaml = config::SpecToYaml(result.spec);
+  // hacli validate and ha-agent refuse a spec file this large, or one that
+  // does not read back (more values than a spec may hold): write none.
+  std::string unreadable;
   if (yaml.size() > config::kMaxSpecBytes) {
-    // hacli validate and ha-agent refuse a spec file this large: write none.
+    unreadable = absl::StrCat("the converted spec would be ", yaml.size(),
+                              " bytes, more than the 4 MiB (", config::kMaxSpecBytes,
+                              " bytes) that hacli validate and ha-agent read from a spec file");
+  } else {
+    config::ParsedSpec back = config::ParseSpecYaml(yaml, "the converted spec");
+    for (const config::Diagnostic& d : back.diagnostics) {
+      if (d.severity != config::Severity::kError) continue;
+      unreadable = absl::StrCat("the converted spec would not read back (",
+                                config::FormatDiagnostic(d), ")");
+      break;
+    }
+  }
+  if (!unreadable.empty()) {
     diagnostics.push_back(
         {config::Severity::kError, config::Location{result.source_map.file(), 0, 0},
-         absl::StrCat("the converted spec would be ", yaml.size(),
-                      " bytes, more than the 4 MiB (", config::kMaxSpecBytes,
-                      " bytes) that hacli validate and ha-agent read from a spec file; "
-                      "nothing is written (", result.spec.nodes_size(), " nodes, ",
-                      result.spec.groups_size(), " groups: is this a real cluster?)")});
+         absl::StrCat(unreadable, "; nothing is written (", result.spec.nodes_size(),
+                      " nodes, ", result.spec.groups_size(),
+                      " groups: is this a real cluster?)")});
     err << config::FormatDiagnostic(diagnostics.back()) << "\n";
     err << "hacli migrate: " << args.from << " not converted: " << Summary(diagnostics)
         << "\n";

@@ -127,6 +127,38 @@ TEST_F(CommandsTest, MigrateRefusesASpecThatValidateWouldRefuseForItsSize) {
   EXPECT_EQ(out.str(), "");
 }
 
+// Within 4 MiB but with more values than a spec may hold (40,000 nodes,
+// three values each): hacli validate would stop reading it, so it is not
+// written either.
+TEST_F(CommandsTest, MigrateRefusesASpecThatWouldNotReadBack) {
+  std::string legacy = dir_ + "/ha.d";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
+  std::string ha_cf = "bcast eth0\n";
+  for (int line = 0; line < 400; ++line) {
+    ha_cf += "node";
+    for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
+    ha_cf += "\n";
+  }
+  Write("ha.d/ha.cf", ha_cf);
+  Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
+  Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
+  MigrateArgs args;
+  args.from = legacy;
+  args.output = dir_ + "/cluster.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "the converted spec would not read back (the converted "
+                                           "spec:"))
+      << err.str().substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(err.str(), "error: more than 100000 values (keys, values, lists "
+                                           "and maps): this is not a cluster spec; reading "
+                                           "stopped here); nothing is written (40000 nodes"))
+      << err.str().substr(0, 2000);
+  struct stat st;
+  EXPECT_NE(stat(args.output.c_str(), &st), 0);  // nothing written
+  EXPECT_EQ(out.str(), "");
+}
+
 // --- -o json: one object on stdout, the same exit status ---
 
 template <typename Message>

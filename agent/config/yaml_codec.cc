@@ -645,6 +645,9 @@ constexpr int kMaxUnknownKeys = 100;
 
 // Thrown by FirstPass to stop yaml-cpp's parser early.
 struct TooManyUnknownKeys {};
+struct TooManyValues {
+  YAML::Mark mark;
+};
 
 // The first pass over a stream's events, before yaml-cpp builds its node
 // tree: records where the first two documents start and the first alias (a
@@ -652,7 +655,8 @@ struct TooManyUnknownKeys {};
 // billions of nodes, "billion laughs"), and follows the spec's schema to
 // find keys that name no field. After kMaxUnknownKeys of them it throws
 // TooManyUnknownKeys: building the tree of a 4 MiB file of junk keys would
-// take yaml-cpp seconds, and every key would be an error anyway.
+// take yaml-cpp seconds, and every key would be an error anyway. Past
+// kMaxSpecValues values it throws TooManyValues, for the same reason.
 class FirstPass : public YAML::EventHandler {
  public:
   struct UnknownKey {
@@ -681,15 +685,18 @@ class FirstPass : public YAML::EventHandler {
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                 const std::string& value) override {
+    Count(mark);
     Scalar(&mark, value);
   }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
+    Count(mark);
     Start(/*is_map=*/false);
   }
   void OnSequenceEnd() override { End(); }
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                   YAML::EmitterStyle::value) override {
+    Count(mark);
     Start(/*is_map=*/true);
   }
   void OnMapEnd() override { End(); }
@@ -761,7 +768,12 @@ class FirstPass : public YAML::EventHandler {
     }
   }
 
+  void Count(const YAML::Mark& mark) {
+    if (++values_ > kMaxSpecValues) throw TooManyValues{mark};
+  }
+
   int count_ = 0;
+  size_t values_ = 0;
   std::vector<Frame> stack_;
 };
 
@@ -821,6 +833,11 @@ bool Parse(absl::string_view text, const std::string& filename, ParsedSpec* out_
                     absl::StrCat("more than ", kMaxUnknownKeys,
                                  " unknown keys: this is not a cluster spec; reading stopped "
                                  "here"));
+      return false;
+    } catch (const TooManyValues& e) {
+      decoder.Error(e.mark, absl::StrCat("more than ", kMaxSpecValues,
+                                         " values (keys, values, lists and maps): this is not a "
+                                         "cluster spec; reading stopped here"));
       return false;
     }
     if (docs == 0) {

@@ -46,6 +46,12 @@ struct ParsedSpec {
 // refused as not a spec.
 inline constexpr size_t kMaxSpecBytes = 4 << 20;
 
+// The most values (scalars, maps and lists, keys included) a spec may hold;
+// reading stops at the next one with an error. The largest real specs hold
+// a few thousand; a file within kMaxSpecBytes can hold a million, which
+// would take the YAML library seconds to read.
+inline constexpr size_t kMaxSpecValues = 100000;
+
 // Parses YAML text; never throws. Problems go to diagnostics, located as
 // FILE:LINE:COL with `filename` as FILE. Does not run ValidateSpec.
 ParsedSpec ParseSpecYaml(absl::string_view text, const std::string& filename);

@@ -92,6 +92,30 @@ TEST(YamlCodecTest, ReadingStopsAfterAHundredUnknownKeys) {
             "reading stopped here");
 }
 
+// Known keys with any number of values could make a 4 MiB file of a
+// million values, each an error later: reading stops past kMaxSpecValues,
+// at the value that went over, and nothing of the spec is read.
+TEST(YamlCodecTest, ReadingStopsPastTheMostValuesASpecMayHold) {
+  // "cluster_name", "c", the top map, "nodes", its list: 5 values, then
+  // each element is a map, "name" and its value: 3 values.
+  const size_t elements = (kMaxSpecValues - 5) / 3 + 1;
+  std::string yaml = "cluster_name: c\nnodes:\n";
+  for (size_t i = 0; i < elements; ++i) yaml += absl::StrCat("  - {name: n", i, "}\n");
+  ParsedSpec p = Parse(yaml);
+  ASSERT_EQ(p.diagnostics.size(), 1u) << FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(FormatDiagnostic(p.diagnostics[0]),
+            absl::StrCat("spec.yaml:", elements + 2,
+                         ":12: error: more than 100000 values (keys, values, lists and maps): "
+                         "this is not a cluster spec; reading stopped here"));
+  EXPECT_EQ(p.spec.nodes_size(), 0);
+
+  // One element fewer is read whole.
+  yaml.resize(yaml.rfind("  - {"));
+  p = Parse(yaml);
+  EXPECT_TRUE(p.diagnostics.empty()) << FormatDiagnostics(p.diagnostics);
+  EXPECT_EQ(p.spec.nodes_size(), static_cast<int>(elements - 1));
+}
+
 // Keys of map fields (OCF params, labels) are the operator's, not the
 // schema's: any number of them is fine.
 TEST(YamlCodecTest, ManyMapEntriesAreNotUnknownKeys) {

@@ -58,9 +58,9 @@ std::string YamlJunk(size_t bytes, std::mt19937& rng) {
   return s;
 }
 
-// Known keys with values no spec accepts: nothing stops reading early, so
-// this is yaml-cpp's own parsing of 4 MiB (the codec reads the events once,
-// then loads the tree).
+// Known keys with values no spec accepts, a million values in all: the
+// codec's first pass over yaml-cpp's events stops past kMaxSpecValues,
+// before the node tree is built.
 std::string YamlKnownKeysJunk(size_t bytes, std::mt19937& rng) {
   std::string s = "cluster_name: junk\nnodes:\n";
   while (s.size() < bytes) s += "  - {name: " + Word(rng) + ", addresses: [" + Word(rng) + "]}\n";
