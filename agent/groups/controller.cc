@@ -277,6 +277,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       const wire::v1::Heartbeat& hb = *in.heartbeat;
       k.fading_local = std::find(hb.fading().begin(), hb.fading().end(), local_) != hb.fading().end();
       if (hb.reports_hears()) k.hears.emplace(hb.hears().begin(), hb.hears().end());
+      k.awaiting.insert(hb.awaiting().begin(), hb.awaiting().end());
       for (const auto& c : in.heartbeat->groups()) {
         if (c.phase() != wire::v1::GroupClaim::PHASE_UNSPECIFIED) k.claims[c.name()] = c.phase();
       }
@@ -303,11 +304,39 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   }
 
   waiting_.clear();
+  std::set<std::string> awaiting;
+  std::map<std::string, MonoTime> handoffs;
   ClusterView view = LastView();
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
     const bool may_acquire = !hold_acquire && !Fenced(name);
     Decision d = Decide(view, local_, name, may_acquire);
+    if (d.action == Action::kStop && !leaving_ && d.target.has_value() && *d.target != local_) {
+      // A planned move to a live peer that hears this node and does not
+      // hold the group (a split brain's keeper does): stop once the peer
+      // awaits it (or the wait runs out).
+      const KnownNode* to = nullptr;
+      for (const KnownNode& k : known_) {
+        if (k.name == *d.target) to = &k;
+      }
+      if (to != nullptr && to->alive && to->hears_local && !to->fading_local &&
+          to->claims.count(name) == 0 && to->awaiting.count(name) == 0) {
+        auto since = handoffs_.find(name);
+        const MonoTime from = since != handoffs_.end() ? since->second : now;
+        if (now < from + options_.handoff_wait) {
+          handoffs.emplace(name, from);
+          continue;
+        }
+        d.reason = absl::StrCat(d.reason, " (", *d.target, " did not say within ",
+                                absl::FormatDuration(options_.handoff_wait),
+                                " that it awaits it)");
+      }
+    }
+    if (d.action == Action::kWait && d.target.has_value() && *d.target == local_) {
+      for (const auto& [node, phase] : Claimers(view, name)) {
+        if (node != local_) awaiting.insert(name);
+      }
+    }
     switch (d.action) {
       case Action::kStart: {
         std::string reason = StartReason(view, name, d);
@@ -333,6 +362,13 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       case Action::kNone:
         break;
     }
+  }
+
+  handoffs_ = std::move(handoffs);
+  if (awaiting != awaiting_) {
+    // The holder of a planned move waits for this: it goes out now.
+    awaiting_ = std::move(awaiting);
+    out->claims_changed = true;
   }
 
   view = LastView();
@@ -455,7 +491,15 @@ MonoTime GroupController::NextDeadline() const {
     if (!f.running) next = std::min(next, f.next_try);
   }
   for (const Tracked& t : tracked_) next = std::min(next, t.started + options_.operation_limit);
+  for (const auto& [group, since] : handoffs_) next = std::min(next, since + options_.handoff_wait);
   return next;
+}
+
+bool GroupController::HandoffExpired(MonoTime now) const {
+  for (const auto& [group, since] : handoffs_) {
+    if (now >= since + options_.handoff_wait) return true;
+  }
+  return false;
 }
 
 void GroupController::Submit(const OperationRequest& request, int64_t stamp_ns, MonoTime now,
@@ -663,6 +707,8 @@ void GroupController::FillHeartbeat(wire::v1::Heartbeat* hb) const {
   }
   hb->clear_failed_groups();
   for (const std::string& f : failed_here_) hb->add_failed_groups(f);
+  hb->clear_awaiting();
+  for (const std::string& g : awaiting_) hb->add_awaiting(g);
   hb->clear_placements();
   for (const auto& [group, r] : requests_) {
     wire::v1::Placement* p = hb->add_placements();
@@ -747,7 +793,7 @@ void GroupController::FillStatus(const std::function<absl::Time(MonoTime)>& wall
 }
 
 bool GroupController::Urgent() const {
-  return !waiting_.empty() || !tracked_.empty() || !split_.empty();
+  return !waiting_.empty() || !tracked_.empty() || !split_.empty() || !handoffs_.empty();
 }
 
 }  // namespace hacluster::agent

@@ -29,6 +29,11 @@
 // - Fencing (spec.fencing.command): when a node dies while claiming groups,
 //   those groups are not acquired until the fencing command has succeeded
 //   for it (retried every `fence_retry`); FencesToRun hands the commands out.
+// - Hand-off of a planned move: the holder stops a group whose target is a
+//   live peer that hears it only once that peer's heartbeats list the group
+//   as awaited (it is waiting for the release and reads every heartbeat as
+//   it comes), or after `handoff_wait`. So the release is acted on at once,
+//   not up to a keepalive later when the target would next wake.
 // - Split brain: when a healed partition shows two holders of a group, a
 //   SPLIT_BRAIN event says who keeps it (placement's rule) and the keeper's
 //   addresses are announced again (Reannounce), also once the other let go.
@@ -95,6 +100,10 @@ struct ControllerOptions {
   absl::Duration fence_retry = absl::Seconds(5);
   // An operation not finished after this long fails.
   absl::Duration operation_limit = absl::Hours(1);
+  // How long the holder of a planned move waits for the target to say it
+  // awaits the group before it stops it anyway (a target that never says:
+  // an agent that predates the hand-off).
+  absl::Duration handoff_wait = absl::Seconds(1);
 };
 
 // The virtual IP a resource manages: an ip resource's address, or the
@@ -178,6 +187,13 @@ class GroupController {
   // one, or an operation is pending: the caller then reads heartbeats
   // without delay.
   bool Urgent() const;
+
+  // True when a hand-off wait (see above) has run out by `now`: the caller
+  // then runs Evaluate.
+  bool HandoffExpired(MonoTime now) const;
+  // Sets ControllerOptions::handoff_wait (the caller derives it from the
+  // spec's timing, at start and at each reload).
+  void SetHandoffWait(absl::Duration wait) { options_.handoff_wait = wait; }
   // The spec of group `name` (null when unknown).
   const spec::v1::ResourceGroup* Group(const std::string& name) const;
   // The local runner of `name` (null when unknown).
@@ -230,6 +246,7 @@ class GroupController {
     bool hears_local = true;
     bool fading_local = false;
     std::optional<std::set<std::string>> hears;
+    std::set<std::string> awaiting;  // groups its heartbeat says it awaits
     std::map<std::string, ClaimPhase> claims;
     std::set<std::string> failed_groups;
     std::vector<PlacementRequest> requests;  // as its heartbeat carries them
@@ -247,6 +264,12 @@ class GroupController {
   std::set<std::string> ever_alive_;
   std::set<std::string> alive_;
   std::set<std::string> waiting_;
+  // Groups this node is the target of and waits for another to release (in
+  // the heartbeat as `awaiting`).
+  std::set<std::string> awaiting_;
+  // Planned moves away from here waiting for the target's `awaiting`: group
+  // -> since when.
+  std::map<std::string, MonoTime> handoffs_;
   // Groups being taken over from a holder that died, since when; counted
   // as failovers once running here.
   std::map<std::string, MonoTime> taking_over_;

@@ -58,6 +58,7 @@ class Sim {
       n.heartbeat.Clear();
       n.heartbeat.set_node(name);
       n.controller->FillHeartbeat(&n.heartbeat);
+      if (no_awaiting_.count(name) > 0) n.heartbeat.clear_awaiting();
     }
     for (const std::string& name : order_) {
       Node& n = nodes_[name];
@@ -135,6 +136,15 @@ class Sim {
     deaf_.clear();
   }
   void FailOn(const std::string& n, v1::ResourceOp op) { fail_.insert({n, op}); }
+  // The node's heartbeats never list awaited groups (an older agent).
+  void NoAwaiting(const std::string& n) { no_awaiting_.insert(n); }
+  // Whether the node has been asked to stop "web" and not told the result.
+  bool StopPending(const std::string& n) {
+    for (const GroupOp& op : nodes_[n].out.ops) {
+      if (op.op == v1::RESOURCE_OP_STOP) return true;
+    }
+    return false;
+  }
   void ClearFailures() { fail_.clear(); }
   const wire::v1::Heartbeat& heartbeat(const std::string& n) { return nodes_[n].heartbeat; }
   MonoTime now() const { return now_; }
@@ -187,6 +197,7 @@ class Sim {
   std::set<std::pair<std::string, v1::ResourceOp>> fail_;
   std::set<std::pair<std::string, std::string>> deaf_;  // (listener, speaker)
   std::map<std::string, bool> leftover_;
+  std::set<std::string> no_awaiting_;
   std::map<std::string, std::vector<GroupOp>> ran_;
   MonoTime now_ = absl::Seconds(100);
 };
@@ -288,6 +299,67 @@ TEST(GroupControllerTest, StandbyMovesTheGroupAndTheOperationEndsDone) {
   // The request was adopted by node02 and is carried by both.
   EXPECT_EQ(sim.heartbeat("node02").placements_size(), 1);
   EXPECT_TRUE(sim.HasEvent("node02", v1::EVENT_KIND_GROUP_STARTING, "operator request from node01"));
+}
+
+// A planned move is handed off: the holder stops the group only once the
+// target's heartbeat says it awaits it (the target then reads the release
+// as it comes, whatever the keepalive), and the target says so at once.
+TEST(GroupControllerTest, StandbyStopsOnlyOnceTheTargetAwaitsTheGroup) {
+  Sim sim(Spec());
+  sim.Settle();
+  ASSERT_EQ(sim.Holder(), "node01");
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  sim.out("node02").claims_changed = false;
+  // node01 evaluates before it has heard node02 await the group.
+  sim.Round();
+  EXPECT_FALSE(sim.StopPending("node01"));
+  EXPECT_TRUE(sim.c("node01").Urgent()) << "reads heartbeats as they come meanwhile";
+  EXPECT_LE(sim.c("node01").NextDeadline(), sim.now() + absl::Seconds(1));
+  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(999)));
+  // node02 heard the request: it awaits web, and says so at once.
+  EXPECT_TRUE(sim.out("node02").claims_changed);
+  wire::v1::Heartbeat hb;
+  sim.c("node02").FillHeartbeat(&hb);
+  ASSERT_EQ(hb.awaiting_size(), 1);
+  EXPECT_EQ(hb.awaiting(0), "web");
+  // The next round carries it: node01 stops web now.
+  sim.Round();
+  EXPECT_TRUE(sim.StopPending("node01"));
+  for (int i = 0; i < 20; ++i) {
+    sim.Settle(1);
+    EXPECT_LE(sim.Claimers().size(), 1u) << "round " << i;
+  }
+  EXPECT_EQ(sim.Holder(), "node02");
+  sim.c("node02").FillHeartbeat(&hb);
+  EXPECT_EQ(hb.awaiting_size(), 0) << "held, no longer awaited";
+  EXPECT_FALSE(sim.c("node01").Urgent());
+}
+
+// A target that never says it awaits the group (an agent before the
+// hand-off) gets it all the same, after handoff_wait.
+TEST(GroupControllerTest, HandOffWaitRunsOutForATargetThatNeverSaysItAwaits) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.NoAwaiting("node02");
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  for (int i = 0; i < 5; ++i) sim.Round();
+  EXPECT_FALSE(sim.StopPending("node01"));
+  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(999)));
+  sim.Advance(absl::Seconds(1));
+  EXPECT_TRUE(sim.c("node01").HandoffExpired(sim.now()));
+  sim.Round();
+  EXPECT_TRUE(sim.StopPending("node01"));
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STOPPING,
+                           "web belongs on node02 (node02 did not say within 1s that it "
+                           "awaits it)"));
+  sim.Settle();
+  EXPECT_EQ(sim.Holder(), "node02");
 }
 
 TEST(GroupControllerTest, TakeoverAndMoveAndNothingToDo) {

@@ -176,7 +176,10 @@ void AgentLoop::RunGroups(MonoTime now) {
                               absl::StrJoin(fencing.command(), " ")));
     Submit(id, [result, fencing, node] { *result = RunFence(fencing, node); });
   }
-  if (groups_->NextDeadline() <= now) groups_->Tick(now, &out);
+  if (groups_->NextDeadline() <= now) {
+    groups_->Tick(now, &out);
+    if (groups_->HandoffExpired(now)) groups_dirty_ = true;
+  }
   if (groups_dirty_) {
     groups_dirty_ = false;
     std::vector<NodeInput> nodes;

@@ -126,6 +126,7 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
   absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);
+  groups_->SetHandoffWait(HandoffWait(config_.timing));
   ControllerOutput reshaped;
   (void)groups_->Reconfigure(config_.spec, now, &reshaped);  // checked when staged
   Apply(reshaped, now);

@@ -172,6 +172,7 @@ absl::Status AgentLoop::Init() {
   connectivity_ = std::make_unique<Connectivity>(ConnectivityConfigOf(config_), start_);
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   groups_ = std::make_unique<GroupController>(config_.spec, local_node_);
+  groups_->SetHandoffWait(HandoffWait(config_.timing));
   // The first heartbeat already carries the score placement compares: a
   // peer hearing 0 would take groups that belong here.
   local_score_ = connectivity_->PlacementScore();

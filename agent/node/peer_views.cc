@@ -13,6 +13,8 @@ bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b) 
       a.failed_groups_size() != b.failed_groups_size() ||
       a.placements_size() != b.placements_size() || a.reports_hears() != b.reports_hears() ||
       !std::equal(a.fading().begin(), a.fading().end(), b.fading().begin(), b.fading().end()) ||
+      !std::equal(a.awaiting().begin(), a.awaiting().end(), b.awaiting().begin(),
+                  b.awaiting().end()) ||
       !std::equal(a.hears().begin(), a.hears().end(), b.hears().begin(), b.hears().end())) {
     return false;
   }

@@ -22,8 +22,8 @@
 namespace hacluster::agent {
 
 // Whether two heartbeats say the same about groups: claims and their
-// phases, failures, placement requests, standby, whom the sender hears and
-// which peers it says are fading.
+// phases, failures, placement requests, standby, whom the sender hears,
+// which peers it says are fading, and which groups it awaits.
 bool SameGroupState(const wire::v1::Heartbeat& a, const wire::v1::Heartbeat& b);
 
 struct PeerHeartbeat {

@@ -39,6 +39,9 @@ TEST(PeerViewsTest, GroupStateComparesClaimsFailuresPlacementsStandbyHearsAndFad
   b.add_fading("node01");
   EXPECT_FALSE(SameGroupState(a, b));
   b = a;
+  b.add_awaiting("web");
+  EXPECT_FALSE(SameGroupState(a, b));
+  b = a;
   b.set_reports_hears(true);
   EXPECT_FALSE(SameGroupState(a, b));
   a.set_reports_hears(true);

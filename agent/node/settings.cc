@@ -3,6 +3,8 @@
 #include <openssl/sha.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -74,6 +76,10 @@ EffectiveTiming TimingOf(const spec::v1::ClusterSpec& spec) {
                    ? absl::Milliseconds(config::ToMs(spec.connectivity().deadping()))
                    : e.deadtime;
   return e;
+}
+
+absl::Duration HandoffWait(const EffectiveTiming& t) {
+  return std::min(t.deadtime, 2 * t.keepalive + absl::Milliseconds(10));
 }
 
 absl::StatusOr<std::string> LocalNodeName(const spec::v1::ClusterSpec& spec,

@@ -25,6 +25,12 @@ struct EffectiveTiming {
 
 EffectiveTiming TimingOf(const spec::v1::ClusterSpec& spec);
 
+// How long the holder of a planned move waits for the target to say it
+// awaits the group (agent/groups/controller.h): two keepalives and 10 ms
+// (the target reads a heartbeat by its next wake and answers at once), at
+// most deadtime.
+absl::Duration HandoffWait(const EffectiveTiming& t);
+
 // The local node's name: `flag` when given, else the host name (uname -n,
 // as Heartbeat does). Errors when that name is not a node of the spec, and
 // lists the nodes that are.

@@ -25,6 +25,18 @@ TEST(SettingsTest, TimingDefaultsAreHeartbeats) {
   EXPECT_EQ(t.deadping, absl::Seconds(30));
 }
 
+TEST(SettingsTest, HandoffWaitIsTwoKeepalivesAndTenMillisecondsAtMostDeadtime) {
+  EffectiveTiming t;
+  t.keepalive = absl::Milliseconds(5);
+  t.deadtime = absl::Milliseconds(20);
+  EXPECT_EQ(HandoffWait(t), absl::Milliseconds(20));
+  t.deadtime = absl::Milliseconds(100);
+  EXPECT_EQ(HandoffWait(t), absl::Milliseconds(20));
+  t.keepalive = absl::Seconds(1);
+  t.deadtime = absl::Seconds(30);
+  EXPECT_EQ(HandoffWait(t), absl::Milliseconds(2010));
+}
+
 TEST(SettingsTest, WarntimeDefaultIsAtLeastKeepalive) {
   auto s = TwoNodes();
   *s.mutable_timing()->mutable_keepalive() = config::FromMs(5);

@@ -349,6 +349,6 @@ int main(int argc, char** argv) {
   Bench bench(short_mode);
   if (!bench.Build()) return 1;
   bench.Run({"5ms", "20ms", "500ms", short_mode ? 4 : 25, short_mode ? 3 : 25});
-  bench.Run({"1s", "5s", "5s", short_mode ? 1 : 20, 0});
+  bench.Run({"1s", "5s", "5s", short_mode ? 1 : 20, short_mode ? 1 : 10});
   return bench.failures() == 0 ? 0 : 1;
 }
