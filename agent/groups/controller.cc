@@ -273,6 +273,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
     k.score = in.score;
     k.hears_local = in.name == local_ || in.hears_local;
     k.leaving = in.name == local_ ? leaving_ : in.heartbeat != nullptr && in.heartbeat->standby();
+    k.last_heard = in.last_heard;
     if (in.name != local_ && in.heartbeat != nullptr) {
       const wire::v1::Heartbeat& hb = *in.heartbeat;
       k.fading_local = std::find(hb.fading().begin(), hb.fading().end(), local_) != hb.fading().end();
@@ -306,6 +307,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   waiting_.clear();
   std::set<std::string> awaiting;
   std::map<std::string, MonoTime> handoffs;
+  std::map<std::string, MonoTime> handoff_since;
   ClusterView view = LastView();
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
@@ -321,15 +323,20 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       }
       if (to != nullptr && to->alive && to->hears_local && !to->fading_local &&
           to->claims.count(name) == 0 && to->awaiting.count(name) == 0) {
-        auto since = handoffs_.find(name);
-        const MonoTime from = since != handoffs_.end() ? since->second : now;
-        if (now < from + options_.handoff_wait) {
-          handoffs.emplace(name, from);
+        auto since = handoff_since_.find(name);
+        const MonoTime from = since != handoff_since_.end() ? since->second : now;
+        const MonoTime ends =
+            std::min(from + options_.handoff_wait, to->last_heard + options_.handoff_wait / 2);
+        if (now < ends) {
+          handoffs.emplace(name, ends);
+          handoff_since.emplace(name, from);
           continue;
         }
-        d.reason = absl::StrCat(d.reason, " (", *d.target, " did not say within ",
-                                absl::FormatDuration(options_.handoff_wait),
-                                " that it awaits it)");
+        if (now >= from + options_.handoff_wait) {
+          d.reason = absl::StrCat(d.reason, " (", *d.target, " did not say within ",
+                                  absl::FormatDuration(options_.handoff_wait),
+                                  " that it awaits it)");
+        }
       }
     }
     if (d.action == Action::kWait && d.target.has_value() && *d.target == local_) {
@@ -365,6 +372,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   }
 
   handoffs_ = std::move(handoffs);
+  handoff_since_ = std::move(handoff_since);
   if (awaiting != awaiting_) {
     // The holder of a planned move waits for this: it goes out now.
     awaiting_ = std::move(awaiting);
@@ -491,13 +499,13 @@ MonoTime GroupController::NextDeadline() const {
     if (!f.running) next = std::min(next, f.next_try);
   }
   for (const Tracked& t : tracked_) next = std::min(next, t.started + options_.operation_limit);
-  for (const auto& [group, since] : handoffs_) next = std::min(next, since + options_.handoff_wait);
+  for (const auto& [group, ends] : handoffs_) next = std::min(next, ends);
   return next;
 }
 
 bool GroupController::HandoffExpired(MonoTime now) const {
-  for (const auto& [group, since] : handoffs_) {
-    if (now >= since + options_.handoff_wait) return true;
+  for (const auto& [group, ends] : handoffs_) {
+    if (now >= ends) return true;
   }
   return false;
 }

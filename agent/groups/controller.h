@@ -33,7 +33,9 @@
 //   live peer that hears it only once that peer's heartbeats list the group
 //   as awaited (it is waiting for the release and reads every heartbeat as
 //   it comes), or after `handoff_wait`. So the release is acted on at once,
-//   not up to a keepalive later when the target would next wake.
+//   not up to a keepalive later when the target would next wake. Only
+//   while the peer is heard: silent for more than half of `handoff_wait`
+//   (a cut, a lost ping node's yield) the group is stopped at once.
 // - Split brain: when a healed partition shows two holders of a group, a
 //   SPLIT_BRAIN event says who keeps it (placement's rule) and the keeper's
 //   addresses are announced again (Reannounce), also once the other let go.
@@ -84,6 +86,8 @@ struct NodeInput {
   // Its newest heartbeat (claims, failed groups, requests); null for the
   // local node and for nodes never heard.
   const wire::v1::Heartbeat* heartbeat = nullptr;
+  // When it was last heard (-InfiniteDuration: never, or the local node).
+  MonoTime last_heard = -absl::InfiniteDuration();
 };
 
 // What one call asks the caller to do, appended to by every method.
@@ -247,6 +251,7 @@ class GroupController {
     bool fading_local = false;
     std::optional<std::set<std::string>> hears;
     std::set<std::string> awaiting;  // groups its heartbeat says it awaits
+    MonoTime last_heard = -absl::InfiniteDuration();
     std::map<std::string, ClaimPhase> claims;
     std::set<std::string> failed_groups;
     std::vector<PlacementRequest> requests;  // as its heartbeat carries them
@@ -268,8 +273,10 @@ class GroupController {
   // the heartbeat as `awaiting`).
   std::set<std::string> awaiting_;
   // Planned moves away from here waiting for the target's `awaiting`: group
-  // -> since when.
+  // -> when the wait ends (handoff_wait after it began, or the target
+  // silent for half of that, whichever comes first).
   std::map<std::string, MonoTime> handoffs_;
+  std::map<std::string, MonoTime> handoff_since_;
   // Groups being taken over from a holder that died, since when; counted
   // as failovers once running here.
   std::map<std::string, MonoTime> taking_over_;

@@ -71,6 +71,10 @@ class Sim {
         i.hears_local = deaf_.count({other, name}) == 0;
         i.score = nodes_[other].score;
         i.heartbeat = other == name || !i.alive ? nullptr : &nodes_[other].heartbeat;
+        if (i.alive && other != name) {
+          auto q = quiet_since_.find(other);
+          i.last_heard = q != quiet_since_.end() ? q->second : now_;
+        }
         in.push_back(i);
       }
       n.controller->Evaluate(in, hold, now_, &n.out);
@@ -136,6 +140,9 @@ class Sim {
     deaf_.clear();
   }
   void FailOn(const std::string& n, v1::ResourceOp op) { fail_.insert({n, op}); }
+  // The node is still alive to the others but last heard at `since` (its
+  // heartbeats stopped coming; not yet dead).
+  void QuietSince(const std::string& n, MonoTime since) { quiet_since_[n] = since; }
   // The node's heartbeats never list awaited groups (an older agent).
   void NoAwaiting(const std::string& n) { no_awaiting_.insert(n); }
   // Whether the node has been asked to stop "web" and not told the result.
@@ -198,6 +205,7 @@ class Sim {
   std::set<std::pair<std::string, std::string>> deaf_;  // (listener, speaker)
   std::map<std::string, bool> leftover_;
   std::set<std::string> no_awaiting_;
+  std::map<std::string, MonoTime> quiet_since_;
   std::map<std::string, std::vector<GroupOp>> ran_;
   MonoTime now_ = absl::Seconds(100);
 };
@@ -317,8 +325,8 @@ TEST(GroupControllerTest, StandbyStopsOnlyOnceTheTargetAwaitsTheGroup) {
   sim.Round();
   EXPECT_FALSE(sim.StopPending("node01"));
   EXPECT_TRUE(sim.c("node01").Urgent()) << "reads heartbeats as they come meanwhile";
-  EXPECT_LE(sim.c("node01").NextDeadline(), sim.now() + absl::Seconds(1));
-  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(999)));
+  EXPECT_LE(sim.c("node01").NextDeadline(), sim.now() + absl::Milliseconds(500));
+  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(499)));
   // node02 heard the request: it awaits web, and says so at once.
   EXPECT_TRUE(sim.out("node02").claims_changed);
   wire::v1::Heartbeat hb;
@@ -348,10 +356,14 @@ TEST(GroupControllerTest, HandOffWaitRunsOutForATargetThatNeverSaysItAwaits) {
   r.id = 7;
   r.kind = OperationRequest::Kind::kStandby;
   sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
-  for (int i = 0; i < 5; ++i) sim.Round();
-  EXPECT_FALSE(sim.StopPending("node01"));
-  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(999)));
-  sim.Advance(absl::Seconds(1));
+  sim.Round();
+  // node02 keeps being heard, every 100 ms, without saying it awaits web.
+  for (int i = 1; i < 10; ++i) {
+    sim.Advance(absl::Milliseconds(100));
+    sim.Round();
+    EXPECT_FALSE(sim.StopPending("node01")) << i * 100 << " ms";
+  }
+  sim.Advance(absl::Milliseconds(100));
   EXPECT_TRUE(sim.c("node01").HandoffExpired(sim.now()));
   sim.Round();
   EXPECT_TRUE(sim.StopPending("node01"));
@@ -360,6 +372,46 @@ TEST(GroupControllerTest, HandOffWaitRunsOutForATargetThatNeverSaysItAwaits) {
                            "awaits it)"));
   sim.Settle();
   EXPECT_EQ(sim.Holder(), "node02");
+}
+
+// A target that has not been heard for half of handoff_wait cannot answer
+// (a cut; this node yields because it lost its ping nodes): the group is
+// stopped at once, and a hand-off under way ends when the target falls
+// silent.
+TEST(GroupControllerTest, NoHandOffToATargetThatIsNotHeard) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.NoAwaiting("node02");
+  sim.QuietSince("node02", sim.now() - absl::Milliseconds(501));
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  sim.Round();
+  EXPECT_TRUE(sim.StopPending("node01"));
+  EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STOPPING, "web belongs on node02"));
+  EXPECT_FALSE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STOPPING, "did not say"));
+}
+
+TEST(GroupControllerTest, HandOffEndsWhenTheTargetFallsSilent) {
+  Sim sim(Spec());
+  sim.Settle();
+  sim.NoAwaiting("node02");
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  sim.Round();
+  EXPECT_FALSE(sim.StopPending("node01"));
+  // node02 last heard now; the wait would end in 1 s, but ends 500 ms after
+  // node02 was last heard.
+  sim.QuietSince("node02", sim.now());
+  sim.Round();
+  EXPECT_FALSE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(499)));
+  EXPECT_TRUE(sim.c("node01").HandoffExpired(sim.now() + absl::Milliseconds(500)));
+  sim.Advance(absl::Milliseconds(500));
+  sim.Round();
+  EXPECT_TRUE(sim.StopPending("node01"));
 }
 
 TEST(GroupControllerTest, TakeoverAndMoveAndNothingToDo) {

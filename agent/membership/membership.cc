@@ -329,6 +329,12 @@ const wire::v1::Heartbeat* Membership::LastHeartbeat(
   return &n->last_heartbeat;
 }
 
+MonoTime Membership::LastHeard(absl::string_view node) const {
+  const Node* n = Find(node);
+  if (n == nullptr || n->local || !n->heard) return -absl::InfiniteDuration();
+  return n->last_heard;
+}
+
 void Membership::Reconfigure(MembershipConfig config, MonoTime now) {
   // Where each old link name was, to carry link state over by name.
   absl::flat_hash_map<std::string, size_t> old_link_index;

@@ -146,6 +146,10 @@ class Membership {
   // non-const method.
   const wire::v1::Heartbeat* LastHeartbeat(absl::string_view node) const;
 
+  // When `node` was last heard (any link); -InfiniteDuration() for the
+  // local node, a name not configured, or a node never heard.
+  MonoTime LastHeard(absl::string_view node) const;
+
   // True while `now` is before start + initdead.
   bool InInitdead(MonoTime now) const;
 

@@ -366,6 +366,15 @@ TEST_F(MembershipTest, AnUpNodeFadesAFifthOfDeadtimeBeforeItsDeathDeadline) {
   EXPECT_THAT(fading, IsEmpty());
 }
 
+TEST_F(MembershipTest, LastHeardIsTheNewestHeartbeatOnAnyLink) {
+  EXPECT_EQ(m_.LastHeard("node02"), -absl::InfiniteDuration());
+  EXPECT_EQ(m_.LastHeard("node01"), -absl::InfiniteDuration()) << "the local node";
+  EXPECT_EQ(m_.LastHeard("node99"), -absl::InfiniteDuration());
+  Heartbeat(Hb("node02", 4, 1), 0, 1000);
+  Heartbeat(Hb("node02", 4, 2), 1, 1500);
+  EXPECT_EQ(m_.LastHeard("node02"), At(1500));
+}
+
 // A node heard during initdead dies no earlier than the end of initdead, and
 // fades no earlier than a fifth of deadtime before that.
 TEST_F(MembershipTest, FadingFollowsTheDeathDeadlineDuringInitdead) {

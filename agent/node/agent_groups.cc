@@ -193,6 +193,7 @@ void AgentLoop::RunGroups(MonoTime now) {
                  : last != nullptr          ? last->connectivity_score()
                                             : 0;
       in.heartbeat = in.alive ? last : nullptr;
+      in.last_heard = membership_->LastHeard(n.name());
       in.hears_local = deaf_peers_.count(n.name()) == 0;
       nodes.push_back(std::move(in));
     }
