@@ -33,6 +33,33 @@ class CommandsTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
+  // An ha.d whose ha.cf names `nodes` nodes (n1000000, n1000001, ...; 100
+  // a line), migrated with -o: the migration must fail. Returns the output
+  // path.
+  std::string MigrateNodesExpectingFailure(int nodes, std::ostringstream& out,
+                                           std::ostringstream& err) {
+    std::string legacy = dir_ + "/ha.d";
+    EXPECT_EQ(mkdir(legacy.c_str(), 0755), 0);
+    std::string ha_cf = "bcast eth0\n";
+    for (int line = 0; line * 100 < nodes; ++line) {
+      ha_cf += "node";
+      for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
+      ha_cf += "\n";
+    }
+    Write("ha.d/ha.cf", ha_cf);
+    Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
+    Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
+    MigrateArgs args;
+    args.from = legacy;
+    args.output = dir_ + "/cluster.yaml";
+    EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+    return args.output;
+  }
+  static void ExpectNothingWritten(const std::string& output, const std::ostringstream& out) {
+    struct stat st;
+    EXPECT_NE(stat(output.c_str(), &st), 0);
+    EXPECT_EQ(out.str(), "");
+  }
   std::string Write(const std::string& name, const std::string& contents, mode_t mode = 0644) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path) << contents;
@@ -102,51 +129,21 @@ TEST_F(CommandsTest, MigrateKeepsRespawnAndWatchdogWithoutWarnings) {
 // A spec larger than hacli validate reads (4 MiB) is not written: 250,000
 // node names fit in a 2.3 MB ha.cf but not in a 4 MiB spec.
 TEST_F(CommandsTest, MigrateRefusesASpecThatValidateWouldRefuseForItsSize) {
-  std::string legacy = dir_ + "/ha.d";
-  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
-  std::string ha_cf = "bcast eth0\n";
-  for (int line = 0; line < 2500; ++line) {
-    ha_cf += "node";
-    for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
-    ha_cf += "\n";
-  }
-  Write("ha.d/ha.cf", ha_cf);
-  Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
-  Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
-  MigrateArgs args;
-  args.from = legacy;
-  args.output = dir_ + "/cluster.yaml";
   std::ostringstream out, err;
-  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  const std::string output = MigrateNodesExpectingFailure(250000, out, err);
   EXPECT_TRUE(absl::StrContains(err.str(), "bytes, more than the 4 MiB (4194304 bytes) that "
                                            "hacli validate and ha-agent read from a spec file; "
                                            "nothing is written (250000 nodes"))
       << err.str().substr(0, 2000);
-  struct stat st;
-  EXPECT_NE(stat(args.output.c_str(), &st), 0);  // nothing written
-  EXPECT_EQ(out.str(), "");
+  ExpectNothingWritten(output, out);
 }
 
 // Within 4 MiB but with more values than a spec may hold (40,000 nodes,
 // three values each): hacli validate would stop reading it, so it is not
 // written either.
 TEST_F(CommandsTest, MigrateRefusesASpecThatWouldNotReadBack) {
-  std::string legacy = dir_ + "/ha.d";
-  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
-  std::string ha_cf = "bcast eth0\n";
-  for (int line = 0; line < 400; ++line) {
-    ha_cf += "node";
-    for (int i = 0; i < 100; ++i) absl::StrAppend(&ha_cf, " n", line * 100 + i + 1000000);
-    ha_cf += "\n";
-  }
-  Write("ha.d/ha.cf", ha_cf);
-  Write("ha.d/haresources", "n1000000 192.0.2.100 httpd\n");
-  Write("ha.d/authkeys", "auth 1\n1 sha1 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
-  MigrateArgs args;
-  args.from = legacy;
-  args.output = dir_ + "/cluster.yaml";
   std::ostringstream out, err;
-  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  const std::string output = MigrateNodesExpectingFailure(40000, out, err);
   EXPECT_TRUE(absl::StrContains(err.str(), "the converted spec would not read back (the converted "
                                            "spec:"))
       << err.str().substr(0, 2000);
@@ -154,9 +151,7 @@ TEST_F(CommandsTest, MigrateRefusesASpecThatWouldNotReadBack) {
                                            "and maps): this is not a cluster spec; reading "
                                            "stopped here); nothing is written (40000 nodes"))
       << err.str().substr(0, 2000);
-  struct stat st;
-  EXPECT_NE(stat(args.output.c_str(), &st), 0);  // nothing written
-  EXPECT_EQ(out.str(), "");
+  ExpectNothingWritten(output, out);
 }
 
 // --- -o json: one object on stdout, the same exit status ---

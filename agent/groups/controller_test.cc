@@ -309,6 +309,14 @@ TEST(GroupControllerTest, StandbyMovesTheGroupAndTheOperationEndsDone) {
   EXPECT_TRUE(sim.HasEvent("node02", v1::EVENT_KIND_GROUP_STARTING, "operator request from node01"));
 }
 
+// `standby` (all groups) asked of node01, as operation 7.
+void StandbyOnNode01(Sim& sim) {
+  OperationRequest r;
+  r.id = 7;
+  r.kind = OperationRequest::Kind::kStandby;
+  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+}
+
 // A planned move is handed off: the holder stops the group only once the
 // target's heartbeat says it awaits it (the target then reads the release
 // as it comes, whatever the keepalive), and the target says so at once.
@@ -316,10 +324,7 @@ TEST(GroupControllerTest, StandbyStopsOnlyOnceTheTargetAwaitsTheGroup) {
   Sim sim(Spec());
   sim.Settle();
   ASSERT_EQ(sim.Holder(), "node01");
-  OperationRequest r;
-  r.id = 7;
-  r.kind = OperationRequest::Kind::kStandby;
-  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  StandbyOnNode01(sim);
   sim.out("node02").claims_changed = false;
   // node01 evaluates before it has heard node02 await the group.
   sim.Round();
@@ -352,10 +357,7 @@ TEST(GroupControllerTest, HandOffWaitRunsOutForATargetThatNeverSaysItAwaits) {
   Sim sim(Spec());
   sim.Settle();
   sim.NoAwaiting("node02");
-  OperationRequest r;
-  r.id = 7;
-  r.kind = OperationRequest::Kind::kStandby;
-  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  StandbyOnNode01(sim);
   sim.Round();
   // node02 keeps being heard, every 100 ms, without saying it awaits web.
   for (int i = 1; i < 10; ++i) {
@@ -383,10 +385,7 @@ TEST(GroupControllerTest, NoHandOffToATargetThatIsNotHeard) {
   sim.Settle();
   sim.NoAwaiting("node02");
   sim.QuietSince("node02", sim.now() - absl::Milliseconds(501));
-  OperationRequest r;
-  r.id = 7;
-  r.kind = OperationRequest::Kind::kStandby;
-  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  StandbyOnNode01(sim);
   sim.Round();
   EXPECT_TRUE(sim.StopPending("node01"));
   EXPECT_TRUE(sim.HasEvent("node01", v1::EVENT_KIND_GROUP_STOPPING, "web belongs on node02"));
@@ -397,10 +396,7 @@ TEST(GroupControllerTest, HandOffEndsWhenTheTargetFallsSilent) {
   Sim sim(Spec());
   sim.Settle();
   sim.NoAwaiting("node02");
-  OperationRequest r;
-  r.id = 7;
-  r.kind = OperationRequest::Kind::kStandby;
-  sim.c("node01").Submit(r, 1000, sim.now(), &sim.out("node01"));
+  StandbyOnNode01(sim);
   sim.Round();
   EXPECT_FALSE(sim.StopPending("node01"));
   // node02 last heard now; the wait would end in 1 s, but ends 500 ms after
