@@ -677,8 +677,12 @@ class FirstPass : public YAML::EventHandler {
     stack_.clear();
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override { Scalar(nullptr, ""); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override {
+    Count(mark);
+    Scalar(nullptr, "");
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    Count(mark);
     if (!has_alias) alias = mark;
     has_alias = true;
     Scalar(nullptr, "");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/config/duration.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -114,6 +115,15 @@ TEST(YamlCodecTest, ReadingStopsPastTheMostValuesASpecMayHold) {
   p = Parse(yaml);
   EXPECT_TRUE(p.diagnostics.empty()) << FormatDiagnostics(p.diagnostics);
   EXPECT_EQ(p.spec.nodes_size(), static_cast<int>(elements - 1));
+
+  // Empty values count too: a list of a million nulls is no shorter a read.
+  std::string nulls = "cluster_name: c\nnodes:\n";
+  for (size_t i = 0; i < kMaxSpecValues; ++i) nulls += "  -\n";
+  p = Parse(nulls);
+  ASSERT_FALSE(p.diagnostics.empty());
+  EXPECT_TRUE(absl::StrContains(FormatDiagnostic(p.diagnostics.back()),
+                                "error: more than 100000 values"))
+      << FormatDiagnostics(p.diagnostics);
 }
 
 // Keys of map fields (OCF params, labels) are the operator's, not the

@@ -306,8 +306,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
 
   waiting_.clear();
   std::set<std::string> awaiting;
-  std::map<std::string, MonoTime> handoffs;
-  std::map<std::string, MonoTime> handoff_since;
+  std::map<std::string, Handoff> handoffs;
   ClusterView view = LastView();
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
@@ -323,13 +322,12 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
       }
       if (to != nullptr && to->alive && to->hears_local && !to->fading_local &&
           to->claims.count(name) == 0 && to->awaiting.count(name) == 0) {
-        auto since = handoff_since_.find(name);
-        const MonoTime from = since != handoff_since_.end() ? since->second : now;
+        auto under_way = handoffs_.find(name);
+        const MonoTime from = under_way != handoffs_.end() ? under_way->second.since : now;
         const MonoTime ends =
             std::min(from + options_.handoff_wait, to->last_heard + options_.handoff_wait / 2);
         if (now < ends) {
-          handoffs.emplace(name, ends);
-          handoff_since.emplace(name, from);
+          handoffs.emplace(name, Handoff{from, ends});
           continue;
         }
         if (now >= from + options_.handoff_wait) {
@@ -372,7 +370,6 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   }
 
   handoffs_ = std::move(handoffs);
-  handoff_since_ = std::move(handoff_since);
   if (awaiting != awaiting_) {
     // The holder of a planned move waits for this: it goes out now.
     awaiting_ = std::move(awaiting);
@@ -499,13 +496,13 @@ MonoTime GroupController::NextDeadline() const {
     if (!f.running) next = std::min(next, f.next_try);
   }
   for (const Tracked& t : tracked_) next = std::min(next, t.started + options_.operation_limit);
-  for (const auto& [group, ends] : handoffs_) next = std::min(next, ends);
+  for (const auto& [group, h] : handoffs_) next = std::min(next, h.ends);
   return next;
 }
 
 bool GroupController::HandoffExpired(MonoTime now) const {
-  for (const auto& [group, ends] : handoffs_) {
-    if (now >= ends) return true;
+  for (const auto& [group, h] : handoffs_) {
+    if (now >= h.ends) return true;
   }
   return false;
 }

@@ -272,11 +272,14 @@ class GroupController {
   // Groups this node is the target of and waits for another to release (in
   // the heartbeat as `awaiting`).
   std::set<std::string> awaiting_;
-  // Planned moves away from here waiting for the target's `awaiting`: group
-  // -> when the wait ends (handoff_wait after it began, or the target
-  // silent for half of that, whichever comes first).
-  std::map<std::string, MonoTime> handoffs_;
-  std::map<std::string, MonoTime> handoff_since_;
+  // Planned moves away from here waiting for the target's `awaiting`, per
+  // group: since when, and when the wait ends (handoff_wait after it began,
+  // or the target silent for half of that, whichever comes first).
+  struct Handoff {
+    MonoTime since;
+    MonoTime ends;
+  };
+  std::map<std::string, Handoff> handoffs_;
   // Groups being taken over from a holder that died, since when; counted
   // as failovers once running here.
   std::map<std::string, MonoTime> taking_over_;
