@@ -109,6 +109,7 @@ class Validator {
     CheckProcesses();
     CheckLogging();
     CheckApi();
+    CheckWire();
     return sink_.Take();
   }
 
@@ -153,6 +154,7 @@ class Validator {
   void CheckProcesses();
   void CheckLogging();
   void CheckApi();
+  void CheckWire();
 
   const ClusterSpec& spec_;
   const SourceMap& map_;
@@ -519,8 +521,9 @@ void Validator::CheckActiveKey() {
     sink_.Warning(absl::StrCat("auth.keys[", index, "].method"),
                   absl::StrCat("active key ", active.id(),
                                " uses crc: crc does not authenticate; on a shared network "
-                               "anyone can inject heartbeats: use sha256 or keep crc for a "
-                               "private cable"));
+                               "anyone can inject heartbeats: use ",
+                               spec_.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3 ? "sha1" : "sha256",
+                               " or keep crc for a private cable"));
   }
 }
 
@@ -858,6 +861,39 @@ void Validator::CheckApi() {
                                       "api.",
                                       name));
     }
+  }
+}
+
+// A node on the heartbeat3 wire is a member of a Heartbeat 3 pair: what
+// Heartbeat cannot say or do is refused here, by name.
+void Validator::CheckWire() {
+  if (spec_.wire() != spec::v1::WIRE_FORMAT_HEARTBEAT3) return;
+  const std::string why = " (wire: heartbeat3 speaks Heartbeat 3.0.6's protocol";
+  if (spec_.nodes_size() != 2) {
+    sink_.Error("nodes", absl::StrCat("wire: heartbeat3 needs exactly 2 nodes, this spec has ",
+                                      spec_.nodes_size(),
+                                      ": Heartbeat's haresources mode runs pairs only"));
+  }
+  for (int i = 0; i < spec_.media_size(); ++i) {
+    if (spec_.media(i).kind_case() == Medium::kSerial) {
+      sink_.Error(absl::StrCat("media[", i, "].serial"),
+                  absl::StrCat("a serial medium cannot carry wire: heartbeat3", why,
+                               " on UDP only): use ucast, bcast or mcast"));
+    }
+  }
+  for (int i = 0; i < spec_.auth().keys_size(); ++i) {
+    const AuthMethod m = spec_.auth().keys(i).method();
+    if (m == spec::v1::AUTH_METHOD_UNSPECIFIED || m == spec::v1::AUTH_METHOD_SHA256) {
+      sink_.Error(absl::StrCat("auth.keys[", i, "].method"),
+                  absl::StrCat("key ", spec_.auth().keys(i).id(), " uses sha256, which Heartbeat 3 "
+                               "does not have", why, "): use sha1, md5 or crc, as authkeys does"));
+    }
+  }
+  if (spec_.connectivity().ping_nodes_size() > 0 || spec_.connectivity().ping_groups_size() > 0) {
+    sink_.Error("connectivity",
+                absl::StrCat("connectivity cannot be used with wire: heartbeat3", why,
+                             ", whose peers do not share connectivity scores): remove it until "
+                             "both nodes run the native wire"));
   }
 }
 

@@ -854,3 +854,58 @@ TEST(ValidateTest, UnixSocketAloneIsActedOnAndQuiet) {
 
 }  // namespace
 }  // namespace hacluster::config
+
+namespace hacluster::config {
+namespace {
+
+// ---- wire ----
+
+// The base spec with sha1 (sha256 is the default method) on the heartbeat3
+// wire.
+constexpr char kHb3Base[] = R"yaml(cluster_name: c
+nodes:
+  - name: node01
+    addresses: [192.0.2.11]
+  - name: node02
+    addresses: [192.0.2.12]
+media:
+  - ucast: {}
+auth:
+  keys:
+    - {id: 1, method: sha1, secret: s3cret}
+wire: heartbeat3
+)yaml";
+
+TEST(ValidateTest, Heartbeat3WireWithSha1CrcOrMd5IsValid) {
+  EXPECT_TRUE(Validate(kHb3Base).empty()) << FormatDiagnostics(Validate(kHb3Base));
+  std::string md5 = kHb3Base;
+  md5.replace(md5.find("sha1"), 4, "md5");
+  EXPECT_TRUE(Validate(md5).empty()) << FormatDiagnostics(Validate(md5));
+  // crc is allowed, with the usual warning, which names what this wire has.
+  std::string crc = kHb3Base;
+  crc.replace(crc.find("sha1, secret: s3cret"), 20, "crc");
+  ExpectWarning(crc, 11, 23, {"crc does not authenticate", "use sha1 or"});
+  std::string native = kBase;
+  EXPECT_TRUE(Validate(native + "wire: native\n").empty());
+}
+
+TEST(ValidateTest, Heartbeat3WireRefusesSha256Keys) {
+  std::string yaml = kHb3Base;
+  yaml.replace(yaml.find("method: sha1, "), 14, "");
+  ExpectError(yaml, 11, 7, {"key 1 uses sha256", "Heartbeat 3", "sha1, md5 or crc"});
+}
+
+TEST(ValidateTest, Heartbeat3WireNeedsExactlyTwoNodes) {
+  std::string yaml = kHb3Base;
+  yaml.replace(yaml.find("  - name: node02\n    addresses: [192.0.2.12]\n"), 45, "");
+  yaml.replace(yaml.find("ucast: {}"), 9, "ucast: {peers: [192.0.2.12]}");
+  ExpectError(yaml, 2, 1, {"exactly 2 nodes", "has 1"});
+}
+
+TEST(ValidateTest, Heartbeat3WireRefusesConnectivity) {
+  ExpectError(absl::StrCat(kHb3Base, "connectivity:\n  ping_nodes: [192.0.2.1]\n"), 13, 1,
+              {"connectivity cannot be used with wire: heartbeat3"});
+}
+
+}  // namespace
+}  // namespace hacluster::config

@@ -53,20 +53,32 @@ PacketCheck::Result PacketCheck::Check(absl::string_view frame, int link,
                    absl::StrCat("cluster ", Quoted(hb->cluster_name()), ", node ",
                                 Quoted(hb->node())));
   }
-  if (hb->node().empty()) {
+  return CheckDecoded(*hb, link, result.key_id);
+}
+
+PacketCheck::Result PacketCheck::CheckDecoded(const wire::v1::Heartbeat& hb, int link,
+                                              uint32_t key_id) {
+  if (link < 0 || link >= kMaxLinks) {
+    std::fprintf(stderr, "PacketCheck::CheckDecoded: link %d is not 0 to %d\n", link,
+                 kMaxLinks - 1);
+    std::abort();
+  }
+  Result result;
+  result.key_id = key_id;
+  if (hb.node().empty()) {
     return Dropped(DropReason::kMalformed, result.key_id, "heartbeat without a node name");
   }
-  if (hb->seq() == 0) {
+  if (hb.seq() == 0) {
     return Dropped(DropReason::kMalformed, result.key_id,
-                   absl::StrCat("node ", Quoted(hb->node()),
+                   absl::StrCat("node ", Quoted(hb.node()),
                                 " sent seq 0; sequence numbers start at 1"));
   }
-  if (hb->node() == local_node_) {
+  if (hb.node() == local_node_) {
     result.ok = true;
     result.own = true;
     return result;
   }
-  if (!AcceptSequence(*hb, link, &result)) return result;
+  if (!AcceptSequence(hb, link, &result)) return result;
   result.ok = true;
   return result;
 }

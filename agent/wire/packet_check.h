@@ -89,6 +89,12 @@ class PacketCheck {
   // is reused.
   Result Check(absl::string_view frame, int link, wire::v1::Heartbeat* hb);
 
+  // The checks after decoding (a node name, seq at least 1, own packets,
+  // the replay window), for a message of another wire format (agent/hb3wire)
+  // that the caller has already decoded and authenticated with key
+  // `key_id`. Same links and replay state as Check.
+  Result CheckDecoded(const wire::v1::Heartbeat& hb, int link, uint32_t key_id);
+
   // The replay floor of one node: its highest generation and, within it,
   // the highest seq seen on any link (or restored by SetFloor).
   struct Floor {
