@@ -385,6 +385,7 @@ HeartbeatNode::~HeartbeatNode() {
       std::cerr << "HeartbeatNode " << host_ << ": " << s << "\n";
     }
   }
+  if (mnt_fd_ >= 0) close(mnt_fd_);
   // daemon_ and keeper_ kill their process groups and reap as they go.
 }
 
@@ -514,7 +515,11 @@ absl::Status HeartbeatNode::ResetRunDir() {
 }
 
 absl::Status HeartbeatNode::StartKeeper() {
-  std::vector<std::string> lines = {"set -e"};
+  // The private /run first, so that whatever mount(8) keeps under
+  // /run/mount goes there; -n: no mtab/utab entry either.
+  std::vector<std::string> lines = {
+      "set -e",
+      absl::StrCat("mount -n --bind ", ShellQuote(dir_ + "/run"), " /run")};
   const std::string etc = dir_ + "/etc/ha.d";
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(kEtcHaD, ec)) {
@@ -523,19 +528,17 @@ absl::Status HeartbeatNode::StartKeeper() {
     if (!e.is_directory(ec) && !e.is_regular_file(ec)) continue;
     const std::string target = ShellQuote(absl::StrCat(etc, "/", name));
     lines.push_back(
-        absl::StrCat("mount --bind ", ShellQuote(e.path().string()), " ",
+        absl::StrCat("mount -n --bind ", ShellQuote(e.path().string()), " ",
                      target));
-    lines.push_back(absl::StrCat("mount -o remount,bind,ro ", target));
+    lines.push_back(absl::StrCat("mount -n -o remount,bind,ro ", target));
   }
   // --rbind: the entries bound above come along.
-  lines.push_back(absl::StrCat("mount --rbind ", ShellQuote(etc), " ",
+  lines.push_back(absl::StrCat("mount -n --rbind ", ShellQuote(etc), " ",
                                kEtcHaD));
-  lines.push_back(
-      absl::StrCat("mount --bind ", ShellQuote(dir_ + "/run"), " /run"));
-  lines.push_back(absl::StrCat("mount --bind ",
+  lines.push_back(absl::StrCat("mount -n --bind ",
                                ShellQuote(dir_ + kVarLibHeartbeat), " ",
                                kVarLibHeartbeat));
-  lines.push_back("mount -t tmpfs -o mode=1777,size=16m lab-shm /dev/shm");
+  lines.push_back("mount -n -t tmpfs -o mode=1777,size=16m lab-shm /dev/shm");
   lines.push_back(absl::StrCat("hostname ", ShellQuote(config_.node_name)));
   lines.push_back("echo keeper-ready");
   lines.push_back("exec sleep infinity");
@@ -575,9 +578,23 @@ absl::Status HeartbeatNode::StartKeeper() {
   }
   dev_t ours_dev;
   ino_t ours_ino;
+  mnt_fd_ = open(absl::StrCat("/proc/", keeper_.pid(), "/ns/mnt").c_str(),
+                 O_RDONLY | O_CLOEXEC);
+  struct stat pinned;
+  if (mnt_fd_ < 0 || fstat(mnt_fd_, &pinned) != 0) {
+    if (mnt_fd_ >= 0) close(mnt_fd_);
+    mnt_fd_ = -1;
+    keeper_ = Process();
+    return absl::InternalError(absl::StrCat(
+        "cannot open the mount namespace of ", host_, "'s keeper: ",
+        ErrnoText(errno)));
+  }
   if (!MountNsOf(keeper_.pid(), &mnt_dev_, &mnt_ino_) ||
+      pinned.st_dev != mnt_dev_ || pinned.st_ino != mnt_ino_ ||
       !MountNsOf(getpid(), &ours_dev, &ours_ino) ||
       (ours_dev == mnt_dev_ && ours_ino == mnt_ino_)) {
+    close(mnt_fd_);
+    mnt_fd_ = -1;
     keeper_ = Process();
     return absl::InternalError(absl::StrCat(
         "the keeper of ", host_, " has no mount namespace of its own"));
@@ -635,16 +652,22 @@ absl::Status HeartbeatNode::Start(absl::Duration timeout) {
   if (!daemon.ok()) return daemon.status();
   daemon_ = *std::move(daemon);
 
+  // The daemon writes its pid file once its configuration is read and its
+  // media are open. Its API (cl_status) answers later, once cluster
+  // communication is up: after initdead at the latest.
+  const std::string pidfile = dir_ + "/run/heartbeat.pid";
   std::optional<ExitStatus> exit;
   const bool up = WaitFor(
       [&] {
         exit = daemon_.TryWait();
         if (exit.has_value()) return true;
-        absl::StatusOr<RunResult> r =
-            Exec({kClStatus, "hbstatus"}, absl::Seconds(3));
-        return r.ok() && r->status.ok();
+        absl::StatusOr<std::string> content = ReadFile(pidfile);
+        int pid = 0;
+        return content.ok() &&
+               absl::SimpleAtoi(absl::StripAsciiWhitespace(*content), &pid) &&
+               pid == daemon_.pid();
       },
-      timeout, absl::Milliseconds(50));
+      timeout, absl::Milliseconds(10));
   if (exit.has_value()) {
     return absl::InternalError(absl::StrCat(host_, ": heartbeat exited (",
                                             exit->ToString(), ") at start\n",
@@ -652,7 +675,7 @@ absl::Status HeartbeatNode::Start(absl::Duration timeout) {
   }
   if (!up) {
     return absl::DeadlineExceededError(
-        absl::StrCat(host_, ": heartbeat's API did not answer within ",
+        absl::StrCat(host_, ": heartbeat wrote no pid file within ",
                      absl::FormatDuration(timeout), "\n", LogTail()));
   }
   return absl::OkStatus();
@@ -664,7 +687,7 @@ bool HeartbeatNode::DaemonRunning() {
 
 absl::StatusOr<std::vector<pid_t>> HeartbeatNode::DaemonPids() const {
   std::vector<pid_t> pids;
-  if (keeper_.pid() <= 0) return pids;
+  if (keeper_.pid() <= 0 || mnt_fd_ < 0) return pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) {
     return absl::InternalError(
@@ -686,7 +709,7 @@ absl::StatusOr<std::vector<pid_t>> HeartbeatNode::DaemonPids() const {
 }
 
 absl::Status HeartbeatNode::KillHard(absl::Duration timeout) {
-  if (keeper_.pid() <= 0) return absl::OkStatus();
+  if (keeper_.pid() <= 0 || mnt_fd_ < 0) return absl::OkStatus();
   const absl::Time deadline = absl::Now() + timeout;
   std::vector<pid_t> left;
   // Each round: SIGKILL what is there (a process forked meanwhile is found

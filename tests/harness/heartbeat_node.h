@@ -144,10 +144,12 @@ class HeartbeatNode {
   const std::string& Dir() const { return dir_; }
 
   // Writes the tree (the first time), starts the keeper (the first time),
-  // empties run/, starts the daemon and returns once its API answers
-  // (`cl_status hbstatus` exits 0), within `timeout`. FailedPrecondition
-  // when the daemon runs; the daemon's exit or DeadlineExceeded otherwise,
-  // with the log tail in the message.
+  // kills what a crash left, empties run/, starts the daemon and returns
+  // once it has written its pid file (configuration read, media open),
+  // within `timeout`. Its API (NodeStatus...) answers once cluster
+  // communication is up, after initdead at the latest: wait for that with
+  // WaitFor. FailedPrecondition when the daemon runs; the daemon's exit or
+  // DeadlineExceeded otherwise, with the log tail in the message.
   absl::Status Start(absl::Duration timeout = absl::Seconds(15));
 
   // True while the master control process started by Start() has not
@@ -210,9 +212,12 @@ class HeartbeatNode {
   HeartbeatFiles files_;
   std::string dir_;
   Process keeper_;
-  // The keeper's mount namespace (st_dev, st_ino of /proc/PID/ns/mnt).
+  // The keeper's mount namespace (st_dev, st_ino of /proc/PID/ns/mnt),
+  // held open by mnt_fd_ so that its inode number cannot go to another
+  // namespace while this node may look for its processes.
   dev_t mnt_dev_ = 0;
   ino_t mnt_ino_ = 0;
+  int mnt_fd_ = -1;
   Process daemon_;
 };
 

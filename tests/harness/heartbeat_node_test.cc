@@ -159,6 +159,8 @@ class HeartbeatNodeTest : public ::testing::Test {
     return has.ok() && *has;
   }
 
+  // The lab first: the nodes go before it, also when a test fails midway.
+  std::unique_ptr<NetLab> lab_;
   std::unique_ptr<HeartbeatNode> node01_;
   std::unique_ptr<HeartbeatNode> node02_;
 };
@@ -176,7 +178,8 @@ TEST_F(HeartbeatNodeTest, TwoRealDaemonsFormStandbyAndFailOver) {
   const std::string varlib_before = Listing("/var/lib/heartbeat");
   const bool root_pidfile_before = std::filesystem::exists("/run/heartbeat.pid");
   {
-    NetLab lab("hb3");
+    lab_ = std::make_unique<NetLab>("hb3");
+    NetLab& lab = *lab_;
     ASSERT_TRUE(lab.status().ok()) << lab.status();
     ASSERT_TRUE(lab.AddNetwork("lan", "192.0.2.0/24").ok());
     ASSERT_TRUE(lab.AddHost("node01", {{"lan", "eth0", "192.0.2.11/24"}}).ok());
@@ -217,15 +220,26 @@ TEST_F(HeartbeatNodeTest, TwoRealDaemonsFormStandbyAndFailOver) {
         absl::Seconds(30), absl::Milliseconds(100)))
         << "the nodes did not see each other active\n" << Logs();
 
-    // The VIP ends on its haresources owner, node01, and only there.
+    // The VIP ends on its haresources owner, node01, and only there; both
+    // nodes end the resource hand-shake (`cl_status rscstatus` says which
+    // resources a node holds by role: each holds its "local" ones).
+    std::string rsc1, rsc2;
     ASSERT_TRUE(WaitFor(
         [&] {
-          absl::StatusOr<std::string> r = node01_->RscStatus();
-          return VipOn(*node01_) && r.ok() && *r == "all";
+          absl::StatusOr<std::string> r1 = node01_->RscStatus();
+          absl::StatusOr<std::string> r2 = node02_->RscStatus();
+          rsc1 = r1.ok() ? *r1 : r1.status().ToString();
+          rsc2 = r2.ok() ? *r2 : r2.status().ToString();
+          // Out of "transition", so that the standby below is not asked in the
+    // middle of the start-up hand-shake.
+          return VipOn(*node01_) && r1.ok() && *r1 != "transition" &&
+                 r2.ok() && *r2 != "transition";
         },
         absl::Seconds(30), absl::Milliseconds(100)))
-        << "node01 did not take the VIP\n" << Logs();
+        << "node01 did not settle holding the VIP; rscstatus: node01 " << rsc1
+        << ", node02 " << rsc2 << "\n" << Logs();
     EXPECT_FALSE(VipOn(*node02_)) << Logs();
+    EXPECT_EQ(rsc1, "local");
     std::cout << "[ figure ] both up and the VIP on node01 after "
               << absl::FormatDuration(absl::Now() - t0) << "\n";
 
@@ -277,6 +291,7 @@ TEST_F(HeartbeatNodeTest, TwoRealDaemonsFormStandbyAndFailOver) {
 
     node01_.reset();
     node02_.reset();
+    lab_.reset();
   }
   EXPECT_EQ(Listing("/etc/ha.d"), etc_before);
   EXPECT_EQ(Listing("/var/lib/heartbeat"), varlib_before);
