@@ -43,6 +43,14 @@
 //       HeartbeatNode::Create(lab, "node01", c);
 //   (*n)->Start();  (*n)->NodeStatus("node02");  (*n)->KillHard();
 //
+// What the logs show and is expected: "ERROR: setsid() failure" (the
+// harness starts the daemon as a process group leader, which setsid()
+// refuses; harmless), "udpport/baudrate setting must precede media
+// statements" on stderr (printed when heartbeat applies its defaults, even
+// with udpport first), "Initial dead time ... may be too small" for an
+// initdead under 10 s. After both nodes come up, the resource hand-shake
+// stays in "transition" for about 10 s before it settles.
+//
 // Needs root (the NetLab does) and the heartbeat, resource-agents and
 // util-linux (unshare, nsenter) packages.
 //
