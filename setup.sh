@@ -24,6 +24,10 @@ PACKAGES=(
   # (the real OCF agents and Heartbeat resource.d scripts the resource tests
   # run unchanged: IPaddr2, Dummy, Filesystem, MailTo, resource.d/IPaddr)
   resource-agents heartbeat
+  # (a real Heartbeat node in a NetLab, tests/harness/heartbeat_node: unshare
+  # and nsenter; ifconfig, which the IPaddr agent calls and resource-agents
+  # only recommends)
+  util-linux net-tools
   # (the fault matrix: the wall-clock step on one agent, libfaketime; the
   # NFQUEUE rule that hands heartbeats to its jitter queue, iptables)
   faketime iptables
@@ -46,7 +50,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-# The heartbeat package is installed for its resource scripts only: its own
+# The heartbeat package is installed for its resource scripts, and for tests
+# that run its daemon inside network namespaces of their own: the system's
 # daemon must not start (it would take port 694). Where no policy-rc.d says
 # otherwise, one that denies every start is in place during the install.
 policy=/usr/sbin/policy-rc.d
