@@ -207,7 +207,8 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
                                       : absl::StrCat("GROUPS HELD: ", st.groups_held_reason(), "\n"),
       "\n");
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"NODE", "STATE", "GENERATION", "LAST HEARD", "LINKS", "SCORE", "CONFIG"});
+  rows.push_back(
+      {"NODE", "STATE", "GENERATION", "LAST HEARD", "LINKS", "SCORE", "CONFIG", "WIRE", "SOFTWARE"});
   for (const v1::NodeStatus& n : st.nodes()) {
     std::vector<std::string> links;
     for (const v1::LinkStatus& l : n.links()) {
@@ -226,7 +227,9 @@ std::string FormatStatusText(const v1::GetStatusResponse& st) {
                                        n.config_hash().empty()
                                            ? ""
                                            : absl::StrCat(" ", n.config_hash().substr(0, 8)),
-                                       n.config_drift() ? " *" : "")});
+                                       n.config_drift() ? " *" : ""),
+                    n.wire().empty() ? "native" : n.wire(),
+                    n.software().empty() ? "-" : n.software()});
   }
   for (const std::string& line : AlignColumns(rows)) absl::StrAppend(&out, line, "\n");
   if (st.groups_size() > 0) {

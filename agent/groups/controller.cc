@@ -307,11 +307,15 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   waiting_.clear();
   std::set<std::string> awaiting;
   std::map<std::string, Handoff> handoffs;
+  std::map<std::string, std::string> moves;
   ClusterView view = LastView();
   for (const auto& g : spec_.groups()) {
     const std::string& name = g.name();
     const bool may_acquire = !hold_acquire && !Fenced(name);
     Decision d = Decide(view, local_, name, may_acquire);
+    if (d.action == Action::kStop && d.target.has_value() && *d.target != local_) {
+      moves[name] = *d.target;
+    }
     if (d.action == Action::kStop && !leaving_ && d.target.has_value() && *d.target != local_) {
       // A planned move to a live peer that hears this node and does not
       // hold the group (a split brain's keeper does): stop once the peer
@@ -370,6 +374,7 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
   }
 
   handoffs_ = std::move(handoffs);
+  moves_ = std::move(moves);
   if (awaiting != awaiting_) {
     // The holder of a planned move waits for this: it goes out now.
     awaiting_ = std::move(awaiting);
@@ -498,6 +503,14 @@ MonoTime GroupController::NextDeadline() const {
   for (const Tracked& t : tracked_) next = std::min(next, t.started + options_.operation_limit);
   for (const auto& [group, h] : handoffs_) next = std::min(next, h.ends);
   return next;
+}
+
+std::set<std::string> GroupController::MovesTo(const std::string& node) const {
+  std::set<std::string> out;
+  for (const auto& [group, target] : moves_) {
+    if (target == node) out.insert(group);
+  }
+  return out;
 }
 
 bool GroupController::HandoffExpired(MonoTime now) const {

@@ -192,6 +192,10 @@ class GroupController {
   // without delay.
   bool Urgent() const;
 
+  // Groups the last Evaluate stops here (now, or once the hand-off wait
+  // ends) because placement puts them on `node`.
+  std::set<std::string> MovesTo(const std::string& node) const;
+
   // True when a hand-off wait (see above) has run out by `now`: the caller
   // then runs Evaluate.
   bool HandoffExpired(MonoTime now) const;
@@ -280,6 +284,8 @@ class GroupController {
     MonoTime ends;
   };
   std::map<std::string, Handoff> handoffs_;
+  // Group -> the node placement moves it to, as of the last Evaluate.
+  std::map<std::string, std::string> moves_;
   // Groups being taken over from a holder that died, since when; counted
   // as failovers once running here.
   std::map<std::string, MonoTime> taking_over_;

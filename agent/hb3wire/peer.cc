@@ -83,8 +83,9 @@ void PeerSession::RequestRetransmit(uint64_t first, uint64_t last, std::vector<O
   rexmit_asked_ = last;
   HaMessage m;
   m.Add("t", "NS_rexmit");
-  m.Add("firstseq", absl::StrCat(absl::Hex(first)));
-  m.Add("lastseq", absl::StrCat(absl::Hex(last)));
+  // Decimal here, unlike seq (as the daemon writes and reads them).
+  m.Add("firstseq", absl::StrCat(first));
+  m.Add("lastseq", absl::StrCat(last));
   m.Add("dest", peer_);
   if (!peer_uuid_.empty()) m.AddTyped(FieldType::kBinary, "destuuid", peer_uuid_);
   out->push_back({std::move(m), false});
@@ -125,6 +126,9 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
   if (!dest.empty() && dest != local_) return;
   if (m.type == "status") {
     status_ = std::string(msg.GetOr("st"));
+    std::optional<absl::string_view> agent = msg.Get(kAgentField);
+    software_ = agent.has_value() ? absl::StrCat("ha-agent ", *agent)
+                                  : absl::StrCat("Heartbeat 3 (protocol ", msg.GetOr("protocol"), ")");
   } else if (m.type == "starting") {
     // Say what we hold, so the starting node knows what not to take.
     out->push_back({Resource(announced_.value_or(kHoldNone), announced_stable_, ""), true});
@@ -227,7 +231,7 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
       out->push_back({AskResources(giving_hold_, "done"), true});
       giving_.clear();
       peer_awaits_ = false;
-    } else if (local.moving_to_peer.empty()) {
+    } else if (local.moving_to_peer.empty() && !local.busy) {
       giving_.clear();  // placement changed its mind: nothing is given
       peer_awaits_ = false;
     }

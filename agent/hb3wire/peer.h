@@ -21,7 +21,8 @@
 //                   runs the hand-over as giver
 //   reqnodes / repnodes   the node list, asked by a starting node
 //   NS_ackmsg       dest, ackseq: acknowledges the dest's messages
-//   NS_rexmit       dest, firstseq, lastseq: asks dest to send them again
+//   NS_rexmit       dest, firstseq, lastseq (decimal): asks dest to send
+//                   them again
 //
 // Read as a native heartbeat, the peer claims the groups its last
 // `resource` message holds, and keeps claiming what it gives away until
@@ -48,6 +49,10 @@
 #include "proto/wire.pb.h"
 
 namespace hacluster::hb3wire {
+
+// The field an ha-agent adds to its status messages on this wire: its
+// version (Heartbeat ignores fields it does not know).
+inline constexpr absl::string_view kAgentField = "ha_agent";
 
 // Heartbeat's halves, as a bit set.
 enum Hold : uint8_t { kHoldNone = 0, kHoldLocal = 1, kHoldForeign = 2, kHoldAll = 3 };
@@ -97,6 +102,9 @@ class PeerSession {
   bool heard() const { return heard_; }
   // The peer's last status ("init", "up", "active"...), for status.
   const std::string& status() const { return status_; }
+  // "Heartbeat 3 (protocol 1)", or "ha-agent VERSION" for an ha-agent on
+  // this wire; empty before its first status message.
+  const std::string& software() const { return software_; }
   // Highest seq received in the current generation with no gap below it,
   // and the seq range missing above it, if any.
   uint64_t contiguous_seq() const { return contiguous_; }
@@ -123,6 +131,7 @@ class PeerSession {
   uint64_t contiguous_ = 0;
   std::string peer_uuid_;
   std::string status_;
+  std::string software_;
   uint8_t peer_holds_ = kHoldNone;
   bool send_starting_ = true;
 

@@ -165,7 +165,7 @@ TEST(PeerSessionTest, AGapAsksForRetransmissionOnceAndReqnodesIsAnswered) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].sequenced);
   EXPECT_EQ(out[0].body.DebugString(),
-            "t=NS_rexmit firstseq=b lastseq=d dest=node01 destuuid=<16 bytes>");
+            "t=NS_rexmit firstseq=11 lastseq=13 dest=node01 destuuid=<16 bytes>");
   EXPECT_EQ(p.contiguous_seq(), 14u);
   out.clear();
   p.OnMessage(From({{"t", "reqnodes"}, {"dest", "node02"}}), absl::Now(), &out);

@@ -26,8 +26,8 @@ constexpr size_t kReceiveBufferSize = wire::kMaxFrameSize;
 
 // The classic BPF program the kernel runs on every datagram before queueing
 // it: accept (return 0xFFFFFFFF: keep it whole) a datagram of at most
-// wire::kMaxFrameSize bytes whose first 4 bytes are wire::kFrameMagic;
-// drop (return 0) anything else. For a UDP socket the program sees the
+// wire::kMaxFrameSize bytes whose first 4 bytes are wire::kFrameMagic or
+// "###\n" (a Heartbeat 3 message, for the heartbeat3 wire); drop (return 0) anything else. For a UDP socket the program sees the
 // packet from the UDP header on (udp_queue_rcv_one_skb runs the filter
 // before it pulls the header): the length includes the 8-byte header and
 // the payload starts at offset 8. A load beyond the end of the packet ends
@@ -37,11 +37,12 @@ const sock_filter kFrameFilter[] = {
     // A = datagram length (UDP header included)
     BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
     // longer than a frame: drop
-    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, kUdpHeaderSize + wire::kMaxFrameSize, 3, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, kUdpHeaderSize + wire::kMaxFrameSize, 4, 0),
     // A = the payload's first 4 bytes, big-endian
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kUdpHeaderSize),
-    // the magic: accept; anything else: drop
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wire::kFrameMagicWord, 0, 1),
+    // the magic, or a Heartbeat 3 message's start: accept; anything else: drop
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wire::kFrameMagicWord, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wire::kHb3MagicWord, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, 0xFFFFFFFFu),
     BPF_STMT(BPF_RET | BPF_K, 0),
 };

@@ -94,6 +94,18 @@ void AgentLoop::TakeOperations(MonoTime now) {
       case OperationRequest::Kind::kAbortApply:
         AbortApply(r, now);
         break;
+      case OperationRequest::Kind::kMove:
+        if (hb3_ != nullptr) {
+          v1::OperationResponse answer;
+          answer.set_state(v1::OPERATION_STATE_FAILED);
+          answer.set_message(absl::StrCat(
+              "refused: wire: heartbeat3 (a mixed pair with Heartbeat 3, which has no operator "
+              "moves); use standby or takeover, or move once both nodes run the native wire"));
+          ops_.Update(r.id, std::move(answer));
+          break;
+        }
+        groups_->Submit(r, absl::ToUnixNanos(absl::Now()), now, &out);
+        break;
       default:
         groups_->Submit(r, absl::ToUnixNanos(absl::Now()), now, &out);
     }
@@ -206,6 +218,7 @@ void AgentLoop::RunGroups(MonoTime now) {
     groups_->FillHeartbeat(&out_hb_);
   }
   Apply(out, now);
+  if (hb3_peer_ != nullptr) Hb3Tick(now);
 }
 
 }  // namespace hacluster::agent

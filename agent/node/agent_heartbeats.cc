@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "agent/config/yaml_codec.h"
+#include "agent/core/version.h"
 
 namespace hacluster::agent {
 
@@ -40,7 +41,12 @@ void AgentLoop::Publish(MonoTime now) {
   st.set_config_hash(Hex(spec_hash_));
   st.set_config_drift(drift_.Any());
   if (catch_up_.has_value()) st.set_groups_held_reason(catch_up_->reason);
+  const char* wire_name =
+      config_.spec.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3 ? "heartbeat3" : "native";
   for (auto& n : *st.mutable_nodes()) {
+    n.set_wire(wire_name);
+    if (n.local()) n.set_software(absl::StrCat("ha-agent ", kVersion));
+    if (hb3_peer_ != nullptr && n.name() == hb3_peer_name_) n.set_software(hb3_peer_->software());
     if (n.local()) {
       n.set_config_hash(Hex(spec_hash_));
     } else if (n.state() == v1::NODE_STATE_UP) {
@@ -65,6 +71,10 @@ void AgentLoop::Publish(MonoTime now) {
 void AgentLoop::SendHeartbeat(MonoTime now) {
   out_hb_.set_seq(out_hb_.seq() + 1);
   UpdateHears();
+  if (hb3_ != nullptr) {
+    Hb3SendStatus(now);
+    return;
+  }
   absl::Status s = encoder_->Encode(out_hb_, &out_frame_);
   if (!s.ok()) {
     logger_.Error(absl::StrCat("cannot encode a heartbeat: ", s.message()));
@@ -102,6 +112,10 @@ void AgentLoop::OnDrop(absl::string_view source, const wire::PacketCheck::Result
 void AgentLoop::OnFrame(size_t i, absl::string_view frame, absl::string_view source,
                           MonoTime at) {
   turn_had_input_ = true;
+  if (hb3_ != nullptr) {
+    Hb3OnFrame(i, frame, source, at);
+    return;
+  }
   wire::PacketCheck::Result r = check_->Check(frame, static_cast<int>(i), &in_hb_);
   if (!r.ok) {
     OnDrop(source, r, at);
@@ -157,6 +171,7 @@ void AgentLoop::NoteMembershipEvents(MonoTime now) {
     const v1::Event& e = events_[i];
     switch (e.kind()) {
       case v1::EVENT_KIND_NODE_DEAD:
+        if (hb3_peer_ != nullptr && e.node() == hb3_peer_name_) hb3_peer_->OnPeerDead();
         drift_.Forget(e.node());
         groups_->OnNodeDead(e.node(), membership_->LastHeartbeat(e.node()), now, &out);
         groups_dirty_ = true;

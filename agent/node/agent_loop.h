@@ -29,6 +29,8 @@
 #include "agent/core/clock.h"
 #include "agent/exec/runner.h"
 #include "agent/groups/controller.h"
+#include "agent/hb3wire/codec.h"
+#include "agent/hb3wire/peer.h"
 #include "agent/log/logger.h"
 #include "agent/media/medium.h"
 #include "agent/membership/connectivity.h"
@@ -150,6 +152,15 @@ class AgentLoop {
 
   void SendHeartbeat(MonoTime now);
   void SendPings();
+  // The heartbeat3 wire (agent_hb3.cc): set up at start when the spec
+  // says so, status messages, received messages, and the peer session's
+  // turn after each decision pass.
+  absl::Status Hb3Start();
+  void Hb3Send(hb3wire::Outgoing o);
+  void Hb3SendStatus(MonoTime now);
+  void Hb3OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
+                  MonoTime at);
+  void Hb3Tick(MonoTime now);
   // Reads every medium that dates its frames; true when one may still have
   // frames pending (its batch bound stopped it).
   bool ReceiveDated();
@@ -276,6 +287,12 @@ class AgentLoop {
   Config config_;
   std::unique_ptr<wire::PacketCheck> check_;
   std::unique_ptr<wire::FrameCodec> encoder_;  // signs with the active key
+  // The heartbeat3 wire; null on the native wire.
+  std::unique_ptr<hb3wire::Codec> hb3_;
+  std::unique_ptr<hb3wire::PeerSession> hb3_peer_;
+  std::string hb3_peer_name_;
+  uint64_t hb3_status_sent_ = 0;
+  uint64_t hb3_acked_ = 0;
   wire::DropLog drop_log_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Connectivity> connectivity_;

@@ -167,6 +167,7 @@ absl::Status AgentLoop::Init() {
   check_ = std::make_unique<wire::PacketCheck>(config_.spec.cluster_name(), local_node_,
                                                config_.keyring.get());
   encoder_ = std::make_unique<wire::FrameCodec>(config_.keyring.get());
+  if (!(s = Hb3Start()).ok()) return s;
   if (!(s = LoadFloors()).ok()) return s;
   membership_ = std::make_unique<Membership>(MembershipConfigOf(config_), generation_, start_);
   connectivity_ = std::make_unique<Connectivity>(ConnectivityConfigOf(config_), start_);

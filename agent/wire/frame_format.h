@@ -21,6 +21,11 @@ inline constexpr absl::string_view kFrameMagic = "HAW1";
 inline constexpr uint32_t kFrameMagicWord = (uint32_t{'H'} << 24) | (uint32_t{'A'} << 16) |
                                             (uint32_t{'W'} << 8) | uint32_t{'1'};
 inline constexpr size_t kFrameHeaderSize = 8;
+// The first 4 bytes of every Heartbeat 3 message ("###\n", agent/hb3wire),
+// read as a big-endian word: the UDP media pass those too, for a node on
+// the heartbeat3 wire.
+inline constexpr uint32_t kHb3MagicWord = (uint32_t{'#'} << 24) | (uint32_t{'#'} << 16) |
+                                          (uint32_t{'#'} << 8) | uint32_t{'\n'};
 // No frame is longer: it fits one UDP datagram on an Ethernet path
 // without fragmenting.
 inline constexpr size_t kMaxFrameSize = 1400;
