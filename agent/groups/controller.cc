@@ -328,8 +328,10 @@ void GroupController::Evaluate(const std::vector<NodeInput>& nodes, bool hold_ac
           to->claims.count(name) == 0 && to->awaiting.count(name) == 0) {
         auto under_way = handoffs_.find(name);
         const MonoTime from = under_way != handoffs_.end() ? under_way->second.since : now;
-        const MonoTime ends =
-            std::min(from + options_.handoff_wait, to->last_heard + options_.handoff_wait / 2);
+        const MonoTime heard_until = to->last_heard + options_.handoff_wait / 2;
+        const MonoTime ends = options_.handoff_waits_for_target
+                                  ? heard_until
+                                  : std::min(from + options_.handoff_wait, heard_until);
         if (now < ends) {
           handoffs.emplace(name, Handoff{from, ends});
           continue;

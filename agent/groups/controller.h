@@ -108,6 +108,11 @@ struct ControllerOptions {
   // awaits the group before it stops it anyway (a target that never says:
   // an agent that predates the hand-off).
   absl::Duration handoff_wait = absl::Seconds(1);
+  // The hand-off ends only when the target awaits the group, or falls
+  // silent for half of handoff_wait (a Heartbeat 3 peer starts what it is
+  // given only after its own hand-over, so a release it did not ask for
+  // would leave the group stopped everywhere).
+  bool handoff_waits_for_target = false;
 };
 
 // The virtual IP a resource manages: an ip resource's address, or the
@@ -202,6 +207,7 @@ class GroupController {
   // Sets ControllerOptions::handoff_wait (the caller derives it from the
   // spec's timing, at start and at each reload).
   void SetHandoffWait(absl::Duration wait) { options_.handoff_wait = wait; }
+  void SetHandoffWaitsForTarget(bool waits) { options_.handoff_waits_for_target = waits; }
   // The spec of group `name` (null when unknown).
   const spec::v1::ResourceGroup* Group(const std::string& name) const;
   // The local runner of `name` (null when unknown).

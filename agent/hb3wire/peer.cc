@@ -107,6 +107,9 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     taking_.clear();
     send_starting_ = true;
     announced_.reset();
+    peer_stable_ = false;
+    awaiting_since_.reset();
+    takeover_asked_ = false;
   }
   if (m.generation < generation_) return;
   for (const HaField& f : m.message.fields()) {
@@ -130,11 +133,13 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     software_ = agent.has_value() ? absl::StrCat("ha-agent ", *agent)
                                   : absl::StrCat("Heartbeat 3 (protocol ", msg.GetOr("protocol"), ")");
   } else if (m.type == "starting") {
+    peer_stable_ = false;
     // Say what we hold, so the starting node knows what not to take.
     out->push_back({Resource(announced_.value_or(kHoldNone), announced_stable_, ""), true});
   } else if (m.type == "resource") {
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
     if (h.has_value()) peer_holds_ = *h;
+    if (msg.GetOr("isstable") == "1") peer_stable_ = true;
   } else if (m.type == "ask_resources") {
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
     const absl::string_view info = msg.GetOr("info");
@@ -208,6 +213,8 @@ void PeerSession::OnPeerDead() {
 bool PeerSession::TakeStarting() {
   if (!heard_ || !send_starting_) return false;
   send_starting_ = false;
+  // After `starting` the peer waits for our `resource` to count us stable.
+  announced_.reset();
   return true;
 }
 
@@ -215,7 +222,8 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
   const uint8_t hold = HoldOf(local.claimed, true);
   const bool stable = !local.busy;
   // The giver's side of a hand-over to the peer.
-  if (giving_.empty() && !local.moving_to_peer.empty() && !peer_giving_.has_value() && heard_) {
+  if (giving_.empty() && !local.moving_to_peer.empty() && !peer_giving_.has_value() && heard_ &&
+      peer_stable_) {
     giving_ = local.moving_to_peer;
     giving_hold_ = HoldOf(giving_, true);
     peer_awaits_ = false;
@@ -240,6 +248,21 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
     out->push_back({Resource(hold, stable, ""), true});
     announced_ = hold;
     announced_stable_ = stable;
+  }
+  // An operator's takeover: ask the peer for what it holds of ours.
+  if (local.awaiting.empty()) {
+    awaiting_since_.reset();
+    takeover_asked_ = false;
+  } else {
+    if (!awaiting_since_.has_value()) awaiting_since_ = local.now;
+    if (!takeover_asked_ && peer_stable_ && !peer_giving_.has_value() &&
+        local.now - *awaiting_since_ >= absl::Seconds(1)) {
+      takeover_asked_ = true;
+      HaMessage m;
+      m.Add("t", "hb_takeover");
+      m.Add("rsc_hold", HoldName(HoldOf(local.awaiting, true)));
+      out->push_back({std::move(m), true});
+    }
   }
   // The taker's side: what the peer released runs here.
   if (!taking_.empty() && stable) {

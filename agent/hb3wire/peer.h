@@ -75,6 +75,11 @@ struct LocalState {
   // Groups placement moves from here to the peer (stopping here, or
   // waiting for the hand-off).
   std::set<std::string> moving_to_peer;
+  // Groups placement puts here that the peer still holds (an operator's
+  // takeover): asked for with hb_takeover once they waited a second
+  // without the peer giving them by itself.
+  std::set<std::string> awaiting;
+  absl::Time now;
 };
 
 class PeerSession {
@@ -153,6 +158,13 @@ class PeerSession {
   // What we last announced in `resource`.
   std::optional<uint8_t> announced_;
   bool announced_stable_ = false;
+  // The peer finished its start-up (a `resource` with isstable=1 since its
+  // last `starting`): it answers hand-overs only then.
+  bool peer_stable_ = false;
+  // Our hb_takeover: since when the local node awaits groups, and whether
+  // it asked.
+  std::optional<absl::Time> awaiting_since_;
+  bool takeover_asked_ = false;
   // Retransmission requested up to this seq (to ask once per gap).
   uint64_t rexmit_asked_ = 0;
 };

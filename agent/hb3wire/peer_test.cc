@@ -119,6 +119,7 @@ TEST(PeerSessionTest, AMoveToTheHeartbeatNodeRunsTheHandOverAsGiver) {
               &out);
   p.Tick({{"db", "web"}, false, {}}, &out);
   out.clear();
+  p.OnMessage(From({{"t", "resource"}, {"rsc_hold", "none"}, {"isstable", "1"}}), absl::Now(), &out);
   p.Tick({{"db", "web"}, false, {"web"}}, &out);
   EXPECT_EQ(Summary(out), std::vector<std::string>{"t=ask_resources rsc_hold=foreign info=me"});
   wire::v1::Heartbeat hb;
@@ -168,13 +169,17 @@ TEST(PeerSessionTest, AGapAsksForRetransmissionOnceAndReqnodesIsAnswered) {
             "t=NS_rexmit firstseq=11 lastseq=13 dest=node01 destuuid=<16 bytes>");
   EXPECT_EQ(p.contiguous_seq(), 14u);
   out.clear();
-  p.OnMessage(From({{"t", "reqnodes"}, {"dest", "node02"}}), absl::Now(), &out);
+  Received req = From({{"t", "reqnodes"}, {"dest", "node02"}});
+  req.seq = 15;
+  p.OnMessage(req, absl::Now(), &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].body.GetOr("t"), "repnodes");
   EXPECT_EQ(out[0].body.GetOr("nodelist"), "node01 node02 ");
   out.clear();
   // Addressed to another node: not ours to answer.
-  p.OnMessage(From({{"t", "reqnodes"}, {"dest", "node03"}}), absl::Now(), &out);
+  Received other = From({{"t", "reqnodes"}, {"dest", "node03"}});
+  other.seq = 16;
+  p.OnMessage(other, absl::Now(), &out);
   EXPECT_TRUE(out.empty());
 }
 

@@ -160,6 +160,8 @@ void AgentLoop::Hb3Tick(MonoTime now) {
     if (c.phase() != wire::v1::GroupClaim::PHASE_HELD) s.busy = true;
   }
   s.moving_to_peer = groups_->MovesTo(hb3_peer_name_);
+  s.awaiting.insert(out_hb_.awaiting().begin(), out_hb_.awaiting().end());
+  s.now = absl::Now();
   std::vector<hb3wire::Outgoing> out;
   hb3_peer_->Tick(s, &out);
   for (hb3wire::Outgoing& o : out) Hb3Send(std::move(o));

@@ -174,6 +174,9 @@ absl::Status AgentLoop::Init() {
   last_send_error_log_.assign(config_.media.size(), -absl::InfiniteDuration());
   groups_ = std::make_unique<GroupController>(config_.spec, local_node_);
   groups_->SetHandoffWait(HandoffWait(config_.timing));
+  // A Heartbeat 3 peer starts what it is given only through its own
+  // hand-over: a planned move waits for its answer.
+  groups_->SetHandoffWaitsForTarget(hb3_ != nullptr);
   // The first heartbeat already carries the score placement compares: a
   // peer hearing 0 would take groups that belong here.
   local_score_ = connectivity_->PlacementScore();

@@ -1,0 +1,294 @@
+// A mixed pair: the real Heartbeat 3.0.6 daemon (Debian's package) on
+// node01 and ha-agent on the heartbeat3 wire on node02, on one bridge
+// (tests/harness HeartbeatNode, NetLab). The pair forms whichever starts
+// first and each side reports the other up (`cl_status nodestatus`, the
+// agent's status with the peer's wire and software); hb_standby on the
+// Heartbeat node and `hacli standby` / `hacli takeover` on the agent move
+// the VIP both ways with never two holders; a kill -9 of either side (and
+// the VIP gone with its machine) lets the other take the VIP.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "agent/core/clock.h"
+#include "gtest/gtest.h"
+#include "tests/cluster/test_cluster.h"
+#include "tests/cluster/vip_probe.h"
+#include "tests/harness/heartbeat_node.h"
+#include "tests/harness/netlab.h"
+#include "tests/harness/process.h"
+#include "tests/harness/wait.h"
+
+namespace hacluster::testing {
+namespace {
+
+namespace v1 = agent::v1;
+using harness::HeartbeatConfig;
+using harness::HeartbeatNode;
+using harness::NetLab;
+using harness::Process;
+
+constexpr char kVip[] = "192.0.2.100";
+constexpr char kSecret[] = "mixed-pair-secret";
+const absl::Duration kDeadtime = absl::Seconds(2);
+
+std::string AgentSpec(bool failback) {
+  return absl::StrCat(R"yaml(cluster_name: mixed
+nodes:
+  - {name: node01, addresses: [192.0.2.11]}
+  - {name: node02, addresses: [192.0.2.12]}
+timing: {keepalive: 200ms, warntime: 1s, deadtime: 2s, initdead: 4s}
+media:
+  - ucast: {interface: eth0}
+auth:
+  keys:
+    - {id: 1, method: sha1, secret_file: authkey}
+wire: heartbeat3
+auto_failback: )yaml", failback ? "on" : "off", R"yaml(
+groups:
+  - name: vip
+    preferred_node: node01
+    resources:
+      - ip: {address: )yaml",
+                      kVip, R"yaml(, prefix_length: 24, interface: eth0}
+)yaml");
+}
+
+class MixedPairTest : public ::testing::Test {
+ protected:
+  // auto_failback on both sides.
+  virtual bool Failback() const { return true; }
+
+  void SetUp() override {
+    absl::Status pre = NetLab::CheckPrerequisites();
+    if (!pre.ok()) GTEST_SKIP() << "no network namespaces here: " << pre;
+    lab_ = std::make_unique<NetLab>("hb3mix");
+    ASSERT_TRUE(lab_->status().ok()) << lab_->status();
+    ASSERT_TRUE(lab_->AddNetwork("lan", "192.0.2.0/24").ok());
+    ASSERT_TRUE(lab_->AddHost("node01", {{"lan", "eth0", "192.0.2.11"}}).ok());
+    ASSERT_TRUE(lab_->AddHost("node02", {{"lan", "eth0", "192.0.2.12"}}).ok());
+    HeartbeatConfig c;
+    c.node_name = "node01";
+    c.nodes = {"node01", "node02"};
+    c.media = {"ucast eth0 192.0.2.12"};
+    c.keepalive = absl::Milliseconds(200);
+    c.deadtime = kDeadtime;
+    c.warntime = absl::Seconds(1);
+    c.initdead = absl::Seconds(4);
+    c.auth_method = harness::AuthMethod::kSha1;
+    c.auto_failback = Failback() ? harness::AutoFailback::kOn : harness::AutoFailback::kOff;
+    c.auth_key = kSecret;
+    c.auth_index = 1;
+    c.haresources = {absl::StrCat("node01 IPaddr::", kVip, "/24/eth0")};
+    auto hb = HeartbeatNode::Create(*lab_, "node01", c);
+    ASSERT_TRUE(hb.ok()) << hb.status();
+    hb_ = *std::move(hb);
+    dir_.Write("authkey", absl::StrCat(kSecret, "\n"), 0600);
+    spec_ = dir_.Write("cluster.yaml", AgentSpec(Failback()));
+    VipSamplerOptions so;
+    so.hosts = {{"node01", "/run/netns/" + lab_->prefix() + "node01"},
+                {"node02", "/run/netns/" + lab_->prefix() + "node02"}};
+    so.address = kVip;
+    so.pause = absl::Milliseconds(2);
+    so.max_duration = absl::Seconds(240);
+    auto sampler = VipHolderSampler::Start(so);
+    ASSERT_TRUE(sampler.ok()) << sampler.status();
+    sampler_ = *std::move(sampler);
+  }
+
+  void TearDown() override {
+    if (sampler_ != nullptr) sampler_->Stop();
+    if (HasFailure()) {
+      if (hb_ != nullptr) std::cerr << "--- Heartbeat node01 log:\n" << hb_->LogTail() << "\n";
+      if (agent_.pid() > 0) std::cerr << "--- ha-agent node02 log:\n" << ReadFile(agent_.log_path());
+    }
+    agent_ = Process();
+    hb_.reset();
+    lab_.reset();
+  }
+
+  void StartAgent() {
+    auto log = harness::NewLogPath("hb3mix-agent");
+    ASSERT_TRUE(log.ok()) << log.status();
+    auto p = lab_->Spawn("node02",
+                         {HaAgentPath(), "--config", spec_, "--node", "node02", "--state-dir",
+                          dir_.File("state")},
+                         *log);
+    ASSERT_TRUE(p.ok()) << p.status();
+    agent_ = *std::move(p);
+  }
+
+  std::string Socket() const { return dir_.File("state/agent.sock"); }
+
+  harness::RunResult Hacli(std::vector<std::string> args) {
+    std::vector<std::string> argv = {HacliPath(), "--socket", Socket()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = harness::RunProcess(argv, absl::Seconds(30));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : harness::RunResult{};
+  }
+
+  // Both sides report the other up; the agent names the peer's wire and
+  // software.
+  void ExpectPairFormed() {
+    AgentClient c(Socket());
+    ASSERT_TRUE(harness::WaitFor([&] { return c.StateOf("node01") == v1::NODE_STATE_UP; },
+                                 absl::Seconds(30)))
+        << "ha-agent never saw node01 up";
+    ASSERT_TRUE(harness::WaitFor(
+        [&] {
+          auto s = hb_->NodeStatus("node02");
+          return s.ok() && *s == "active";
+        },
+        absl::Seconds(30)))
+        << "Heartbeat never reported node02 active";
+    auto st = c.Status();
+    ASSERT_TRUE(st.ok()) << st.status();
+    bool seen = false;
+    for (const auto& n : st->nodes()) {
+      EXPECT_EQ(n.wire(), "heartbeat3") << n.name();
+      if (n.name() == "node01") {
+        seen = true;
+      } else {
+        EXPECT_TRUE(absl::StartsWith(n.software(), "ha-agent ")) << n.software();
+      }
+    }
+    EXPECT_TRUE(seen);
+    // The peer's software is known from its first status message.
+    EXPECT_TRUE(harness::WaitFor(
+        [&] {
+          auto s = c.Status();
+          if (!s.ok()) return false;
+          for (const auto& n : s->nodes()) {
+            if (n.name() == "node01") return n.software() == "Heartbeat 3 (protocol 1)";
+          }
+          return false;
+        },
+        absl::Seconds(5)));
+    harness::RunResult text = Hacli({"status"});
+    EXPECT_NE(text.output.find("heartbeat3"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("Heartbeat 3 (protocol 1)"), std::string::npos) << text.output;
+  }
+
+  // Waits until exactly `host` holds the VIP.
+  bool WaitHolder(const std::string& host, absl::Duration deadline) {
+    return harness::WaitFor(
+        [&] {
+          std::vector<std::string> h = sampler_->Holders();
+          return h.size() == 1 && h[0] == host;
+        },
+        deadline);
+  }
+
+  void ExpectNoOverlap() {
+    EXPECT_EQ(sampler_->overlap_rounds(), 0u);
+    for (const HolderOverlap& o : sampler_->Overlaps()) {
+      ADD_FAILURE() << "two holders at once: " << o.holders.size();
+    }
+  }
+
+  std::unique_ptr<NetLab> lab_;
+  std::unique_ptr<HeartbeatNode> hb_;
+  ScratchDir dir_;
+  std::string spec_;
+  Process agent_;
+  std::unique_ptr<VipHolderSampler> sampler_;
+};
+
+// Heartbeat first: it takes the VIP; the agent joins. hb_standby hands the
+// VIP to the agent; kill -9 of the agent (its VIP gone with it) and
+// Heartbeat takes it within its deadtime and resource-script time. The
+// agent comes back, the pair forms again, and hacli move is refused.
+TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
+  ASSERT_TRUE(hb_->Start().ok());
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(40))) << "Heartbeat never took the VIP";
+  StartAgent();
+  ExpectPairFormed();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
+
+  auto r = hb_->Exec({harness::kHbStandby}, absl::Seconds(20));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30)))
+      << "hb_standby on node01 did not move the VIP to the ha-agent";
+  AgentClient c(Socket());
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        auto st = c.Status();
+        if (!st.ok()) return false;
+        for (const auto& g : st->groups()) {
+          if (g.name() == "vip") return g.holder() == "node02";
+        }
+        return false;
+      },
+      absl::Seconds(10)));
+  harness::RunResult move = Hacli({"move", "vip", "node01"});
+  EXPECT_FALSE(move.status.ok());
+  EXPECT_NE(move.output.find("heartbeat3"), std::string::npos) << move.output;
+  ExpectNoOverlap();
+
+  // The agent's machine dies: kill -9 and its VIP gone.
+  const agent::MonoTime killed = agent::MonotonicNow();
+  ASSERT_TRUE(agent_.Kill(SIGKILL).ok());
+  (void)agent_.Wait(absl::Seconds(5));
+  auto del = lab_->Spawn("node02", {"ip", "addr", "del", absl::StrCat(kVip, "/24"), "dev", "eth0"},
+                         *harness::NewLogPath("hb3mix-del"));
+  ASSERT_TRUE(del.ok());
+  (void)del->Wait(absl::Seconds(5));
+  ASSERT_TRUE(WaitHolder("node01", kDeadtime + absl::Seconds(20)))
+      << "Heartbeat did not take the VIP after the ha-agent died";
+  std::optional<agent::MonoTime> at = sampler_->LastSeenHolding("node01");
+  ASSERT_TRUE(at.has_value());
+  std::cout << "Heartbeat took the VIP " << absl::FormatDuration(*at - killed)
+            << " after kill -9 of ha-agent (deadtime " << absl::FormatDuration(kDeadtime)
+            << ", plus its IPaddr script)\n";
+  ExpectNoOverlap();
+}
+
+class MixedPairNoFailbackTest : public MixedPairTest {
+ protected:
+  bool Failback() const override { return false; }
+};
+
+// The agent first (auto_failback off): it takes the VIP, node01 being dead
+// to it; Heartbeat joins and the VIP stays. hacli standby hands it to
+// Heartbeat. kill -9 of Heartbeat with its VIP gone: the agent holds the
+// VIP within deadtime + 100 ms.
+TEST_F(MixedPairNoFailbackTest, AgentFirstStandbyToHeartbeatAndHeartbeatCrash) {
+  StartAgent();
+  ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30))) << "the agent never took the VIP";
+  ASSERT_TRUE(hb_->Start().ok());
+  ExpectPairFormed();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(WaitHolder("node02", absl::Seconds(1)));
+
+  harness::RunResult standby = Hacli({"standby", "--timeout", "30s"});
+  EXPECT_TRUE(standby.status.ok()) << standby.output;
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(30)))
+      << "hacli standby on node02 did not move the VIP to Heartbeat";
+  ExpectNoOverlap();
+
+  // node01's machine dies.
+  const agent::MonoTime killed = agent::MonotonicNow();
+  ASSERT_TRUE(hb_->KillHard().ok());
+  ASSERT_TRUE(hb_->RemoveAddress(kVip).ok());
+  ASSERT_TRUE(WaitHolder("node02", kDeadtime + absl::Seconds(10)))
+      << "the agent did not take the VIP after Heartbeat died";
+  std::vector<std::pair<agent::MonoTime, agent::MonoTime>> stretches =
+      sampler_->HeldStretches("node02");
+  ASSERT_FALSE(stretches.empty());
+  const absl::Duration took = stretches.back().first - killed;
+  std::cout << "ha-agent held the VIP " << absl::FormatDuration(took)
+            << " after kill -9 of Heartbeat (deadtime " << absl::FormatDuration(kDeadtime)
+            << ")\n";
+  EXPECT_LE(took, kDeadtime + absl::Milliseconds(100));
+  ExpectNoOverlap();
+}
+
+}  // namespace
+}  // namespace hacluster::testing
