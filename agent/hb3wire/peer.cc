@@ -101,7 +101,7 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     contiguous_ = 0;
     rexmit_asked_ = 0;
     peer_holds_ = kHoldNone;
-    peer_giving_.reset();
+    peer_giving_.clear();
     peer_awaits_ = false;
     giving_.clear();
     taking_.clear();
@@ -147,9 +147,9 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     if (info == "me") {
       // The peer gives us part of what it holds: it keeps claiming it
       // until it says done, and placement puts it here.
-      peer_giving_ = *h;
-      taking_hold_ = *h;
+      peer_giving_.push_back(*h);
       for (const std::string& g : GroupsOf(*h, false)) {
+        if (local_awaiting_.count(g) > 0) continue;  // our own request
         wire::v1::Placement p;
         p.set_group(g);
         p.set_node(local_);
@@ -166,9 +166,10 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     } else if (info == "other") {
       if (!giving_.empty()) peer_awaits_ = true;
     } else if (info == "done") {
-      if (peer_giving_.has_value()) {
-        taking_ = GroupsOf(*peer_giving_, false);
-        peer_giving_.reset();
+      auto it = std::find(peer_giving_.begin(), peer_giving_.end(), *h);
+      if (it != peer_giving_.end()) {
+        peer_giving_.erase(it);
+        taking_.emplace_back(*h, GroupsOf(*h, false));
       }
     }
   } else if (m.type == "hb_takeover") {
@@ -203,36 +204,32 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
 
 void PeerSession::OnPeerDead() {
   peer_holds_ = kHoldNone;
-  peer_giving_.reset();
+  peer_giving_.clear();
   peer_awaits_ = false;
   giving_.clear();
   taking_.clear();
   status_ = "dead";
 }
 
-bool PeerSession::TakeStarting() {
+bool PeerSession::TakeStarting(std::vector<Outgoing>* out) {
   if (!heard_ || !send_starting_) return false;
   send_starting_ = false;
-  // After `starting` the peer waits for our `resource` to count us stable.
-  announced_.reset();
+  HaMessage s;
+  s.Add("t", "starting");
+  out->push_back({std::move(s), true});
+  out->push_back({Resource(announced_.value_or(kHoldNone), announced_stable_, ""), true});
   return true;
 }
 
 void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
   const uint8_t hold = HoldOf(local.claimed, true);
   const bool stable = !local.busy;
-  // The giver's side of a hand-over to the peer.
-  if (giving_.empty() && !local.moving_to_peer.empty() && !peer_giving_.has_value() && heard_ &&
-      peer_stable_) {
-    giving_ = local.moving_to_peer;
-    giving_hold_ = HoldOf(giving_, true);
-    peer_awaits_ = false;
-    out->push_back({AskResources(giving_hold_, "me"), true});
-  } else if (!giving_.empty()) {
+  // The end of our hand-over to the peer: what we gave is stopped here, so
+  // the peer may start it now.
+  if (!giving_.empty()) {
     bool still_held = false;
     for (const std::string& g : giving_) still_held = still_held || local.claimed.count(g) > 0;
     if (!still_held) {
-      // Stopped here: the peer may start them now.
       out->push_back({Resource(hold, stable, "standby"), true});
       announced_ = hold;
       announced_stable_ = stable;
@@ -244,10 +241,20 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
       peer_awaits_ = false;
     }
   }
+  // What we hold, before any request: Heartbeat answers a hand-over only
+  // while it counts us stable.
   if (!announced_.has_value() || *announced_ != hold || announced_stable_ != stable) {
     out->push_back({Resource(hold, stable, ""), true});
     announced_ = hold;
     announced_stable_ = stable;
+  }
+  // The start of a hand-over to the peer.
+  if (giving_.empty() && !local.moving_to_peer.empty() && peer_giving_.empty() && heard_ &&
+      peer_stable_) {
+    giving_ = local.moving_to_peer;
+    giving_hold_ = HoldOf(giving_, true);
+    peer_awaits_ = false;
+    out->push_back({AskResources(giving_hold_, "me"), true});
   }
   // An operator's takeover: ask the peer for what it holds of ours.
   if (local.awaiting.empty()) {
@@ -255,7 +262,7 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
     takeover_asked_ = false;
   } else {
     if (!awaiting_since_.has_value()) awaiting_since_ = local.now;
-    if (!takeover_asked_ && peer_stable_ && !peer_giving_.has_value() &&
+    if (!takeover_asked_ && peer_stable_ && peer_giving_.empty() &&
         local.now - *awaiting_since_ >= absl::Seconds(1)) {
       takeover_asked_ = true;
       HaMessage m;
@@ -265,12 +272,21 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
     }
   }
   // The taker's side: what the peer released runs here.
-  if (!taking_.empty() && stable) {
-    bool all = true;
-    for (const std::string& g : taking_) all = all && local.claimed.count(g) > 0;
-    if (all) {
-      out->push_back({AskResources(taking_hold_, "done"), true});
-      taking_.clear();
+  local_awaiting_ = local.awaiting;
+  if (stable) {
+    for (auto it = taking_.begin(); it != taking_.end();) {
+      bool all = true;
+      for (const std::string& g : it->second) all = all && local.claimed.count(g) > 0;
+      if (!all) {
+        ++it;
+        continue;
+      }
+      // Heartbeat counts the taker unstable from its `other` until its next
+      // `resource` isstable=1: what it holds now, then done (as the daemon
+      // does).
+      out->push_back({Resource(hold, stable, ""), true});
+      out->push_back({AskResources(it->first, "done"), true});
+      it = taking_.erase(it);
     }
   }
 }
@@ -281,8 +297,8 @@ void PeerSession::FillHeartbeat(wire::v1::Heartbeat* hb) const {
   hb->set_generation(generation_);
   hb->set_seq(std::max<uint64_t>(last_seq_, 1));
   std::set<std::string> claims = GroupsOf(peer_holds_, false);
-  if (peer_giving_.has_value()) {
-    std::set<std::string> given = GroupsOf(*peer_giving_, false);
+  for (uint8_t h : peer_giving_) {
+    std::set<std::string> given = GroupsOf(h, false);
     claims.insert(given.begin(), given.end());
   }
   for (const std::string& g : claims) {

@@ -97,9 +97,11 @@ class PeerSession {
   // After each decision pass: announces changes of what the local node
   // holds, and runs the giver's side of a hand-over.
   void Tick(const LocalState& local, std::vector<Outgoing>* out);
-  // Whether the local node should say `starting` (true once after start and
-  // after each restart of the peer, when it is first heard).
-  bool TakeStarting();
+  // Once after start and after each restart of the peer, when it is first
+  // heard: `starting`, then what the local node holds (Heartbeat counts the
+  // sender of `starting` unstable until its next `resource` isstable=1, and
+  // ignores hand-overs meanwhile). Returns whether it sent them.
+  bool TakeStarting(std::vector<Outgoing>* out);
 
   // The peer's native heartbeat: node, generation, seq of its last
   // message, claims, awaiting, and placement requests.
@@ -141,7 +143,10 @@ class PeerSession {
   bool send_starting_ = true;
 
   // The peer gives us `giving_` (its hold bits) and has not said done.
-  std::optional<uint8_t> peer_giving_;
+  // Each `me` is its own hand-over, ended by the `done` naming the same
+  // hold (Heartbeat may run its auto-failback and an hb_standby back to
+  // back).
+  std::vector<uint8_t> peer_giving_;
   // Placement requests the peer's hand-overs made.
   std::vector<wire::v1::Placement> placements_;
 
@@ -152,8 +157,10 @@ class PeerSession {
   bool peer_awaits_ = false;
   // Groups we take from the peer that it has released (it said done);
   // we say done once they run here.
-  std::set<std::string> taking_;
-  uint8_t taking_hold_ = kHoldNone;
+  std::vector<std::pair<uint8_t, std::set<std::string>>> taking_;
+  // Groups the local node awaited at the last Tick (its own requests:
+  // the peer's hand-over of them needs no placement of its own).
+  std::set<std::string> local_awaiting_;
 
   // What we last announced in `resource`.
   std::optional<uint8_t> announced_;

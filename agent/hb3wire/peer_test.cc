@@ -76,8 +76,11 @@ TEST(PeerSessionTest, AnswersStartingWithWhatWeHold) {
   out.clear();
   p.OnMessage(From({{"t", "starting"}}), absl::Now(), &out);
   EXPECT_EQ(Summary(out), std::vector<std::string>{"t=resource rsc_hold=all rtype=full isstable=1"});
-  EXPECT_TRUE(p.TakeStarting());
-  EXPECT_FALSE(p.TakeStarting());
+  out.clear();
+  EXPECT_TRUE(p.TakeStarting(&out));
+  EXPECT_EQ(Summary(out), (std::vector<std::string>{"t=starting",
+                                                    "t=resource rsc_hold=all rtype=full isstable=1"}));
+  EXPECT_FALSE(p.TakeStarting(&out));
 }
 
 // hb_standby on node01 (captured): me, other, node01's release, done,
@@ -108,6 +111,7 @@ TEST(PeerSessionTest, StandbyOnTheHeartbeatNodeHandsItsGroupsHere) {
   out.clear();
   p.Tick({{"db", "web"}, false, {}}, &out);  // running
   EXPECT_EQ(Summary(out), (std::vector<std::string>{"t=resource rsc_hold=all rtype=full isstable=1",
+                                                    "t=resource rsc_hold=all rtype=full isstable=1",
                                                     "t=ask_resources rsc_hold=all info=done"}));
 }
 
@@ -187,14 +191,66 @@ TEST(PeerSessionTest, ARestartedPeerStartsAfresh) {
   PeerSession p = Session();
   std::vector<Outgoing> out;
   p.OnMessage(From({{"t", "resource"}, {"rsc_hold", "all"}, {"isstable", "1"}}), absl::Now(), &out);
-  EXPECT_TRUE(p.TakeStarting());
+  EXPECT_TRUE(p.TakeStarting(&out));
   p.OnMessage(From({{"t", "status"}, {"st", "init"}}, 200), absl::Now(), &out);
   EXPECT_TRUE(Claims(p).empty());
-  EXPECT_TRUE(p.TakeStarting());
+  EXPECT_TRUE(p.TakeStarting(&out));
   // A message of the old generation changes nothing.
   p.OnMessage(From({{"t", "resource"}, {"rsc_hold", "all"}, {"isstable", "1"}}, 100), absl::Now(),
               &out);
   EXPECT_TRUE(Claims(p).empty());
+}
+
+}  // namespace
+}  // namespace hacluster::hb3wire
+
+namespace hacluster::hb3wire {
+namespace {
+
+// Heartbeat's auto-failback (foreign) and an hb_standby (all) back to
+// back: the first `done` ends only the first hand-over, so what the second
+// gives stays claimed until its own `done`.
+TEST(PeerSessionInterleavedTest, EachDoneEndsItsOwnHandOver) {
+  PeerSession p("node02", "node01", {"db"}, {"web"});
+  std::vector<Outgoing> out;
+  auto from = [](std::vector<std::pair<std::string, std::string>> fields, uint64_t seq) {
+    Received r;
+    for (const auto& [n, v] : fields) r.message.Add(n, v);
+    r.type = std::string(r.message.GetOr("t"));
+    r.node = "node01";
+    r.generation = 7;
+    r.seq = seq;
+    return r;
+  };
+  auto claims = [&] {
+    wire::v1::Heartbeat hb;
+    p.FillHeartbeat(&hb);
+    std::set<std::string> c;
+    for (const auto& g : hb.groups()) c.insert(g.name());
+    return c;
+  };
+  p.OnMessage(from({{"t", "resource"}, {"rsc_hold", "all"}, {"isstable", "1"}}, 1), absl::Now(), &out);
+  p.OnMessage(from({{"t", "ask_resources"}, {"rsc_hold", "foreign"}, {"info", "me"}}, 2),
+              absl::Now(), &out);
+  p.OnMessage(from({{"t", "ask_resources"}, {"rsc_hold", "all"}, {"info", "me"}}, 3), absl::Now(),
+              &out);
+  p.OnMessage(from({{"t", "resource"}, {"rsc_hold", "none"}, {"isstable", "0"}}, 4), absl::Now(),
+              &out);
+  p.OnMessage(from({{"t", "ask_resources"}, {"rsc_hold", "foreign"}, {"info", "done"}}, 5),
+              absl::Now(), &out);
+  EXPECT_EQ(claims(), (std::set<std::string>{"db", "web"}));
+  p.OnMessage(from({{"t", "ask_resources"}, {"rsc_hold", "all"}, {"info", "done"}}, 6), absl::Now(),
+              &out);
+  EXPECT_TRUE(claims().empty());
+  out.clear();
+  p.Tick({{"db", "web"}, false, {}, {}, absl::Now()}, &out);
+  std::vector<std::string> said;
+  for (const Outgoing& o : out) said.push_back(o.body.DebugString());
+  EXPECT_EQ(said, (std::vector<std::string>{"t=resource rsc_hold=all rtype=full isstable=1",
+                                            "t=resource rsc_hold=all rtype=full isstable=1",
+                                            "t=ask_resources rsc_hold=foreign info=done",
+                                            "t=resource rsc_hold=all rtype=full isstable=1",
+                                            "t=ask_resources rsc_hold=all info=done"}));
 }
 
 }  // namespace

@@ -218,7 +218,6 @@ void AgentLoop::RunGroups(MonoTime now) {
     groups_->FillHeartbeat(&out_hb_);
   }
   Apply(out, now);
-  if (hb3_peer_ != nullptr) Hb3Tick(now);
 }
 
 }  // namespace hacluster::agent

@@ -99,10 +99,9 @@ void AgentLoop::Hb3SendStatus(MonoTime now) {
   m.Add(hb3wire::kAgentField, kVersion);
   ++hb3_status_sent_;
   Hb3Send({std::move(m), true});
-  if (hb3_peer_->TakeStarting()) {
-    hb3wire::HaMessage s;
-    s.Add("t", "starting");
-    Hb3Send({std::move(s), true});
+  std::vector<hb3wire::Outgoing> starting;
+  if (hb3_peer_->TakeStarting(&starting)) {
+    for (hb3wire::Outgoing& o : starting) Hb3Send(std::move(o));
   }
   const uint64_t ack = hb3_peer_->contiguous_seq();
   if (ack > hb3_acked_) {

@@ -159,6 +159,25 @@ class MixedPairTest : public ::testing::Test {
       }
     }
     EXPECT_TRUE(seen);
+    // Heartbeat's start-up hand-shake and its auto-failback are over: its
+    // log has said so and then stayed quiet for 2 s (an operator does not
+    // run hb_standby in the middle of a node's join).
+    std::string last;
+    absl::Time quiet_since = absl::Now();
+    EXPECT_TRUE(harness::WaitFor(
+        [&] {
+          std::string now = hb_->LogTail(4096);
+          if (now != last) {
+            last = now;
+            quiet_since = absl::Now();
+            return false;
+          }
+          return (absl::StrContains(now, "resource acquisition complete") ||
+                  absl::StrContains(now, "remote resource transition completed")) &&
+                 absl::Now() - quiet_since >= absl::Seconds(2);
+        },
+        absl::Seconds(40), absl::Milliseconds(100)))
+        << "Heartbeat did not settle";
     // The peer's software is known from its first status message.
     EXPECT_TRUE(harness::WaitFor(
         [&] {
@@ -227,6 +246,16 @@ TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
         return false;
       },
       absl::Seconds(10)));
+  harness::RunResult standby = Hacli({"standby", "--timeout", "30s"});
+  EXPECT_TRUE(standby.status.ok()) << standby.output;
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(30)))
+      << "hacli standby on node02 did not move the VIP to Heartbeat";
+
+  harness::RunResult takeover = Hacli({"takeover", "--timeout", "30s"});
+  EXPECT_TRUE(takeover.status.ok()) << takeover.output;
+  ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30)))
+      << "hacli takeover on node02 did not take the VIP from Heartbeat";
+
   harness::RunResult move = Hacli({"move", "vip", "node01"});
   EXPECT_FALSE(move.status.ok());
   EXPECT_NE(move.output.find("heartbeat3"), std::string::npos) << move.output;
@@ -250,30 +279,20 @@ TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
   ExpectNoOverlap();
 }
 
-class MixedPairNoFailbackTest : public MixedPairTest {
- protected:
-  bool Failback() const override { return false; }
-};
-
-// The agent first (auto_failback off): it takes the VIP, node01 being dead
-// to it; Heartbeat joins and the VIP stays. hacli standby hands it to
-// Heartbeat. kill -9 of Heartbeat with its VIP gone: the agent holds the
-// VIP within deadtime + 100 ms.
-TEST_F(MixedPairNoFailbackTest, AgentFirstStandbyToHeartbeatAndHeartbeatCrash) {
+// The agent first (auto_failback on): it takes the VIP, node01 being dead
+// to it; Heartbeat joins and gets its VIP back through the hand-over.
+// kill -9 of Heartbeat with its VIP gone: the agent holds the VIP within
+// deadtime + 100 ms.
+TEST_F(MixedPairTest, AgentFirstFailbackAndHeartbeatCrash) {
   StartAgent();
   ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30))) << "the agent never took the VIP";
   ASSERT_TRUE(hb_->Start().ok());
   ExpectPairFormed();
   if (HasFatalFailure()) return;
-  EXPECT_TRUE(WaitHolder("node02", absl::Seconds(1)));
-
-  harness::RunResult standby = Hacli({"standby", "--timeout", "30s"});
-  EXPECT_TRUE(standby.status.ok()) << standby.output;
   ASSERT_TRUE(WaitHolder("node01", absl::Seconds(30)))
-      << "hacli standby on node02 did not move the VIP to Heartbeat";
+      << "auto_failback: the VIP did not go back to Heartbeat's node01";
   ExpectNoOverlap();
 
-  // node01's machine dies.
   const agent::MonoTime killed = agent::MonotonicNow();
   ASSERT_TRUE(hb_->KillHard().ok());
   ASSERT_TRUE(hb_->RemoveAddress(kVip).ok());
@@ -288,6 +307,30 @@ TEST_F(MixedPairNoFailbackTest, AgentFirstStandbyToHeartbeatAndHeartbeatCrash) {
             << ")\n";
   EXPECT_LE(took, kDeadtime + absl::Milliseconds(100));
   ExpectNoOverlap();
+}
+
+class MixedPairNoFailbackTest : public MixedPairTest {
+ protected:
+  bool Failback() const override { return false; }
+};
+
+// The agent first (auto_failback off): it takes the VIP, node01 being dead
+// to it; Heartbeat joins and the VIP stays where it is; hacli standby hands
+// it to Heartbeat.
+TEST_F(MixedPairNoFailbackTest, AgentFirstNoFailbackThenStandbyToHeartbeat) {
+  StartAgent();
+  ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30))) << "the agent never took the VIP";
+  ASSERT_TRUE(hb_->Start().ok());
+  ExpectPairFormed();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(WaitHolder("node02", absl::Seconds(1)));
+
+  harness::RunResult standby = Hacli({"standby", "--timeout", "30s"});
+  EXPECT_TRUE(standby.status.ok()) << standby.output;
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(30)))
+      << "hacli standby on node02 did not move the VIP to Heartbeat";
+  ExpectNoOverlap();
+
 }
 
 }  // namespace
