@@ -89,6 +89,12 @@ class PeerSession {
   PeerSession(std::string local, std::string peer, std::vector<std::string> local_groups,
               std::vector<std::string> peer_groups);
 
+  // After a reload: the groups by preferred node again.
+  void SetGroups(std::vector<std::string> local_groups, std::vector<std::string> peer_groups) {
+    local_groups_ = std::move(local_groups);
+    peer_groups_ = std::move(peer_groups);
+  }
+
   // A checked message from the peer (Codec::Check, not own). `wall`
   // stamps placement requests.
   void OnMessage(const Received& m, absl::Time wall, std::vector<Outgoing>* out);
@@ -129,8 +135,8 @@ class PeerSession {
 
   const std::string local_;
   const std::string peer_;
-  const std::vector<std::string> local_groups_;
-  const std::vector<std::string> peer_groups_;
+  std::vector<std::string> local_groups_;
+  std::vector<std::string> peer_groups_;
 
   bool heard_ = false;
   uint64_t generation_ = 0;

@@ -18,7 +18,6 @@ namespace hacluster::agent {
 namespace {
 
 constexpr absl::string_view kUuidFile = "hb3-uuid";
-constexpr absl::string_view kGenerationFile = "hb3-generation";
 
 std::string LoadLine() {
   std::ifstream in("/proc/loadavg");
@@ -48,14 +47,9 @@ absl::Status AgentLoop::Hb3Start() {
     absl::Status s = state_dir_->WriteFileAtomic(kUuidFile, absl::BytesToHexString(bytes));
     if (!s.ok()) return s;
   }
-  // Heartbeat's generation is the start time; a peer drops a node whose
-  // generation goes back, so it also stays above the last one used here.
-  uint64_t last = 0;
-  auto gen = state_dir_->ReadFile(kGenerationFile);
-  if (gen.ok() && gen->has_value()) (void)absl::SimpleAtoi(**gen, &last);
-  id.generation = std::max<uint64_t>(last + 1, static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())));
-  absl::Status s = state_dir_->WriteFileAtomic(kGenerationFile, absl::StrCat(id.generation));
-  if (!s.ok()) return s;
+  // The agent's generation: on this wire at least the start time (see
+  // Start), so higher than any generation the node had as a Heartbeat node.
+  id.generation = generation_;
 
   std::vector<std::string> nodes;
   for (const auto& n : config_.spec.nodes()) {
@@ -73,6 +67,29 @@ absl::Status AgentLoop::Hb3Start() {
   logger_.Info(absl::StrCat("heartbeat3 wire: speaking Heartbeat 3.0.6's protocol with ",
                             hb3_peer_name_, " (generation ", hb3_->local().generation, ")"));
   return absl::OkStatus();
+}
+
+void AgentLoop::Hb3Reconfigure() {
+  const bool want = config_.spec.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3;
+  if (!want) {
+    if (hb3_ != nullptr) {
+      logger_.Info("heartbeat3 wire: switching to the native wire (generation and sequence "
+                   "numbers carry on)");
+    }
+    hb3_peer_.reset();
+    hb3_.reset();
+  } else if (hb3_ == nullptr) {
+    absl::Status s = Hb3Start();
+    if (!s.ok()) logger_.Error(absl::StrCat("cannot switch to the heartbeat3 wire: ", s.message()));
+  } else {
+    hb3_->SetKeyring(config_.keyring.get());
+    std::vector<std::string> local_groups, peer_groups;
+    for (const auto& g : config_.spec.groups()) {
+      (g.preferred_node() == local_node_ ? local_groups : peer_groups).push_back(g.name());
+    }
+    hb3_peer_->SetGroups(std::move(local_groups), std::move(peer_groups));
+  }
+  groups_->SetHandoffWaitsForTarget(hb3_ != nullptr);
 }
 
 void AgentLoop::Hb3Send(hb3wire::Outgoing o) {

@@ -156,6 +156,9 @@ class AgentLoop {
   // says so, status messages, received messages, and the peer session's
   // turn after each decision pass.
   absl::Status Hb3Start();
+  // After a reload: the wire switched either way, or the keys and groups
+  // of the heartbeat3 wire changed.
+  void Hb3Reconfigure();
   void Hb3Send(hb3wire::Outgoing o);
   void Hb3SendStatus(MonoTime now);
   void Hb3OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,

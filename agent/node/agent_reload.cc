@@ -123,6 +123,7 @@ absl::Status AgentLoop::SwitchTo(StagedSpec staged, absl::string_view how, MonoT
   if (prepared->pinger != nullptr) pinger_ = std::move(prepared->pinger);
   check_->UpdateKeyring(config_.keyring.get());
   encoder_->SetKeyring(config_.keyring.get());
+  Hb3Reconfigure();
   absl::Status s = logger_.Reopen(LogOptionsOf(config_.spec));
   if (!s.ok()) logger_.Warn(absl::StrCat("keeping the old log destinations: ", s.message()));
   membership_->Reconfigure(MembershipConfigOf(config_), now);

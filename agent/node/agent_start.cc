@@ -127,7 +127,14 @@ absl::Status AgentLoop::Init() {
     pinger_ = *std::move(pinger);
   }
 
-  auto generation = state_dir_->BumpGeneration();
+  // On the heartbeat3 wire the generation is Heartbeat's: at least the
+  // start time in seconds, as the daemon's own, so that a Heartbeat peer
+  // that knew this node as a Heartbeat node takes it as a restart, not as
+  // a replay. The native wire keeps the same number after a switch.
+  auto generation = state_dir_->BumpGeneration(
+      config_.spec.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3
+          ? static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixSeconds(absl::Now())))
+          : 0);
   if (!generation.ok()) return generation.status();
   generation_ = *generation;
   publisher_.set_generation(generation_);

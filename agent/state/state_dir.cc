@@ -325,7 +325,7 @@ absl::Status StateDir::WriteFileAtomic(absl::string_view name, absl::string_view
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> StateDir::BumpGeneration() {
+absl::StatusOr<uint64_t> StateDir::BumpGeneration(uint64_t at_least) {
   std::string file = FilePath(kGenerationName);
   absl::StatusOr<std::optional<std::string>> text = ReadFile(kGenerationName);
   if (!text.ok()) return text.status();
@@ -348,6 +348,7 @@ absl::StatusOr<uint64_t> StateDir::BumpGeneration() {
     }
   }
   ++generation;
+  if (at_least < kMaxGeneration) generation = std::max(generation, at_least);
   absl::Status s = WriteFileAtomic(kGenerationName, absl::StrCat(generation, "\n"));
   if (!s.ok()) return s;
   return generation;

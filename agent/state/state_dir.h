@@ -62,11 +62,11 @@ class StateDir {
 
   const std::string& path() const { return path_; }
 
-  // Reads the stored generation (0 when there is none), stores it + 1 and
-  // returns the new value. DataLoss naming the file when it does not hold
-  // a decimal number below kMaxGeneration; ReadFile's and
-  // WriteFileAtomic's errors otherwise.
-  absl::StatusOr<uint64_t> BumpGeneration();
+  // Reads the stored generation (0 when there is none), stores it + 1 (or
+  // `at_least` when that is more) and returns the new value. DataLoss
+  // naming the file when it does not hold a decimal number below
+  // kMaxGeneration; ReadFile's and WriteFileAtomic's errors otherwise.
+  absl::StatusOr<uint64_t> BumpGeneration(uint64_t at_least = 0);
 
   // The contents of STATE_DIR/NAME, or nullopt when there is no such file.
   // `name` is a plain file name: not empty, no '/', not starting with '.'

@@ -64,6 +64,19 @@ TEST(StateDirTest, GenerationStartsAtOneAndGrowsAtEveryStart) {
   EXPECT_NE(access((dir + "/.generation.tmp").c_str(), F_OK), 0);
 }
 
+// The heartbeat3 wire asks for at least the start time; the number never
+// goes back, whichever is larger.
+TEST(StateDirTest, GenerationJumpsToAtLeastAndNeverGoesBack) {
+  std::string dir = TmpPath("gen-at-least");
+  auto s = StateDir::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*(*s)->BumpGeneration(), 1u);
+  EXPECT_EQ(*(*s)->BumpGeneration(1796564000), 1796564000u);
+  EXPECT_EQ(*(*s)->BumpGeneration(5), 1796564001u);
+  EXPECT_EQ(*(*s)->BumpGeneration(), 1796564002u);
+  EXPECT_EQ(Slurp(dir + "/generation"), "1796564002\n");
+}
+
 TEST(StateDirTest, SecondAgentOnTheSameDirectoryIsRefused) {
   std::string dir = TmpPath("locked");
   auto first = StateDir::Open(dir);
