@@ -6,7 +6,11 @@
 // Heartbeat node and `hacli standby` / `hacli takeover` on the agent move
 // the VIP both ways with never two holders; a kill -9 of either side (and
 // the VIP gone with its machine) lets the other take the VIP.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <memory>
@@ -16,6 +20,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/core/clock.h"
+#include "agent/hb3wire/codec.h"
+#include "agent/wire/keyring.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/test_cluster.h"
 #include "tests/cluster/vip_probe.h"
@@ -204,6 +210,66 @@ class MixedPairTest : public ::testing::Test {
         deadline);
   }
 
+  // Sends, from node01's namespace to the agent's UDP port, messages in
+  // Heartbeat's format that must be dropped: signed with a wrong secret,
+  // with a key index the agent lacks, altered after signing, and a replay
+  // of node01's current generation. Each is counted in the agent's status
+  // by reason, as the native wire's are, and node01 stays up.
+  void ExpectBadMessagesDroppedAndCounted() {
+    AgentClient c(Socket());
+    auto before = c.Status();
+    ASSERT_TRUE(before.ok());
+    uint64_t hg = 0;
+    for (const auto& n : before->nodes()) {
+      if (n.name() == "node01") hg = n.generation();
+    }
+    ASSERT_GT(hg, 0u);
+    auto count = [](const v1::GetStatusResponse& st, const std::string& reason) -> uint64_t {
+      auto it = st.dropped_packets().find(reason);
+      return it == st.dropped_packets().end() ? 0 : it->second;
+    };
+    wire::Keyring right({{1, spec::v1::AUTH_METHOD_SHA1, kSecret}}, 1);
+    wire::Keyring wrong({{1, spec::v1::AUTH_METHOD_SHA1, "guessed"}}, 1);
+    wire::Keyring other_index({{5, spec::v1::AUTH_METHOD_SHA1, kSecret}}, 5);
+    auto make = [&](const wire::Keyring& ring, uint64_t generation) {
+      hb3wire::Codec codec({"node01", std::string(16, 'f'), generation}, {"node01", "node02"},
+                           &ring);
+      hb3wire::HaMessage m;
+      m.Add("t", "resource");
+      m.Add("rsc_hold", "none");
+      m.Add("rtype", "full");
+      m.Add("isstable", "1");
+      auto d = codec.Encode(m, true, absl::Now(), "0.00 0.00 0.00 1/1 1");
+      EXPECT_TRUE(d.ok()) << d.status();
+      return d.ok() ? *d : std::string();
+    };
+    std::string altered = make(right, hg + 1000);
+    altered[altered.find("rsc_hold=none") + 9] = 'N';
+    const std::vector<std::string> frames = {make(wrong, hg + 1000), make(other_index, hg + 1000),
+                                             altered, make(right, hg)};
+    auto fd = OpenSocketInNetns("/run/netns/" + lab_->prefix() + "node01", AF_INET, SOCK_DGRAM, 0);
+    ASSERT_TRUE(fd.ok()) << fd.status();
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(694);
+    inet_pton(AF_INET, "192.0.2.12", &to.sin_addr);
+    for (const std::string& f : frames) {
+      ASSERT_EQ(sendto(*fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                static_cast<ssize_t>(f.size()));
+    }
+    close(*fd);
+    EXPECT_TRUE(harness::WaitFor(
+        [&] {
+          auto st = c.Status();
+          return st.ok() && count(*st, "bad-mac") >= count(*before, "bad-mac") + 2 &&
+                 count(*st, "unknown-key") >= count(*before, "unknown-key") + 1 &&
+                 count(*st, "replay") >= count(*before, "replay") + 1;
+        },
+        absl::Seconds(10)))
+        << "forged, wrong-key and replayed Heartbeat messages not counted by reason";
+    EXPECT_EQ(c.StateOf("node01"), v1::NODE_STATE_UP);
+  }
+
   void ExpectNoOverlap() {
     EXPECT_EQ(sampler_->overlap_rounds(), 0u);
     for (const HolderOverlap& o : sampler_->Overlaps()) {
@@ -255,6 +321,8 @@ TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
   EXPECT_TRUE(takeover.status.ok()) << takeover.output;
   ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30)))
       << "hacli takeover on node02 did not take the VIP from Heartbeat";
+
+  ExpectBadMessagesDroppedAndCounted();
 
   harness::RunResult move = Hacli({"move", "vip", "node01"});
   EXPECT_FALSE(move.status.ok());
