@@ -84,7 +84,7 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const std::s
 
 // The agent's own method is sha256 (HMAC-SHA256); Heartbeat's authkeys has
 // none, so the converted keys keep theirs: a warning at each key suggests
-// the change.
+// the change (with wire: heartbeat3, only after the switch to native).
 void Sha256Advice(const spec::v1::ClusterSpec& spec, const config::SourceMap& map,
                   std::vector<Diagnostic>* diagnostics) {
   for (int i = 0; i < spec.auth().keys_size(); ++i) {
@@ -104,11 +104,16 @@ void Sha256Advice(const spec::v1::ClusterSpec& spec, const config::SourceMap& ma
       default:
         continue;
     }
+    const std::string when =
+        spec.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3
+            ? "keep it while the spec has wire: heartbeat3 (Heartbeat's peer knows no "
+              "sha256); once both nodes run the agent on wire: native and none will go back "
+              "to Heartbeat"
+            : "once no node will go back to Heartbeat (whose authkeys has no sha256)";
     diagnostics->push_back(
         {config::Severity::kWarning, map.Find(absl::StrCat("auth.keys[", i, "].method")),
          absl::StrCat("key ", k.id(), " uses ", what, "; the agent's own method is sha256 "
-                      "(HMAC-SHA256): once no node will go back to Heartbeat (whose authkeys "
-                      "has no sha256), set the key's method to sha256",
+                      "(HMAC-SHA256): ", when, ", set the key's method to sha256",
                       k.method() == spec::v1::AUTH_METHOD_CRC ? " and give it a secret" : "",
                       ", on every node at once")});
   }
@@ -145,13 +150,15 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
   options.peer_dir = args.peer;
   options.node = args.node;
   options.cluster_name = args.cluster_name;
+  options.rolling = args.rolling;
   migrate::MigrateResult result = migrate::MigrateFromDir(args.from, options);
   std::vector<Diagnostic> diagnostics = std::move(result.diagnostics);
+  config::ValidateOptions vopts;
+  vopts.check_files = false;  // secrets are inline, or in files not written yet
   if (!HasErrors(diagnostics)) {
-    // The converted spec passes the same rules as a hand-written one, with
-    // problems reported at the legacy line they came from.
-    config::ValidateOptions vopts;
-    vopts.check_files = false;  // secrets are inline; nothing to stat
+    // The converted spec passes the same rules as a hand-written one (with
+    // --rolling, those of wire: heartbeat3 too), with problems reported at
+    // the legacy line they came from.
     // What the converter already said in the same words at the same line
     // is shown once.
     const size_t converted = diagnostics.size();
@@ -199,6 +206,18 @@ int MigrateToSpec(const MigrateArgs& args, std::ostream& out, std::ostream& err)
       unreadable = absl::StrCat("the converted spec would not read back (",
                                 config::FormatDiagnostic(d), ")");
       break;
+    }
+    // The rules ran on the converted spec above; they run again on the spec
+    // as it reads back (its wire among them, with --rolling), as hacli
+    // validate and ha-agent will run them on the file: what the YAML would
+    // lose cannot slip through.
+    if (unreadable.empty()) {
+      for (const config::Diagnostic& d : config::ValidateSpec(back.spec, back.source_map, vopts)) {
+        if (d.severity != config::Severity::kError) continue;
+        unreadable = absl::StrCat("the converted spec would not validate as written (",
+                                  config::FormatDiagnostic(d), ")");
+        break;
+      }
     }
   }
   if (!unreadable.empty()) {
@@ -327,8 +346,9 @@ int RunMigrate(const MigrateArgs& args, std::ostream& out, std::ostream& err) {
     usage = "give exactly one of --from DIR or --to-legacy FILE (see hacli migrate --help)";
   } else if (!args.to_legacy.empty() && (args.node.empty() || args.output.empty())) {
     usage = "--to-legacy needs --node NAME and -o DIR (see hacli migrate --help)";
-  } else if (!args.to_legacy.empty() && (!args.peer.empty() || !args.cluster_name.empty())) {
-    usage = "--peer and --cluster-name go with --from, not --to-legacy";
+  } else if (!args.to_legacy.empty() &&
+             (!args.peer.empty() || !args.cluster_name.empty() || args.rolling)) {
+    usage = "--peer, --cluster-name and --rolling go with --from, not --to-legacy";
   }
   if (!usage.empty()) {
     err << "hacli migrate: " << usage << "\n";

@@ -24,6 +24,9 @@ struct MigrateArgs {
   std::string peer;          // the other node's /etc/ha.d (optional)
   std::string node;          // which node `from` belongs to (optional)
   std::string cluster_name;  // optional
+  // --rolling: the spec gets wire: heartbeat3 (the node joins a running
+  // Heartbeat peer); what that wire cannot carry is an error.
+  bool rolling = false;
   // spec -> legacy
   std::string to_legacy;     // spec file
   // both: output file (spec) or directory (legacy); empty = stdout (spec)

@@ -368,5 +368,109 @@ TEST_F(MigrateJsonTest, TextOutputIsUnchangedWithoutJson) {
   EXPECT_TRUE(absl::StrContains(out.str(), "\ncluster_name: ")) << out.str();
 }
 
+// --- --rolling: wire: heartbeat3, for a node that joins a Heartbeat peer ---
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The spec written has wire: heartbeat3, and hacli validate (which runs the
+// heartbeat3 rules) accepts the file; the key keeps authkeys' sha1, and the
+// sha256 advice waits for the switch to the native wire.
+TEST_F(MigrateJsonTest, RollingWritesTheHeartbeat3WireAndTheFileValidates) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  args.output = dir_ + "/cluster.yaml";
+  args.rolling = true;
+  std::ostringstream out, err;
+  ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  const std::string yaml = ReadAll(args.output);
+  EXPECT_TRUE(absl::StrContains(yaml, "\nwire: heartbeat3\n")) << yaml;
+  EXPECT_TRUE(absl::StrContains(yaml, "method: sha1")) << yaml;
+  EXPECT_TRUE(absl::StrContains(err.str(),
+                                args.from + "/authkeys:2: warning: key 1 uses sha1 (HMAC-SHA1); "
+                                            "the agent's own method is sha256 (HMAC-SHA256): "
+                                            "keep it while the spec has wire: heartbeat3"))
+      << err.str();
+  std::ostringstream vout, verr;
+  EXPECT_EQ(RunValidate(args.output, vout, verr), kExitOk) << verr.str();
+  // The same spec with a serial medium added: hacli validate refuses it for
+  // the wire, so the rules do run on what --rolling writes.
+  std::string with_serial = yaml;
+  size_t media = with_serial.find("\nmedia:\n");
+  ASSERT_NE(media, std::string::npos) << yaml;
+  with_serial.insert(media + 8, "  - serial: {device: /dev/ttyS0}\n");
+  std::string bad = Write("serial.yaml", with_serial, 0600);
+  std::ostringstream bout, berr;
+  EXPECT_EQ(RunValidate(bad, bout, berr), kExitFailed) << berr.str();
+  EXPECT_TRUE(absl::StrContains(berr.str(), "a serial medium cannot carry wire: heartbeat3"))
+      << berr.str();
+}
+
+TEST_F(MigrateJsonTest, WithoutRollingTheSpecHasNoWireKey) {
+  MigrateArgs args;
+  args.from = LegacyDir();
+  std::ostringstream out, err;
+  ASSERT_EQ(RunMigrate(args, out, err), kExitOk) << err.str();
+  EXPECT_FALSE(absl::StrContains(out.str(), "wire:")) << out.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "once no node will go back to Heartbeat")) << err.str();
+}
+
+// What Heartbeat's wire cannot carry is refused at its ha.cf line, and
+// nothing is written.
+TEST_F(MigrateJsonTest, RollingRefusesEachProblemAtItsLegacyLine) {
+  std::string legacy = dir_ + "/ha.d";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0755), 0);
+  Write("ha.d/ha.cf",
+        "bcast eth0\n"
+        "node node01 node02\n"
+        "ping 192.0.2.1\n"
+        "ping_group routers 192.0.2.1 192.0.2.254\n"
+        "serial /dev/ttyS0\n"
+        "node node03\n");
+  Write("ha.d/haresources", "node01 192.0.2.100 httpd\n");
+  Write("ha.d/authkeys", "auth 1\n1 md5 3c6e0b8a9c15224a8228b9a98ca1531d\n", 0600);
+  MigrateArgs args;
+  args.from = legacy;
+  args.output = dir_ + "/cluster.yaml";
+  args.rolling = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitFailed) << err.str();
+  const std::string e = err.str();
+  const std::string ha_cf = legacy + "/ha.cf:";
+  EXPECT_TRUE(absl::StrContains(e, ha_cf + "3: error: ping 192.0.2.1 cannot be converted with "
+                                           "--rolling"))
+      << e;
+  EXPECT_TRUE(absl::StrContains(e, ha_cf + "4: error: ping_group routers 192.0.2.1 192.0.2.254 "
+                                           "cannot be converted with --rolling"))
+      << e;
+  EXPECT_TRUE(absl::StrContains(e, "after the switch to wire: native")) << e;
+  EXPECT_TRUE(absl::StrContains(e, ha_cf + "5: error: serial /dev/ttyS0 cannot be converted "
+                                           "with --rolling"))
+      << e;
+  EXPECT_TRUE(absl::StrContains(e, ha_cf + "6: error: node 'node03' is a third node (ha.cf "
+                                           "declares 3)"))
+      << e;
+  EXPECT_TRUE(absl::StrContains(e, "not converted: 4 error(s)")) << e;
+  ExpectNothingWritten(args.output, out);
+  // Without --rolling the same directory converts.
+  args.rolling = false;
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunMigrate(args, out2, err2), kExitOk) << err2.str();
+}
+
+TEST_F(MigrateJsonTest, RollingGoesWithFromOnly) {
+  MigrateArgs args;
+  args.to_legacy = dir_ + "/cluster.yaml";
+  args.node = "node01";
+  args.output = dir_ + "/back";
+  args.rolling = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMigrate(args, out, err), kExitUsage);
+  EXPECT_TRUE(absl::StrContains(err.str(), "--rolling go with --from, not --to-legacy"))
+      << err.str();
+}
+
 }  // namespace
 }  // namespace hacluster::cli

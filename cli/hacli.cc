@@ -32,6 +32,14 @@ sample) is warned about, and so is every crc, md5 or sha1 key (the agent's
 own method is sha256). A spec larger than the 4 MiB a spec file may have is
 an error.
 
+--rolling converts for a rolling migration (docs/migration.md is the guide
+to the whole procedure): the spec gets `wire: heartbeat3`, so that the
+converted node, running ha-agent, joins its peer while the peer still runs
+Heartbeat 3. Keys keep their crc, md5 or sha1 method (Heartbeat has no
+sha256). What Heartbeat's wire cannot carry is an error at its legacy line:
+a serial line, ping and ping_group (the spec's connectivity: add it with
+hacli apply after the switch to `wire: native`), and any node count but 2.
+
 Every problem is reported as FILE:LINE: error|warning: ... on stderr. Exit
 status: 0 converted (warnings allowed), 1 errors (nothing written), 2 usage.
 --format json prints one JSON object on stdout for scripts (-o is the file
@@ -46,6 +54,8 @@ Examples:
   # both nodes' directories: checks haresources and authkeys match and
   # derives each node's address from the other node's ucast lines
   hacli migrate --from node01/ha.d --peer node02/ha.d --node node01 -o cluster.yaml
+  # rolling migration: node01 runs ha-agent next to node02's Heartbeat
+  hacli migrate --from node01/ha.d --peer node02/ha.d --node node01 --rolling -o cluster.yaml
   # rollback: Heartbeat files for node02 (authkeys written mode 0600)
   hacli migrate --to-legacy cluster.yaml --node node02 -o /etc/ha.d
   # for a script: the spec and every problem in one JSON object
@@ -398,6 +408,10 @@ int main(int argc, char** argv) {
   migrate->add_option("--cluster-name", margs.cluster_name,
                       "Cluster name for the spec (default: from the node names)")
       ->type_name("NAME");
+  migrate->add_flag("--rolling", margs.rolling,
+                    "With --from: write wire: heartbeat3, for a node that joins a running "
+                    "Heartbeat peer (refuses serial, ping/ping_group, node count != 2; "
+                    "see docs/migration.md)");
   migrate->add_option("--to-legacy", margs.to_legacy, "YAML spec to write back as Heartbeat files")
       ->type_name("FILE");
   migrate->add_option("-o,--output", margs.output,

@@ -98,6 +98,9 @@ class ConverterState {
     out_->authkeys = ParseAuthkeys(text_.authkeys, text_.authkeys_name);
     Append(out_->authkeys.diagnostics);
     Authkeys();
+    // Keys need no check for --rolling: authkeys' methods (crc, md5, sha1)
+    // are those of Heartbeat's wire too, and they are kept as they are.
+    if (options_.rolling) spec_.set_wire(spec::v1::WIRE_FORMAT_HEARTBEAT3);
     if (!options_.cluster_name.empty()) {
       spec_.set_cluster_name(options_.cluster_name);
     } else {
@@ -181,6 +184,16 @@ class ConverterState {
     } else if (n == "mcast" || n == "mcast6") {
       Mcast(d);
     } else if (n == "serial") {
+      if (options_.rolling) {
+        Error(d.line, absl::StrCat(
+                          "serial ", absl::StrJoin(d.args, " "), " cannot be converted with "
+                          "--rolling: the spec gets wire: heartbeat3, Heartbeat's protocol on "
+                          "UDP only, which a serial line does not carry; convert a copy of "
+                          "ha.cf without the serial (and baud) lines, keeping a ucast, bcast "
+                          "or mcast line, and add the serial medium with hacli apply after "
+                          "the switch to wire: native"));
+        return;
+      }
       for (const std::string& dev : d.args) {
         Medium m;
         m.mutable_serial()->set_device(dev);
@@ -228,6 +241,14 @@ class ConverterState {
               absl::StrCat("nice_failback is obsolete; converted to auto_failback ",
                            *b ? "off" : "on", " (nice_failback ", *b ? "on" : "off",
                            " means the same)"));
+    } else if ((n == "ping" || n == "ping_group") && options_.rolling) {
+      Error(d.line,
+            absl::StrCat(n, " ", absl::StrJoin(d.args, " "), " cannot be converted with "
+                         "--rolling: the spec gets wire: heartbeat3, and the Heartbeat peer "
+                         "shares no connectivity scores with the agent, so the spec can have "
+                         "no connectivity; convert a copy of ha.cf without the ping and "
+                         "ping_group lines, and add connectivity (ping_nodes, ping_groups) "
+                         "with hacli apply after the switch to wire: native"));
     } else if (n == "ping") {
       for (const std::string& host : d.args) {
         int i = spec_.connectivity().ping_nodes_size();
@@ -461,8 +482,13 @@ class ConverterState {
                   "ping_group, the spec's connectivity), and a node that reaches fewer than "
                   "its peer gives its groups up to it",
                   pings ? ""
-                        : "; this ha.cf has no ping or ping_group line, so there is nothing "
-                          "to score: add one (e.g. ping ROUTER) to keep ipfail's protection"));
+                  : options_.rolling
+                      ? "; with --rolling the spec has no connectivity (wire: heartbeat3 "
+                        "cannot carry it), so nothing is scored until it is added (e.g. "
+                        "ping_nodes: [ROUTER]) with hacli apply after the switch to wire: "
+                        "native"
+                      : "; this ha.cf has no ping or ping_group line, so there is nothing "
+                        "to score: add one (e.g. ping ROUTER) to keep ipfail's protection"));
     }
     if (udp_port_ != 0) {
       spec_.set_udp_port(udp_port_);
@@ -491,6 +517,20 @@ class ConverterState {
     if (spec_.nodes_size() == 0) {
       Error(0, "ha.cf declares no node; add a line 'node NAME' for every machine of the "
                "cluster (its `uname -n`)");
+    }
+    if (options_.rolling && spec_.nodes_size() > 2) {
+      const std::string& third = out_->node_names[2];
+      Error(node_lines_.at(third),
+            absl::StrCat("node '", third, "' is a third node (ha.cf declares ",
+                         spec_.nodes_size(), "): --rolling joins a running Heartbeat pair "
+                         "(wire: heartbeat3 needs exactly 2 nodes); convert a larger "
+                         "cluster without --rolling and cut over with Heartbeat stopped"));
+    } else if (options_.rolling && spec_.nodes_size() == 1) {
+      const std::string& only = out_->node_names[0];
+      Error(node_lines_.at(only),
+            absl::StrCat("ha.cf declares only node '", only, "': --rolling joins a running "
+                         "Heartbeat pair (wire: heartbeat3 needs exactly 2 nodes); declare "
+                         "both nodes with `node`"));
     }
     if (!options_.node.empty() && node_lines_.count(options_.node) == 0) {
       Error(0, absl::StrCat("node '", options_.node, "' (--node) is not declared in ha.cf; "

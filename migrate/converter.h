@@ -30,6 +30,12 @@ struct MigrateOptions {
   std::string node;
   // Optional: else derived from the node names ("node01-node02").
   std::string cluster_name;
+  // A rolling migration: the spec gets wire: heartbeat3, so that the
+  // converted node joins its peer while the peer still runs Heartbeat.
+  // What Heartbeat's wire cannot carry is an error at its legacy line: serial
+  // media, ping and ping_group (connectivity), a node count other than 2.
+  // Keys keep their crc/md5/sha1 method either way.
+  bool rolling = false;
 };
 
 struct MigrateResult {

@@ -1,5 +1,6 @@
 #include "migrate/converter.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "agent/config/duration.h"
 #include "gtest/gtest.h"
@@ -607,6 +608,127 @@ TEST(ConverterPairTest, NeedsTwoNodes) {
   MigrateResult r = ConvertLegacyPair(a, b, {});
   EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "d/node01/ha.cf", 0,
                             "needs a two-node cluster, but ha.cf declares 3 node(s)"));
+}
+
+// --rolling: the spec gets wire: heartbeat3 and keeps authkeys' methods.
+TEST(ConverterRollingTest, WritesHeartbeat3WireAndKeepsTheKeysMethods) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  for (const char* method : {"crc", "md5", "sha1"}) {
+    std::string authkeys = absl::StrCat("auth 1\n1 ", method,
+                                        std::string(method) == "crc"
+                                            ? "\n"
+                                            : " 3c6e0b8a9c15224a8228b9a98ca1531d\n");
+    MigrateResult r = ConvertLegacy(Text("node a b\nucast eth0 192.0.2.2\n", "", authkeys),
+                                    rolling);
+    ASSERT_TRUE(r.ok()) << method << ": " << All(r);
+    EXPECT_EQ(r.spec.wire(), spec::v1::WIRE_FORMAT_HEARTBEAT3) << method;
+    ASSERT_EQ(r.spec.auth().keys_size(), 1);
+    EXPECT_EQ(spec::v1::AuthMethod_Name(r.spec.auth().keys(0).method()),
+              absl::StrCat("AUTH_METHOD_", absl::AsciiStrToUpper(method)));
+  }
+}
+
+TEST(ConverterRollingTest, WithoutRollingThereIsNoWire) {
+  MigrateResult r = ConvertLegacy(Text("node a b\nucast eth0 192.0.2.2\n"), {});
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_EQ(r.spec.wire(), spec::v1::WIRE_FORMAT_UNSPECIFIED);
+}
+
+TEST(ConverterRollingTest, SerialIsRefusedAtItsLine) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  MigrateResult r = ConvertLegacy(Text("node a b\nbcast eth0\nserial /dev/ttyS0\nbaud 19200\n"),
+                                  rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 3,
+                            "serial /dev/ttyS0 cannot be converted with --rolling: the spec gets "
+                            "wire: heartbeat3"))
+      << All(r);
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 1) << All(r);
+  // Without --rolling the same file converts, serial medium and all.
+  MigrateResult plain =
+      ConvertLegacy(Text("node a b\nbcast eth0\nserial /dev/ttyS0\nbaud 19200\n"), {});
+  ASSERT_TRUE(plain.ok()) << All(plain);
+  ASSERT_EQ(plain.spec.media_size(), 2);
+  EXPECT_EQ(plain.spec.media(1).serial().device(), "/dev/ttyS0");
+}
+
+TEST(ConverterRollingTest, PingAndPingGroupAreRefusedAtTheirLines) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  MigrateResult r = ConvertLegacy(Text("node a b\n"
+                                       "bcast eth0\n"
+                                       "ping 192.0.2.1\n"
+                                       "ping_group routers 192.0.2.1 192.0.2.254\n"
+                                       "deadping 5\n"),
+                                  rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 3,
+                            "ping 192.0.2.1 cannot be converted with --rolling"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 4,
+                            "ping_group routers 192.0.2.1 192.0.2.254 cannot be converted with "
+                            "--rolling"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 3,
+                            "add connectivity (ping_nodes, ping_groups) with hacli apply after "
+                            "the switch to wire: native"))
+      << All(r);
+  EXPECT_EQ(r.spec.connectivity().ping_nodes_size(), 0);
+  EXPECT_EQ(r.spec.connectivity().ping_groups_size(), 0);
+}
+
+TEST(ConverterRollingTest, IpfailWarningSaysConnectivityComesAfterTheSwitch) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  MigrateResult r =
+      ConvertLegacy(Text("node a b\nbcast eth0\nrespawn hacluster /usr/lib/heartbeat/ipfail\n"),
+                    rolling);
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kWarning, "ha.cf", 3,
+                            "with --rolling the spec has no connectivity"))
+      << All(r);
+}
+
+TEST(ConverterRollingTest, AThirdNodeIsRefusedAtItsLine) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  MigrateResult r = ConvertLegacy(Text("node a b\nbcast eth0\nnode c\nnode d\n"), rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 3,
+                            "node 'c' is a third node (ha.cf declares 4): --rolling joins a "
+                            "running Heartbeat pair"))
+      << All(r);
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 1) << All(r);
+  EXPECT_TRUE(ConvertLegacy(Text("node a b\nbcast eth0\nnode c\nnode d\n"), {}).ok());
+}
+
+TEST(ConverterRollingTest, ASingleNodeIsRefusedAtItsLine) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  MigrateResult r = ConvertLegacy(Text("bcast eth0\nnode a\n"), rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "ha.cf", 2,
+                            "ha.cf declares only node 'a': --rolling joins a running Heartbeat "
+                            "pair"))
+      << All(r);
+}
+
+TEST(ConverterRollingTest, PairConversionGetsTheWireToo) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  LegacyText a = NodeText("x/node01", "ucast eth0 192.168.0.132\n");
+  LegacyText b = NodeText("x/node02", "ucast eth0 192.168.0.131\n");
+  MigrateResult r = ConvertLegacyPair(a, b, rolling);
+  ASSERT_TRUE(r.ok()) << All(r);
+  EXPECT_EQ(r.spec.wire(), spec::v1::WIRE_FORMAT_HEARTBEAT3);
+  // A ping line in both ha.cf is refused in each file, at its line.
+  a = NodeText("x/node01", "ucast eth0 192.168.0.132\n", "ping 192.0.2.1\n");
+  b = NodeText("x/node02", "ucast eth0 192.168.0.131\n", "ping 192.0.2.1\n");
+  r = ConvertLegacyPair(a, b, rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "x/node01/ha.cf", 5,
+                            "ping 192.0.2.1 cannot be converted with --rolling"))
+      << All(r);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, "x/node02/ha.cf", 5,
+                            "ping 192.0.2.1 cannot be converted with --rolling"))
+      << All(r);
 }
 
 }  // namespace

@@ -92,5 +92,59 @@ TEST(SeedsTest, RespawnAndWatchdogConvertWithoutWarningsThatTheyAreIgnored) {
   EXPECT_EQ(r.spec.watchdog_device(), "/dev/watchdog");
 }
 
+// --rolling: the seeds of two-node pairs on UDP convert to wire: heartbeat3
+// and pass its rules; their keys keep Heartbeat's method.
+TEST(SeedsTest, RollingPairSeedsPassTheHeartbeat3Rules) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  std::string mor = Fixture("seed000_mor", "_rolling");
+  MigrateOptions pair = rolling;
+  pair.peer_dir = mor + "/node02";
+  struct Case {
+    std::string dir;
+    MigrateOptions options;
+  };
+  for (const Case& c : {Case{mor, rolling}, Case{mor + "/node01", pair},
+                        Case{Fixture("seed002_arch", "_rolling"), rolling}}) {
+    SCOPED_TRACE(c.dir);
+    MigrateResult r = MigrateFromDir(c.dir, c.options);
+    ASSERT_TRUE(r.ok()) << config::FormatDiagnostics(r.diagnostics);
+    EXPECT_EQ(r.spec.wire(), spec::v1::WIRE_FORMAT_HEARTBEAT3);
+    ASSERT_GT(r.spec.auth().keys_size(), 0);
+    EXPECT_NE(r.spec.auth().keys(0).method(), spec::v1::AUTH_METHOD_SHA256);
+    config::ValidateOptions vo;
+    vo.check_files = false;
+    std::vector<config::Diagnostic> ds = config::ValidateSpec(r.spec, r.source_map, vo);
+    EXPECT_EQ(CountSeverity(ds, Severity::kError), 0) << config::FormatDiagnostics(ds);
+  }
+}
+
+// --rolling refuses the seeds' serial, ping and ping_group lines, each at its
+// line of the fixture's ha.cf.
+TEST(SeedsTest, RollingRefusesWhatHeartbeatsWireCannotCarryAtItsLine) {
+  MigrateOptions rolling;
+  rolling.rolling = true;
+  std::string linuxha = Fixture("seed001_linuxha", "_rolling");
+  MigrateResult r = MigrateFromDir(linuxha, rolling);
+  const std::string all = config::FormatDiagnostics(r.diagnostics);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, linuxha + "/ha.cf", 2,
+                            "serial /dev/ttyS0 cannot be converted with --rolling"))
+      << all;
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, linuxha + "/ha.cf", 16,
+                            "ping ping1.linux-ha.org ping2.linux-ha.org cannot be converted "
+                            "with --rolling"))
+      << all;
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, linuxha + "/ha.cf", 17,
+                            "ping_group group1 ping1.linux-ha.org ping2.linux-ha.org cannot be "
+                            "converted with --rolling"))
+      << all;
+  EXPECT_EQ(CountSeverity(r.diagnostics, Severity::kError), 3) << all;
+  std::string drbd = Fixture("seed004_mysql_drbd", "_rolling");
+  r = MigrateFromDir(drbd, rolling);
+  EXPECT_TRUE(HasDiagnostic(r.diagnostics, Severity::kError, drbd + "/ha.cf", 11,
+                            "ping 10.0.0.1 cannot be converted with --rolling"))
+      << config::FormatDiagnostics(r.diagnostics);
+}
+
 }  // namespace
 }  // namespace hacluster::migrate
