@@ -54,6 +54,15 @@ fencing command succeeds, when it has one); with 3 or more nodes only a
 majority runs groups, with 2 the ping-node score decides. 'hacli standby',
 'takeover' and 'move' move groups; 'hacli where' tells who holds one.
 
+With 'wire: heartbeat3' in the spec (from 'hacli migrate --rolling') the
+agent speaks Heartbeat 3.0.6's own UDP protocol instead of its frames
+(authkeys' crc, md5 or sha1 keys, sequence numbers and generation,
+retransmissions, haresources mode's resource hand-over): it joins a running
+Heartbeat peer as a member of the pair, for a migration one node at a time
+(docs/migration.md). The peer shows in 'hacli status' with its wire and
+software; standby and takeover work both ways, 'hacli move' is refused. A
+reload or 'hacli apply' switches the wire either way.
+
 At start-up, before it claims or releases anything, the agent probes every
 resource (is the VIP present, script status / OCF monitor) while its
 heartbeats claim the groups as PROBING, so no peer starts them: a group
