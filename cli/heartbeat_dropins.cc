@@ -180,7 +180,11 @@ std::vector<std::string> PeerLinkNames(const v1::GetStatusResponse& st) {
 }
 
 HbNode NormalNode(const v1::NodeStatus& n, const std::vector<std::string>& peer_links) {
-  HbNode node{n.name(), "normal", NodeWord(n), {}};
+  HbNode node{n.name(), "normal", NodeWord(n), {}, "", ""};
+  if (n.wire() == "heartbeat3") {
+    node.wire = n.wire();
+    node.software = n.software();
+  }
   if (n.local()) {
     for (const std::string& name : peer_links) node.links.push_back({name, "dead"});
   } else {
@@ -199,7 +203,7 @@ std::vector<HbNode> PingNodes(const v1::GetStatusResponse& st) {
     auto it =
         std::find_if(nodes.begin(), nodes.end(), [&](const HbNode& n) { return n.name == name; });
     if (it == nodes.end())
-      it = nodes.insert(nodes.end(), HbNode{name, "ping", "dead", {{name, "dead"}}});
+      it = nodes.insert(nodes.end(), HbNode{name, "ping", "dead", {{name, "dead"}}, "", ""});
     if (p.state() == v1::PING_STATE_UP) {
       it->status = "ping";
       it->links[0].status = "up";
@@ -267,7 +271,9 @@ std::string NodeListing(const std::vector<HbNode>& nodes, bool normal_only, bool
       absl::StrAppend(&out, n.name, "\n");
       continue;
     }
-    absl::StrAppend(&out, "\n", n.name, "\t", n.status, "\t(nodetype: ", n.type, ")\n",
+    absl::StrAppend(&out, "\n", n.name, "\t", n.status, "\t(nodetype: ", n.type,
+                    n.wire.empty() ? "" : absl::StrCat(", wire: ", n.wire),
+                    n.software.empty() ? "" : absl::StrCat(", software: ", n.software), ")\n",
                     LinkListing(n, /*verbose=*/true, human));
   }
   return out;

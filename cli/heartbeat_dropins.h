@@ -92,6 +92,12 @@ struct HbNode {
   std::string type;    // "normal" or "ping"
   std::string status;  // "active", "dead" or "ping"
   std::vector<HbLink> links;
+  // On the heartbeat3 wire (a mixed pair): "heartbeat3" and what runs
+  // there ("Heartbeat 3 (protocol 1)", "ha-agent 1.2.0"); shown by the
+  // verbose listings. Empty on the native wire, whose listings stay
+  // Heartbeat's own.
+  std::string wire;
+  std::string software;
 };
 // Every node of `status` in Heartbeat's order and words (see the top).
 std::vector<HbNode> HeartbeatNodes(const agent::v1::GetStatusResponse& status);

@@ -241,6 +241,32 @@ TEST(ClStatusTest, VerboseHbstatusListsEveryNodeAfterTheVersion) {
   FAIL() << "no hbstatus -v in both_up.txt";
 }
 
+// In a mixed pair (wire: heartbeat3) the verbose listings name each node's
+// wire and software; nodestatus answers as for any node.
+TEST(ClStatusTest, MixedPairListsTheHeartbeatPeerWithItsWireAndSoftware) {
+  ClusterState c;
+  c.local = "node02";
+  v1::GetStatusResponse st = StatusOf(c);
+  for (auto& n : *st.mutable_nodes()) {
+    n.set_wire("heartbeat3");
+    n.set_software(n.local() ? "ha-agent 0.1.0" : "Heartbeat 3 (protocol 1)");
+  }
+  Output o = ClStatus({"listnodes", "-v"}, Answer(st), CapturedStamp("node02"));
+  EXPECT_NE(o.out.find("node01\tactive\t(nodetype: normal, wire: heartbeat3, software: "
+                       "Heartbeat 3 (protocol 1))\n"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("node02\tactive\t(nodetype: normal, wire: heartbeat3, software: "
+                       "ha-agent 0.1.0)\n"),
+            std::string::npos)
+      << o.out;
+  Output ns = ClStatus({"nodestatus", "node01"}, Answer(st), CapturedStamp("node02"));
+  EXPECT_EQ(ns.out, "active\n");
+  // The native wire's listing stays Heartbeat's own.
+  Output plain = ClStatus({"listnodes", "-v"}, Answer(StatusOf(c)), CapturedStamp("node02"));
+  EXPECT_EQ(plain.out.find("wire:"), std::string::npos) << plain.out;
+}
+
 TEST(ClStatusTest, CutLinkIsDeadWhileTheNodeStaysActive) {
   ClusterState c;
   c.peer_eth1_up = false;
