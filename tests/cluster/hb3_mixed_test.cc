@@ -377,6 +377,47 @@ TEST_F(MixedPairTest, AgentFirstFailbackAndHeartbeatCrash) {
   ExpectNoOverlap();
 }
 
+// Link loss: cut off from each other for longer than deadtime, each side
+// takes the other for dead and runs the VIP (a two-node partition without
+// fencing, as with two Heartbeat nodes). Once the path heals, the pair
+// settles back to one holder, node01 (the VIP's haresources node), and
+// each side reports the other up.
+TEST_F(MixedPairTest, LinkLossHealsToOneHolder) {
+  ASSERT_TRUE(hb_->Start().ok());
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(40))) << "Heartbeat never took the VIP";
+  StartAgent();
+  ExpectPairFormed();
+  if (HasFatalFailure()) return;
+
+  ASSERT_TRUE(lab_->CutPath("node01", "node02").ok());
+  AgentClient c(Socket());
+  ASSERT_TRUE(harness::WaitFor([&] { return c.StateOf("node01") == v1::NODE_STATE_DEAD; },
+                               kDeadtime + absl::Seconds(5)));
+  ASSERT_TRUE(harness::WaitFor(
+      [&] {
+        std::vector<std::string> h = sampler_->Holders();
+        return h.size() == 2;
+      },
+      absl::Seconds(10)))
+      << "in the partition each side runs the VIP";
+  ASSERT_TRUE(lab_->HealPath("node01", "node02").ok());
+  ASSERT_TRUE(harness::WaitFor([&] { return c.StateOf("node01") == v1::NODE_STATE_UP; },
+                               absl::Seconds(10)));
+  EXPECT_TRUE(WaitHolder("node01", absl::Seconds(20)))
+      << "after the heal the VIP did not settle on node01 alone";
+  EXPECT_TRUE(harness::WaitFor(
+      [&] {
+        auto s = hb_->NodeStatus("node02");
+        return s.ok() && *s == "active";
+      },
+      absl::Seconds(20)));
+  // And it stays that way.
+  const agent::MonoTime healed = agent::MonotonicNow();
+  ASSERT_TRUE(harness::WaitFor([&] { return agent::MonotonicNow() - healed >= absl::Seconds(3); },
+                               absl::Seconds(5), absl::Milliseconds(100)));
+  EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
+}
+
 class MixedPairNoFailbackTest : public MixedPairTest {
  protected:
   bool Failback() const override { return false; }
