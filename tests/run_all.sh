@@ -59,7 +59,7 @@ fi
 echo "bazel: $(( $(date +%s) - start ))s"
 
 fuzz_start=$(date +%s)
-for t in hacf haresources authkeys yaml wire floors cert; do
+for t in hacf haresources authkeys yaml wire floors cert hb3; do
   if tests/fuzz/run_fuzzers.sh "$FUZZ_SECONDS" "$t"; then
     passed=$((passed + 1))
   else

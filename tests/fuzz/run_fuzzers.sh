@@ -5,7 +5,8 @@
 #   tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # Default 20 s per target (the test suite's short run); give e.g. 3600 for a
-# long run. Targets: hacf haresources authkeys yaml wire floors cert (default: all).
+# long run. Targets: hacf haresources authkeys yaml wire floors cert hb3
+# (default: all).
 # Findings and the grown corpus go to tests/fuzz/out/ (not committed); the
 # seed corpus in tests/fuzz/corpus/ is only read. Exit status 0 when every
 # target ran its time without a crash or sanitizer report.
@@ -18,7 +19,7 @@ set -euo pipefail
 SECONDS_PER_TARGET="${1:-20}"
 shift || true
 TARGETS=("$@")
-if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire floors cert); fi
+if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(hacf haresources authkeys yaml wire floors cert hb3); fi
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/tests/fuzz/out"
@@ -48,11 +49,11 @@ for f in "$BUILD"/gen.new/proto/*; do
 done
 rm -rf "$BUILD/gen.new"
 
-# Library sources: every non-test .cc of the parser packages and the wire
-# codec.
+# Library sources: every non-test .cc of the parser packages, the wire
+# codec and the Heartbeat 3 wire.
 SOURCES=("$BUILD"/gen/proto/*.pb.cc)
 for f in "$ROOT"/agent/config/*.cc "$ROOT"/migrate/*.cc "$ROOT"/agent/wire/*.cc \
-         "$ROOT"/agent/tls/*.cc; do
+         "$ROOT"/agent/tls/*.cc "$ROOT"/agent/hb3wire/*.cc; do
   case "$f" in *_test.cc) continue ;; esac
   [ -e "$f" ] && SOURCES+=("$f")
 done
@@ -60,7 +61,7 @@ done
 # Objects are reused only while no header or source changed (a crude but
 # safe stand-in for dependency tracking).
 stamp=$(cat "$ROOT"/agent/config/*.h "$ROOT"/migrate/*.h "$ROOT"/agent/wire/*.h "$ROOT"/agent/tls/*.h \
-  "$ROOT"/agent/core/*.h "$ROOT"/proto/*.proto "$0" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  "$ROOT"/agent/hb3wire/*.h "$ROOT"/agent/core/*.h "$ROOT"/proto/*.proto "$0" 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -f "$BUILD"/obj/*.o
   echo "$stamp" > "$BUILD/stamp"
