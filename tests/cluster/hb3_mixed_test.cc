@@ -5,7 +5,9 @@
 // agent's status with the peer's wire and software); hb_standby on the
 // Heartbeat node and `hacli standby` / `hacli takeover` on the agent move
 // the VIP both ways with never two holders; a kill -9 of either side (and
-// the VIP gone with its machine) lets the other take the VIP.
+// the VIP gone with its machine) lets the other take the VIP; a link loss
+// heals to one holder; Heartbeat-format messages that are forged,
+// wrong-key or replayed are dropped and counted; auto_failback on and off.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
