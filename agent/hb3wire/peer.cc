@@ -77,6 +77,18 @@ HaMessage PeerSession::AskResources(uint8_t hold, absl::string_view info) const 
   return m;
 }
 
+void PeerSession::Place(const std::string& group, const std::string& node, absl::Time wall) {
+  placements_.erase(std::remove_if(placements_.begin(), placements_.end(),
+                                   [&](const wire::v1::Placement& q) { return q.group() == group; }),
+                    placements_.end());
+  wire::v1::Placement p;
+  p.set_group(group);
+  p.set_node(node);
+  p.set_stamp_ns(absl::ToUnixNanos(wall));
+  p.set_requested_by(peer_);
+  placements_.push_back(std::move(p));
+}
+
 void PeerSession::RequestRetransmit(uint64_t first, uint64_t last, std::vector<Outgoing>* out) {
   if (last <= rexmit_asked_) return;
   first = std::max(first, rexmit_asked_ + 1);
@@ -149,18 +161,7 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
       // until it says done, and placement puts it here.
       peer_giving_.push_back(*h);
       for (const std::string& g : GroupsOf(*h, false)) {
-        if (local_awaiting_.count(g) > 0) continue;  // our own request
-        wire::v1::Placement p;
-        p.set_group(g);
-        p.set_node(local_);
-        p.set_stamp_ns(absl::ToUnixNanos(wall));
-        p.set_requested_by(peer_);
-        placements_.erase(std::remove_if(placements_.begin(), placements_.end(),
-                                         [&](const wire::v1::Placement& q) {
-                                           return q.group() == g;
-                                         }),
-                          placements_.end());
-        placements_.push_back(std::move(p));
+        if (local_awaiting_.count(g) == 0) Place(g, local_, wall);  // else our own request
       }
       out->push_back({AskResources(*h, "other"), true});
     } else if (info == "other") {
@@ -177,20 +178,7 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     // there, and Tick runs the hand-over.
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
     if (!h.has_value()) return;
-    std::set<std::string> wanted = GroupsOf(*h, false);
-    for (const std::string& g : wanted) {
-      wire::v1::Placement p;
-      p.set_group(g);
-      p.set_node(peer_);
-      p.set_stamp_ns(absl::ToUnixNanos(wall));
-      p.set_requested_by(peer_);
-      placements_.erase(std::remove_if(placements_.begin(), placements_.end(),
-                                       [&](const wire::v1::Placement& q) {
-                                         return q.group() == g;
-                                       }),
-                        placements_.end());
-      placements_.push_back(std::move(p));
-    }
+    for (const std::string& g : GroupsOf(*h, false)) Place(g, peer_, wall);
   } else if (m.type == "reqnodes") {
     HaMessage r;
     r.Add("dest", peer_);

@@ -132,6 +132,8 @@ class PeerSession {
   HaMessage Resource(uint8_t hold, bool stable, absl::string_view info) const;
   HaMessage AskResources(uint8_t hold, absl::string_view info) const;
   void RequestRetransmit(uint64_t first, uint64_t last, std::vector<Outgoing>* out);
+  // The peer's request: `group` belongs on `node` (replaces an older one).
+  void Place(const std::string& group, const std::string& node, absl::Time wall);
 
   const std::string local_;
   const std::string peer_;

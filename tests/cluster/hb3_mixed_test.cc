@@ -25,6 +25,7 @@
 #include "agent/hb3wire/codec.h"
 #include "agent/wire/keyring.h"
 #include "gtest/gtest.h"
+#include "tests/cluster/hb3_pair.h"
 #include "tests/cluster/test_cluster.h"
 #include "tests/cluster/vip_probe.h"
 #include "tests/harness/heartbeat_node.h"
@@ -41,31 +42,9 @@ using harness::HeartbeatNode;
 using harness::NetLab;
 using harness::Process;
 
-constexpr char kVip[] = "192.0.2.100";
+constexpr const char* kVip = kHb3Vip;
 constexpr char kSecret[] = "mixed-pair-secret";
-const absl::Duration kDeadtime = absl::Seconds(2);
-
-std::string AgentSpec(bool failback) {
-  return absl::StrCat(R"yaml(cluster_name: mixed
-nodes:
-  - {name: node01, addresses: [192.0.2.11]}
-  - {name: node02, addresses: [192.0.2.12]}
-timing: {keepalive: 200ms, warntime: 1s, deadtime: 2s, initdead: 4s}
-media:
-  - ucast: {interface: eth0}
-auth:
-  keys:
-    - {id: 1, method: sha1, secret_file: authkey}
-wire: heartbeat3
-auto_failback: )yaml", failback ? "on" : "off", R"yaml(
-groups:
-  - name: vip
-    preferred_node: node01
-    resources:
-      - ip: {address: )yaml",
-                      kVip, R"yaml(, prefix_length: 24, interface: eth0}
-)yaml");
-}
+constexpr absl::Duration kDeadtime = kHb3Deadtime;
 
 class MixedPairTest : public ::testing::Test {
  protected:
@@ -80,24 +59,12 @@ class MixedPairTest : public ::testing::Test {
     ASSERT_TRUE(lab_->AddNetwork("lan", "192.0.2.0/24").ok());
     ASSERT_TRUE(lab_->AddHost("node01", {{"lan", "eth0", "192.0.2.11"}}).ok());
     ASSERT_TRUE(lab_->AddHost("node02", {{"lan", "eth0", "192.0.2.12"}}).ok());
-    HeartbeatConfig c;
-    c.node_name = "node01";
-    c.nodes = {"node01", "node02"};
-    c.media = {"ucast eth0 192.0.2.12"};
-    c.keepalive = absl::Milliseconds(200);
-    c.deadtime = kDeadtime;
-    c.warntime = absl::Seconds(1);
-    c.initdead = absl::Seconds(4);
-    c.auth_method = harness::AuthMethod::kSha1;
-    c.auto_failback = Failback() ? harness::AutoFailback::kOn : harness::AutoFailback::kOff;
-    c.auth_key = kSecret;
-    c.auth_index = 1;
-    c.haresources = {absl::StrCat("node01 IPaddr::", kVip, "/24/eth0")};
+    HeartbeatConfig c = Hb3HeartbeatConfig("node01", kSecret, Failback());
     auto hb = HeartbeatNode::Create(*lab_, "node01", c);
     ASSERT_TRUE(hb.ok()) << hb.status();
     hb_ = *std::move(hb);
     dir_.Write("authkey", absl::StrCat(kSecret, "\n"), 0600);
-    spec_ = dir_.Write("cluster.yaml", AgentSpec(Failback()));
+    spec_ = dir_.Write("cluster.yaml", Hb3AgentSpec(1, "heartbeat3", Failback()));
     VipSamplerOptions so;
     so.hosts = {{"node01", "/run/netns/" + lab_->prefix() + "node01"},
                 {"node02", "/run/netns/" + lab_->prefix() + "node02"}};
@@ -148,12 +115,7 @@ class MixedPairTest : public ::testing::Test {
     ASSERT_TRUE(harness::WaitFor([&] { return c.StateOf("node01") == v1::NODE_STATE_UP; },
                                  absl::Seconds(30)))
         << "ha-agent never saw node01 up";
-    ASSERT_TRUE(harness::WaitFor(
-        [&] {
-          auto s = hb_->NodeStatus("node02");
-          return s.ok() && *s == "active";
-        },
-        absl::Seconds(30)))
+    ASSERT_TRUE(WaitHeartbeatSeesActive(*hb_, "node02", absl::Seconds(30)))
         << "Heartbeat never reported node02 active";
     auto st = c.Status();
     ASSERT_TRUE(st.ok()) << st.status();
@@ -167,25 +129,9 @@ class MixedPairTest : public ::testing::Test {
       }
     }
     EXPECT_TRUE(seen);
-    // Heartbeat's start-up hand-shake and its auto-failback are over: its
-    // log has said so and then stayed quiet for 2 s (an operator does not
-    // run hb_standby in the middle of a node's join).
-    std::string last;
-    absl::Time quiet_since = absl::Now();
-    EXPECT_TRUE(harness::WaitFor(
-        [&] {
-          std::string now = hb_->LogTail(4096);
-          if (now != last) {
-            last = now;
-            quiet_since = absl::Now();
-            return false;
-          }
-          return (absl::StrContains(now, "resource acquisition complete") ||
-                  absl::StrContains(now, "remote resource transition completed")) &&
-                 absl::Now() - quiet_since >= absl::Seconds(2);
-        },
-        absl::Seconds(40), absl::Milliseconds(100)))
-        << "Heartbeat did not settle";
+    // Heartbeat's start-up hand-shake and its auto-failback are over (an
+    // operator does not run hb_standby in the middle of a node's join).
+    EXPECT_TRUE(WaitHeartbeatSettled(*hb_)) << "Heartbeat did not settle";
     // The peer's software is known from its first status message.
     EXPECT_TRUE(harness::WaitFor(
         [&] {
@@ -202,14 +148,8 @@ class MixedPairTest : public ::testing::Test {
     EXPECT_NE(text.output.find("Heartbeat 3 (protocol 1)"), std::string::npos) << text.output;
   }
 
-  // Waits until exactly `host` holds the VIP.
   bool WaitHolder(const std::string& host, absl::Duration deadline) {
-    return harness::WaitFor(
-        [&] {
-          std::vector<std::string> h = sampler_->Holders();
-          return h.size() == 1 && h[0] == host;
-        },
-        deadline);
+    return WaitSoleHolder(*sampler_, host, deadline);
   }
 
   // Sends, from node01's namespace to the agent's UDP port, messages in
@@ -407,12 +347,7 @@ TEST_F(MixedPairTest, LinkLossHealsToOneHolder) {
                                absl::Seconds(10)));
   EXPECT_TRUE(WaitHolder("node01", absl::Seconds(20)))
       << "after the heal the VIP did not settle on node01 alone";
-  EXPECT_TRUE(harness::WaitFor(
-      [&] {
-        auto s = hb_->NodeStatus("node02");
-        return s.ok() && *s == "active";
-      },
-      absl::Seconds(20)));
+  EXPECT_TRUE(WaitHeartbeatSeesActive(*hb_, "node02", absl::Seconds(20)));
   // And it stays that way.
   const agent::MonoTime healed = agent::MonotonicNow();
   ASSERT_TRUE(harness::WaitFor([&] { return agent::MonotonicNow() - healed >= absl::Seconds(3); },

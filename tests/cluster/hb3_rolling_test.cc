@@ -24,6 +24,7 @@
 #include "agent/core/clock.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/api_certs.h"
+#include "tests/cluster/hb3_pair.h"
 #include "tests/cluster/test_cluster.h"
 #include "tests/cluster/vip_probe.h"
 #include "tests/harness/heartbeat_node.h"
@@ -40,34 +41,9 @@ using harness::HeartbeatNode;
 using harness::NetLab;
 using harness::Process;
 
-constexpr char kVip[] = "192.0.2.100";
+constexpr const char* kVip = kHb3Vip;
 constexpr int kProbePort = 7000;
 constexpr char kSecret[] = "rolling-secret";
-
-// The spec both agents run: what `hacli migrate --rolling` makes of the
-// pair's /etc/ha.d, with the API for the final apply.
-std::string AgentSpec(int version, const std::string& wire, const std::string& certs) {
-  return absl::StrCat("cluster_name: mixed\nconfig_version: ", version, R"yaml(
-nodes:
-  - {name: node01, addresses: [192.0.2.11]}
-  - {name: node02, addresses: [192.0.2.12]}
-timing: {keepalive: 200ms, warntime: 1s, deadtime: 2s, initdead: 4s}
-media:
-  - ucast: {interface: eth0}
-auth:
-  keys:
-    - {id: 1, method: sha1, secret_file: authkey}
-wire: )yaml",
-                      wire, R"yaml(
-auto_failback: on
-groups:
-  - name: vip
-    preferred_node: node01
-    resources:
-      - ip: {address: 192.0.2.100, prefix_length: 24, interface: eth0}
-)yaml",
-                      ApiYaml({":7443"}, certs));
-}
 
 class RollingMigrationTest : public ::testing::Test {
  protected:
@@ -81,19 +57,7 @@ class RollingMigrationTest : public ::testing::Test {
     ASSERT_TRUE(lab_->AddHost("node02", {{"lan", "eth0", "192.0.2.12"}}).ok());
     ASSERT_TRUE(lab_->AddHost("client", {{"lan", "eth0", "192.0.2.50"}}).ok());
     for (const char* n : {"node01", "node02"}) {
-      HeartbeatConfig c;
-      c.node_name = n;
-      c.nodes = {"node01", "node02"};
-      c.media = {absl::StrCat("ucast eth0 ", std::string(n) == "node01" ? "192.0.2.12"
-                                                                         : "192.0.2.11")};
-      c.keepalive = absl::Milliseconds(200);
-      c.deadtime = absl::Seconds(2);
-      c.warntime = absl::Seconds(1);
-      c.initdead = absl::Seconds(4);
-      c.auth_method = harness::AuthMethod::kSha1;
-      c.auth_key = kSecret;
-      c.auth_index = 1;
-      c.haresources = {absl::StrCat("node01 IPaddr::", kVip, "/24/eth0")};
+      HeartbeatConfig c = Hb3HeartbeatConfig(n, kSecret, /*auto_failback=*/true);
       auto hb = HeartbeatNode::Create(*lab_, n, c);
       ASSERT_TRUE(hb.ok()) << hb.status();
       hb_.push_back(*std::move(hb));
@@ -108,7 +72,7 @@ class RollingMigrationTest : public ::testing::Test {
     for (const char* n : {"node01", "node02"}) {
       ASSERT_EQ(mkdir(dir_.File(n).c_str(), 0700), 0);
       dir_.Write(absl::StrCat(n, "/authkey"), absl::StrCat(kSecret, "\n"), 0600);
-      dir_.Write(absl::StrCat(n, "/cluster.yaml"), AgentSpec(1, "heartbeat3", certs_));
+      dir_.Write(absl::StrCat(n, "/cluster.yaml"), Hb3AgentSpec(1, "heartbeat3", true, ApiYaml({":7443"}, certs_)));
       // The service behind the VIP, on both nodes for the whole test.
       auto log = harness::NewLogPath(absl::StrCat("hb3roll-probe-", n));
       ASSERT_TRUE(log.ok());
@@ -159,38 +123,7 @@ class RollingMigrationTest : public ::testing::Test {
   }
 
   bool WaitHolder(const std::string& host, absl::Duration deadline) {
-    return harness::WaitFor(
-        [&] {
-          std::vector<std::string> h = sampler_->Holders();
-          return h.size() == 1 && h[0] == host;
-        },
-        deadline);
-  }
-
-  // Heartbeat on `n` has said it settled and then stayed quiet for 2 s.
-  bool WaitSettled(HeartbeatNode& hb) {
-    std::string last;
-    absl::Time quiet_since = absl::Now();
-    return harness::WaitFor(
-        [&] {
-          std::string now = hb.LogTail(4096);
-          if (now != last) {
-            last = now;
-            quiet_since = absl::Now();
-            return false;
-          }
-          return absl::Now() - quiet_since >= absl::Seconds(2);
-        },
-        absl::Seconds(40), absl::Milliseconds(100));
-  }
-
-  bool WaitActive(HeartbeatNode& hb, const std::string& peer) {
-    return harness::WaitFor(
-        [&] {
-          auto s = hb.NodeStatus(peer);
-          return s.ok() && *s == "active";
-        },
-        absl::Seconds(40), absl::Milliseconds(100));
+    return WaitSoleHolder(*sampler_, host, deadline);
   }
 
   // Prints the longest gap the client saw in [from, to] and checks it.
@@ -217,9 +150,9 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
   ASSERT_TRUE(hb_[0]->Start().ok());
   ASSERT_TRUE(hb_[1]->Start().ok());
   ASSERT_TRUE(WaitHolder("node01", absl::Seconds(40))) << "Heartbeat never took the VIP";
-  ASSERT_TRUE(WaitActive(*hb_[0], "node02"));
-  ASSERT_TRUE(WaitActive(*hb_[1], "node01"));
-  ASSERT_TRUE(WaitSettled(*hb_[0]));
+  ASSERT_TRUE(WaitHeartbeatSeesActive(*hb_[0], "node02"));
+  ASSERT_TRUE(WaitHeartbeatSeesActive(*hb_[1], "node01"));
+  ASSERT_TRUE(WaitHeartbeatSettled(*hb_[0]));
   VipProbeOptions po;
   po.netns_path = Netns("client");
   po.address = kVip;
@@ -240,8 +173,8 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
   AgentClient c2(Socket("node02"));
   ASSERT_TRUE(harness::WaitFor([&] { return c2.StateOf("node01") == v1::NODE_STATE_UP; },
                                absl::Seconds(30)));
-  ASSERT_TRUE(WaitActive(*hb_[0], "node02"));
-  ASSERT_TRUE(WaitSettled(*hb_[0]));
+  ASSERT_TRUE(WaitHeartbeatSeesActive(*hb_[0], "node02"));
+  ASSERT_TRUE(WaitHeartbeatSettled(*hb_[0]));
   EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
   auto r = hb_[0]->Exec({harness::kHbStandby}, absl::Seconds(20));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -265,7 +198,7 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
   const agent::MonoTime t3 = agent::MonotonicNow();
   EventRecorder events(Socket("node01"));
   ASSERT_TRUE(harness::WaitFor([&] { return events.connected(); }, absl::Seconds(5)));
-  const std::string next = dir_.Write("native.yaml", AgentSpec(2, "native", certs_));
+  const std::string next = dir_.Write("native.yaml", Hb3AgentSpec(2, "native", true, ApiYaml({":7443"}, certs_)));
   dir_.Write("authkey", absl::StrCat(kSecret, "\n"), 0600);
   auto apply = lab_->Run("client",
                          {HacliPath(), "--ca", certs_ + "/ca.crt", "--cert",
