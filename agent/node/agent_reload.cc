@@ -47,6 +47,8 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
         absl::StrCat("cluster_name changed from ", config_.spec.cluster_name(), " to ",
                      spec.cluster_name(), "; restart the agent to change it"));
   }
+  absl::Status wire_ok = CheckHb3Groups(config_.spec, spec);
+  if (!wire_ok.ok()) return wire_ok;
   absl::Status groups_ok = groups_->CheckReconfigure(spec);
   if (!groups_ok.ok()) return groups_ok;
   // A group that may come here must be able to start here.

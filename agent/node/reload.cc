@@ -1,6 +1,7 @@
 #include "agent/node/reload.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -80,6 +81,40 @@ absl::Status CheckResourceScripts(const spec::v1::ClusterSpec& spec,
   }
   if (problems.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrJoin(problems, "; "));
+}
+
+absl::Status CheckHb3Groups(const spec::v1::ClusterSpec& running,
+                            const spec::v1::ClusterSpec& next) {
+  if (running.wire() != spec::v1::WIRE_FORMAT_HEARTBEAT3 ||
+      next.wire() != spec::v1::WIRE_FORMAT_HEARTBEAT3) {
+    return absl::OkStatus();
+  }
+  std::map<std::string, std::string> before, after;  // group -> preferred node
+  for (const auto& g : running.groups()) before[g.name()] = g.preferred_node();
+  for (const auto& g : next.groups()) after[g.name()] = g.preferred_node();
+  if (before == after) return absl::OkStatus();
+  std::string what;
+  for (const auto& [name, node] : after) {
+    auto it = before.find(name);
+    if (it == before.end()) {
+      what = absl::StrCat("group ", name, " added");
+    } else if (it->second != node) {
+      what = absl::StrCat("group ", name, " moved from ", it->second, " to ", node);
+    }
+    if (!what.empty()) break;
+  }
+  if (what.empty()) {
+    for (const auto& [name, node] : before) {
+      if (after.count(name) == 0) {
+        what = absl::StrCat("group ", name, " removed");
+        break;
+      }
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, ": on wire: heartbeat3 the groups and their preferred nodes stay those of the "
+      "Heartbeat peer's haresources, which it alone runs from; switch both nodes to wire: "
+      "native first (docs/migration.md, step 4), then change the groups"));
 }
 
 SpecDiff DiffSpecs(const spec::v1::ClusterSpec& running, const spec::v1::ClusterSpec& next,

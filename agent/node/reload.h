@@ -53,6 +53,15 @@ absl::StatusOr<Config> BuildConfig(spec::v1::ClusterSpec spec, const std::string
 absl::Status CheckResourceScripts(const spec::v1::ClusterSpec& spec,
                                   const exec::ScriptPaths& paths);
 
+// A spec that stays on the heartbeat3 wire keeps its groups and their
+// preferred nodes: the Heartbeat peer runs them from its own haresources
+// (a line per group, on its preferred node), which no message can change,
+// so a group it does not have would be started nowhere. InvalidArgument
+// naming the group added, removed or moved; OK when either spec is on the
+// native wire (switch the wire first, then change the groups).
+absl::Status CheckHb3Groups(const spec::v1::ClusterSpec& running,
+                            const spec::v1::ClusterSpec& next);
+
 // What a new spec changes, as far as a reload must know.
 struct SpecDiff {
   uint64_t old_version = 0;

@@ -202,3 +202,41 @@ TEST_F(ReloadTest, EveryResourceScriptMustExistAndBeExecutableHere) {
 
 }  // namespace
 }  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+spec::v1::ClusterSpec GroupsSpec(spec::v1::WireFormat wire,
+                                 std::vector<std::pair<std::string, std::string>> groups) {
+  spec::v1::ClusterSpec s;
+  s.set_wire(wire);
+  for (const auto& [name, node] : groups) {
+    auto* g = s.add_groups();
+    g->set_name(name);
+    g->set_preferred_node(node);
+  }
+  return s;
+}
+
+TEST(CheckHb3GroupsTest, OnHeartbeat3TheGroupsStayTheHaresourcesOnes) {
+  using spec::v1::WIRE_FORMAT_HEARTBEAT3;
+  using spec::v1::WIRE_FORMAT_NATIVE;
+  const auto running = GroupsSpec(WIRE_FORMAT_HEARTBEAT3, {{"vip", "node01"}});
+  EXPECT_TRUE(CheckHb3Groups(running, running).ok());
+  absl::Status added =
+      CheckHb3Groups(running, GroupsSpec(WIRE_FORMAT_HEARTBEAT3, {{"vip", "node01"}, {"db", "node02"}}));
+  EXPECT_FALSE(added.ok());
+  EXPECT_NE(added.message().find("group db added"), std::string::npos) << added;
+  EXPECT_NE(added.message().find("wire: native first"), std::string::npos) << added;
+  absl::Status moved = CheckHb3Groups(running, GroupsSpec(WIRE_FORMAT_HEARTBEAT3, {{"vip", "node02"}}));
+  EXPECT_NE(moved.message().find("group vip moved from node01 to node02"), std::string::npos)
+      << moved;
+  absl::Status removed = CheckHb3Groups(running, GroupsSpec(WIRE_FORMAT_HEARTBEAT3, {}));
+  EXPECT_NE(removed.message().find("group vip removed"), std::string::npos) << removed;
+  // Switching to the native wire (or from it) may change them.
+  EXPECT_TRUE(CheckHb3Groups(running, GroupsSpec(WIRE_FORMAT_NATIVE, {{"db", "node02"}})).ok());
+  EXPECT_TRUE(CheckHb3Groups(GroupsSpec(WIRE_FORMAT_NATIVE, {}), running).ok());
+}
+
+}  // namespace
+}  // namespace hacluster::agent
