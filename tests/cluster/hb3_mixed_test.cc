@@ -228,10 +228,12 @@ class MixedPairTest : public ::testing::Test {
 };
 
 // Heartbeat first: it takes the VIP; the agent joins. hb_standby hands the
-// VIP to the agent; kill -9 of the agent (its VIP gone with it) and
-// Heartbeat takes it within its deadtime and resource-script time. The
-// agent comes back, the pair forms again, and hacli move is refused.
-TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
+// VIP to the agent, hacli standby hands it back, hacli takeover takes it,
+// hb_takeover on the Heartbeat node takes it back, hacli takeover again;
+// bad Heartbeat-format messages are dropped and counted, hacli move is
+// refused; kill -9 of the agent (its VIP gone with it) and Heartbeat takes
+// it within its deadtime and resource-script time.
+TEST_F(MixedPairTest, HeartbeatFirstStandbyAndTakeoverBothWaysThenAgentCrash) {
   ASSERT_TRUE(hb_->Start().ok());
   ASSERT_TRUE(WaitHolder("node01", absl::Seconds(40))) << "Heartbeat never took the VIP";
   StartAgent();
@@ -263,6 +265,15 @@ TEST_F(MixedPairTest, HeartbeatFirstStandbyToAgentAndAgentCrash) {
   EXPECT_TRUE(takeover.status.ok()) << takeover.output;
   ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30)))
       << "hacli takeover on node02 did not take the VIP from Heartbeat";
+
+  // hb_takeover on the Heartbeat node asks for everything back.
+  auto back = hb_->Exec({harness::kHbTakeover}, absl::Seconds(20));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(WaitHolder("node01", absl::Seconds(30)))
+      << "hb_takeover on node01 did not take the VIP from the ha-agent";
+  takeover = Hacli({"takeover", "--timeout", "30s"});
+  EXPECT_TRUE(takeover.status.ok()) << takeover.output;
+  ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30)));
 
   ExpectBadMessagesDroppedAndCounted();
 
