@@ -2,6 +2,7 @@
 // Heartbeat 3.0.6 daemon (Debian's package) and a client probing the VIP
 // every 5 ms from its own namespace:
 //   1. Heartbeat + Heartbeat: node01 holds the VIP (its haresources line);
+//      `hacli migrate --rolling` converts both nodes' files into the spec;
 //   2. node02 replaced: its Heartbeat stops, ha-agent starts there on the
 //      heartbeat3 wire and joins node01's Heartbeat; hb_standby on node01
 //      hands the VIP to node02;
@@ -12,6 +13,7 @@
 // waits more than 1 s for an answer.
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -71,8 +73,6 @@ class RollingMigrationTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s;
     for (const char* n : {"node01", "node02"}) {
       ASSERT_EQ(mkdir(dir_.File(n).c_str(), 0700), 0);
-      dir_.Write(absl::StrCat(n, "/authkey"), absl::StrCat(kSecret, "\n"), 0600);
-      dir_.Write(absl::StrCat(n, "/cluster.yaml"), Hb3AgentSpec(1, "heartbeat3", true, ApiYaml({":7443"}, certs_)));
       // The service behind the VIP, on both nodes for the whole test.
       auto log = harness::NewLogPath(absl::StrCat("hb3roll-probe-", n));
       ASSERT_TRUE(log.ok());
@@ -141,6 +141,7 @@ class RollingMigrationTest : public ::testing::Test {
   std::vector<Process> servers_;
   ScratchDir dir_;
   std::string certs_;
+  std::string migrated_spec_;
   std::unique_ptr<VipHolderSampler> sampler_;
   std::unique_ptr<VipProbe> probe_;
 };
@@ -165,6 +166,52 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
   const agent::MonoTime t0 = agent::MonotonicNow();
   ASSERT_TRUE(probe_->WaitForAnswer(t0, "node01", absl::Seconds(10)).has_value())
       << "the client gets no answer on the VIP";
+
+  // Step 0 of the guide, while Heartbeat runs: `hacli migrate --rolling`
+  // of both nodes' files, the spec and its key file on both nodes. (The
+  // lab's Heartbeat logs to a file the test reads for its log lines: the
+  // agents log to stderr instead of that ha.cf logfile. The API section is
+  // for the final apply.)
+  {
+    // Copies of the two /etc/ha.d: the lab gives each daemon a logfile of
+    // its own, where real pairs have one ha.cf but for the ucast lines.
+    for (int i = 0; i < 2; ++i) {
+      const std::string n = i == 0 ? "node01" : "node02";
+      ASSERT_EQ(mkdir(dir_.File(n + "-ha.d").c_str(), 0700), 0);
+      for (const char* f : {"ha.cf", "haresources", "authkeys"}) {
+        std::string text = ReadFile(hb_[i]->Dir() + "/etc/ha.d/" + f);
+        ASSERT_FALSE(text.empty()) << f;
+        if (std::string(f) == "ha.cf") {
+          const size_t at = text.find("logfile ");
+          ASSERT_NE(at, std::string::npos) << text;
+          text.replace(at, text.find('\n', at) - at, "logfile /var/log/ha-log");
+        }
+        dir_.Write(n + "-ha.d/" + f, text, 0600);
+      }
+    }
+    auto mig = harness::RunProcess(
+        {HacliPath(), "migrate", "--from", dir_.File("node02-ha.d"), "--peer",
+         dir_.File("node01-ha.d"), "--node", "node02", "--rolling", "--cluster-name", "mixed",
+         "-o", dir_.File("cluster.yaml")},
+        absl::Seconds(30));
+    ASSERT_TRUE(mig.ok()) << mig.status();
+    ASSERT_TRUE(mig->status.ok()) << mig->output;
+    std::string spec = ReadFile(dir_.File("cluster.yaml"));
+    ASSERT_NE(spec.find("wire: heartbeat3"), std::string::npos) << spec;
+    const size_t logging = spec.find("\nlogging:\n");
+    ASSERT_NE(logging, std::string::npos) << spec;
+    const size_t after = spec.find("\nwire:", logging + 1);
+    ASSERT_NE(after, std::string::npos) << spec;
+    spec.erase(logging, after - logging);
+    spec += ApiYaml({":7443"}, certs_);
+    migrated_spec_ = spec;
+    const std::string key = ReadFile(dir_.File("cluster.authkey1"));
+    ASSERT_FALSE(key.empty());
+    for (const char* n : {"node01", "node02"}) {
+      dir_.Write(absl::StrCat(n, "/cluster.yaml"), spec);
+      dir_.Write(absl::StrCat(n, "/cluster.authkey1"), key, 0600);
+    }
+  }
 
   // 2. node02: Heartbeat out, ha-agent in; hb_standby on node01.
   const agent::MonoTime t1 = agent::MonotonicNow();
@@ -198,8 +245,14 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
   const agent::MonoTime t3 = agent::MonotonicNow();
   EventRecorder events(Socket("node01"));
   ASSERT_TRUE(harness::WaitFor([&] { return events.connected(); }, absl::Seconds(5)));
-  const std::string next = dir_.Write("native.yaml", Hb3AgentSpec(2, "native", true, ApiYaml({":7443"}, certs_)));
-  dir_.Write("authkey", absl::StrCat(kSecret, "\n"), 0600);
+  // The converted spec with wire: native and the next config_version (it
+  // had none: version 0).
+  std::string native = migrated_spec_;
+  const size_t wire = native.find("wire: heartbeat3");
+  ASSERT_NE(wire, std::string::npos);
+  native.replace(wire, strlen("wire: heartbeat3"), "wire: native");
+  native = "config_version: 1\n" + native;
+  const std::string next = dir_.Write("native.yaml", native);
   auto apply = lab_->Run("client",
                          {HacliPath(), "--ca", certs_ + "/ca.crt", "--cert",
                           certs_ + "/admin.crt", "--key", certs_ + "/admin.key", "apply", "-f",
@@ -211,7 +264,7 @@ TEST_F(RollingMigrationTest, HeartbeatPairToAgentPairToNativeWire) {
     ASSERT_TRUE(harness::WaitFor(
         [&] {
           auto st = c->Status();
-          if (!st.ok() || st->config_version() != 2) return false;
+          if (!st.ok() || st->config_version() != 1) return false;
           for (const auto& n : st->nodes()) {
             if (n.wire() != "native" || n.state() != v1::NODE_STATE_UP) return false;
           }
