@@ -77,6 +77,18 @@ HaMessage PeerSession::AskResources(uint8_t hold, absl::string_view info) const 
   return m;
 }
 
+void PeerSession::RequestRetransmit(uint64_t first, uint64_t last, std::vector<Outgoing>* out) {
+  if (first > last) return;
+  HaMessage m;
+  m.Add("t", "NS_rexmit");
+  // Decimal here, unlike seq (as the daemon writes and reads them).
+  m.Add("firstseq", absl::StrCat(first));
+  m.Add("lastseq", absl::StrCat(last));
+  m.Add("dest", peer_);
+  if (!peer_uuid_.empty()) m.AddTyped(FieldType::kBinary, "destuuid", peer_uuid_);
+  out->push_back({std::move(m), false});
+}
+
 void PeerSession::Place(const std::string& group, const std::string& node, absl::Time wall) {
   placements_.erase(std::remove_if(placements_.begin(), placements_.end(),
                                    [&](const wire::v1::Placement& q) { return q.group() == group; }),
@@ -89,53 +101,92 @@ void PeerSession::Place(const std::string& group, const std::string& node, absl:
   placements_.push_back(std::move(p));
 }
 
-void PeerSession::RequestRetransmit(uint64_t first, uint64_t last, std::vector<Outgoing>* out) {
-  if (last <= rexmit_asked_) return;
-  first = std::max(first, rexmit_asked_ + 1);
-  rexmit_asked_ = last;
-  HaMessage m;
-  m.Add("t", "NS_rexmit");
-  // Decimal here, unlike seq (as the daemon writes and reads them).
-  m.Add("firstseq", absl::StrCat(first));
-  m.Add("lastseq", absl::StrCat(last));
-  m.Add("dest", peer_);
-  if (!peer_uuid_.empty()) m.AddTyped(FieldType::kBinary, "destuuid", peer_uuid_);
-  out->push_back({std::move(m), false});
+void PeerSession::ForgetPeerState() {
+  peer_holds_ = kHoldNone;
+  holds_known_ = false;
+  peer_leaving_ = false;
+  peer_giving_.reset();
+  peer_awaits_ = false;
+  giving_.clear();
+  taking_.clear();
+  expect_taker_done_.reset();
+  peer_stable_ = false;
+  awaiting_since_.reset();
+  takeover_asked_ = false;
+  send_starting_ = true;
+  announced_.reset();
+  contiguous_ = 0;
+  acked_ = 0;
+  pending_.clear();
+  ++version_;
 }
 
 void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outgoing>* out) {
   if (!heard_ || m.generation > generation_) {
-    // First heard, or restarted: a new Heartbeat process knows nothing of
-    // earlier hand-overs.
+    const bool restarted = heard_;
     heard_ = true;
+    dead_ = false;
     generation_ = m.generation;
-    last_seq_ = 0;
-    contiguous_ = 0;
-    rexmit_asked_ = 0;
-    peer_holds_ = kHoldNone;
-    peer_giving_.clear();
-    peer_awaits_ = false;
-    giving_.clear();
-    taking_.clear();
-    send_starting_ = true;
-    announced_.reset();
-    peer_stable_ = false;
-    awaiting_since_.reset();
-    takeover_asked_ = false;
+    // A new Heartbeat process knows nothing of earlier hand-overs.
+    ForgetPeerState();
+    if (restarted) {
+      // It takes only its own haresources lines again: what it asked for
+      // of ours belongs here again.
+      for (const std::string& g : GroupsOf(kHoldForeign, false)) {
+        for (const wire::v1::Placement& p : placements_) {
+          if (p.group() == g && p.node() == peer_) {
+            Place(g, local_, wall);
+            break;
+          }
+        }
+      }
+    }
   }
   if (m.generation < generation_) return;
+  if (dead_) {
+    // Heard again in the same generation (a healed partition): what it
+    // holds now is unknown until it says so again.
+    dead_ = false;
+    ForgetPeerState();
+  }
   for (const HaField& f : m.message.fields()) {
     if (f.name == "srcuuid" && f.type == FieldType::kBinary) peer_uuid_ = f.value;
   }
-  if (m.seq > 0) {
-    if (contiguous_ == 0 || m.seq == contiguous_ + 1) {
-      contiguous_ = std::max(contiguous_, m.seq);
-    } else if (m.seq > contiguous_ + 1) {
-      RequestRetransmit(contiguous_ + 1, m.seq - 1, out);
-      contiguous_ = m.seq;
+  if (m.seq == 0) return;  // acknowledgements and retransmission requests
+  if (contiguous_ != 0 && m.seq <= contiguous_) return;  // used already
+  if (pending_.count(m.seq) > 0) return;
+  if (contiguous_ == 0 || m.seq == contiguous_ + 1) {
+    Process(m, wall, out);
+    contiguous_ = m.seq;
+    while (!pending_.empty() && pending_.begin()->first == contiguous_ + 1) {
+      Process(pending_.begin()->second, wall, out);
+      contiguous_ = pending_.begin()->first;
+      pending_.erase(pending_.begin());
     }
-    last_seq_ = std::max(last_seq_, m.seq);
+    if (!pending_.empty()) {
+      gap_since_ = wall;  // the next gap
+      RequestRetransmit(contiguous_ + 1, pending_.begin()->first - 1, out);
+      rexmit_at_ = wall;
+    }
+    return;
   }
+  // After a gap: kept until the missing ones come (asked for at once).
+  if (pending_.empty()) gap_since_ = wall;
+  pending_.emplace(m.seq, m);
+  if (pending_.size() > kMaxPending) {
+    for (auto& [seq, held] : pending_) {
+      Process(held, wall, out);
+      contiguous_ = seq;
+    }
+    pending_.clear();
+    return;
+  }
+  RequestRetransmit(contiguous_ + 1, pending_.begin()->first - 1, out);
+  rexmit_at_ = wall;
+}
+
+void PeerSession::Process(const Received& m, absl::Time wall, std::vector<Outgoing>* out) {
+  ++version_;
   const HaMessage& msg = m.message;
   const absl::string_view dest = msg.GetOr("dest");
   if (!dest.empty() && dest != local_) return;
@@ -146,20 +197,32 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
                                   : absl::StrCat("Heartbeat 3 (protocol ", msg.GetOr("protocol"), ")");
   } else if (m.type == "starting") {
     peer_stable_ = false;
+    peer_leaving_ = false;
     // Say what we hold, so the starting node knows what not to take.
     out->push_back({Resource(announced_.value_or(kHoldNone), announced_stable_, ""), true});
   } else if (m.type == "resource") {
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
-    if (h.has_value()) peer_holds_ = *h;
-    if (msg.GetOr("isstable") == "1") peer_stable_ = true;
+    if (h.has_value()) {
+      // rtype=full replaces the holding; without it (mach_down's) it adds.
+      peer_holds_ = msg.GetOr("rtype") == "full" ? *h : static_cast<uint8_t>(peer_holds_ | *h);
+      holds_known_ = true;
+    }
+    std::optional<absl::string_view> stable = msg.Get("isstable");
+    if (stable.has_value()) peer_stable_ = *stable == "1";
+    if (msg.GetOr("info") == "standby" && peer_giving_.has_value()) peer_giving_->releasing = true;
   } else if (m.type == "ask_resources") {
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
     const absl::string_view info = msg.GetOr("info");
     if (!h.has_value()) return;
     if (info == "me") {
+      // Heartbeat answers a hand-over only while both sides are stable and
+      // none runs: one it ignores itself must not be taken for real here.
+      if (peer_giving_.has_value() || !giving_.empty() || !announced_stable_ || !peer_stable_) {
+        return;
+      }
       // The peer gives us part of what it holds: it keeps claiming it
       // until it says done, and placement puts it here.
-      peer_giving_.push_back(*h);
+      peer_giving_ = PeerGive{*h, wall, false};
       for (const std::string& g : GroupsOf(*h, false)) {
         if (local_awaiting_.count(g) == 0) Place(g, local_, wall);  // else our own request
       }
@@ -167,10 +230,11 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     } else if (info == "other") {
       if (!giving_.empty()) peer_awaits_ = true;
     } else if (info == "done") {
-      auto it = std::find(peer_giving_.begin(), peer_giving_.end(), *h);
-      if (it != peer_giving_.end()) {
-        peer_giving_.erase(it);
-        taking_.emplace_back(*h, GroupsOf(*h, false));
+      if (expect_taker_done_.has_value() && *expect_taker_done_ == *h) {
+        expect_taker_done_.reset();  // the peer took what we gave
+      } else if (peer_giving_.has_value() && peer_giving_->hold == *h) {
+        taking_.push_back({*h, GroupsOf(*h, false), wall});
+        peer_giving_.reset();
       }
     }
   } else if (m.type == "hb_takeover") {
@@ -179,6 +243,13 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
     std::optional<uint8_t> h = ParseHold(msg.GetOr("rsc_hold"));
     if (!h.has_value()) return;
     for (const std::string& g : GroupsOf(*h, false)) Place(g, peer_, wall);
+  } else if (m.type == "shutdone") {
+    // The peer stopped its resources and leaves: it holds nothing and
+    // takes nothing until it starts again.
+    peer_giving_.reset();
+    peer_holds_ = kHoldNone;
+    holds_known_ = true;
+    peer_leaving_ = true;
   } else if (m.type == "reqnodes") {
     HaMessage r;
     r.Add("dest", peer_);
@@ -191,16 +262,14 @@ void PeerSession::OnMessage(const Received& m, absl::Time wall, std::vector<Outg
 }
 
 void PeerSession::OnPeerDead() {
-  peer_holds_ = kHoldNone;
-  peer_giving_.clear();
-  peer_awaits_ = false;
-  giving_.clear();
-  taking_.clear();
+  ForgetPeerState();
+  holds_known_ = true;  // a dead node holds nothing
+  dead_ = true;
   status_ = "dead";
 }
 
 bool PeerSession::TakeStarting(std::vector<Outgoing>* out) {
-  if (!heard_ || !send_starting_) return false;
+  if (!heard_ || dead_ || !send_starting_) return false;
   send_starting_ = false;
   HaMessage s;
   s.Add("t", "starting");
@@ -209,9 +278,36 @@ bool PeerSession::TakeStarting(std::vector<Outgoing>* out) {
   return true;
 }
 
+std::optional<uint64_t> PeerSession::TakeAck() {
+  if (contiguous_ <= acked_) return std::nullopt;
+  acked_ = contiguous_;
+  return acked_;
+}
+
 void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
+  now_ = local.now;
   const uint8_t hold = HoldOf(local.claimed, true);
   const bool stable = !local.busy;
+  // A gap in the peer's messages: asked for again, given up after a while
+  // (the messages after it are used then).
+  if (!pending_.empty()) {
+    if (local.now - gap_since_ >= kGapGiveUp) {
+      for (auto& [seq, held] : pending_) {
+        Process(held, local.now, out);
+        contiguous_ = seq;
+      }
+      pending_.clear();
+    } else if (local.now - rexmit_at_ >= kRexmitEvery) {
+      RequestRetransmit(contiguous_ + 1, pending_.begin()->first - 1, out);
+      rexmit_at_ = local.now;
+    }
+  }
+  // A hand-over the peer began and then did not follow up: it ignored it.
+  if (peer_giving_.has_value() && !peer_giving_->releasing &&
+      local.now - peer_giving_->since >= kHandOverAnswer) {
+    peer_giving_.reset();
+    ++version_;
+  }
   // The end of our hand-over to the peer: what we gave is stopped here, so
   // the peer may start it now.
   if (!giving_.empty()) {
@@ -222,11 +318,17 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
       announced_ = hold;
       announced_stable_ = stable;
       out->push_back({AskResources(giving_hold_, "done"), true});
+      expect_taker_done_ = giving_hold_;
       giving_.clear();
       peer_awaits_ = false;
+      ++version_;
     } else if (local.moving_to_peer.empty() && !local.busy) {
       giving_.clear();  // placement changed its mind: nothing is given
       peer_awaits_ = false;
+      ++version_;
+    } else if (!peer_awaits_ && local.now - giving_since_ >= kHandOverAnswer) {
+      giving_.clear();  // the peer ignored our `me`: asked again below
+      ++version_;
     }
   }
   // What we hold, before any request: Heartbeat answers a hand-over only
@@ -237,10 +339,11 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
     announced_stable_ = stable;
   }
   // The start of a hand-over to the peer.
-  if (giving_.empty() && !local.moving_to_peer.empty() && peer_giving_.empty() && heard_ &&
-      peer_stable_) {
+  if (giving_.empty() && !local.moving_to_peer.empty() && !peer_giving_.has_value() && heard_ &&
+      peer_stable_ && stable) {
     giving_ = local.moving_to_peer;
     giving_hold_ = HoldOf(giving_, true);
+    giving_since_ = local.now;
     peer_awaits_ = false;
     out->push_back({AskResources(giving_hold_, "me"), true});
   }
@@ -250,7 +353,7 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
     takeover_asked_ = false;
   } else {
     if (!awaiting_since_.has_value()) awaiting_since_ = local.now;
-    if (!takeover_asked_ && peer_stable_ && peer_giving_.empty() &&
+    if (!takeover_asked_ && peer_stable_ && !peer_giving_.has_value() &&
         local.now - *awaiting_since_ >= absl::Seconds(1)) {
       takeover_asked_ = true;
       HaMessage m;
@@ -259,13 +362,14 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
       out->push_back({std::move(m), true});
     }
   }
-  // The taker's side: what the peer released runs here.
+  // The taker's side: what the peer released runs here (or none of it is
+  // starting any more: a start that failed); Heartbeat waits for our done.
   local_awaiting_ = local.awaiting;
   if (stable) {
     for (auto it = taking_.begin(); it != taking_.end();) {
       bool all = true;
-      for (const std::string& g : it->second) all = all && local.claimed.count(g) > 0;
-      if (!all) {
+      for (const std::string& g : it->groups) all = all && local.claimed.count(g) > 0;
+      if (!all && local.now - it->since < kTakeWait) {
         ++it;
         continue;
       }
@@ -273,7 +377,7 @@ void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
       // `resource` isstable=1: what it holds now, then done (as the daemon
       // does).
       out->push_back({Resource(hold, stable, ""), true});
-      out->push_back({AskResources(it->first, "done"), true});
+      out->push_back({AskResources(it->hold, "done"), true});
       it = taking_.erase(it);
     }
   }
@@ -283,16 +387,28 @@ void PeerSession::FillHeartbeat(wire::v1::Heartbeat* hb) const {
   hb->Clear();
   hb->set_node(peer_);
   hb->set_generation(generation_);
-  hb->set_seq(std::max<uint64_t>(last_seq_, 1));
-  std::set<std::string> claims = GroupsOf(peer_holds_, false);
-  for (uint8_t h : peer_giving_) {
-    std::set<std::string> given = GroupsOf(h, false);
-    claims.insert(given.begin(), given.end());
-  }
-  for (const std::string& g : claims) {
-    wire::v1::GroupClaim* c = hb->add_groups();
-    c->set_name(g);
-    c->set_phase(wire::v1::GroupClaim::PHASE_HELD);
+  hb->set_seq(version_);
+  hb->set_standby(peer_leaving_);
+  if (!holds_known_) {
+    // Not yet said what it holds: it may hold any group.
+    for (const std::vector<std::string>* groups : {&local_groups_, &peer_groups_}) {
+      for (const std::string& g : *groups) {
+        wire::v1::GroupClaim* c = hb->add_groups();
+        c->set_name(g);
+        c->set_phase(wire::v1::GroupClaim::PHASE_PROBING);
+      }
+    }
+  } else {
+    std::set<std::string> claims = GroupsOf(peer_holds_, false);
+    if (peer_giving_.has_value()) {
+      std::set<std::string> given = GroupsOf(peer_giving_->hold, false);
+      claims.insert(given.begin(), given.end());
+    }
+    for (const std::string& g : claims) {
+      wire::v1::GroupClaim* c = hb->add_groups();
+      c->set_name(g);
+      c->set_phase(wire::v1::GroupClaim::PHASE_HELD);
+    }
   }
   if (peer_awaits_) {
     for (const std::string& g : giving_) hb->add_awaiting(g);

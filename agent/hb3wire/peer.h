@@ -37,6 +37,7 @@
 #define HACLUSTER_AGENT_HB3WIRE_PEER_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -84,6 +85,21 @@ struct LocalState {
 
 class PeerSession {
  public:
+  // A hand-over the peer began (`me`) that it does not follow with its
+  // release (`resource ... info=standby`) within this long was ignored by
+  // the peer itself (Heartbeat's own limit for an answer).
+  static constexpr absl::Duration kHandOverAnswer = absl::Seconds(10);
+  // A gap in the peer's sequence numbers is asked for again this often, and
+  // given up (the messages after it are used) after kGapGiveUp.
+  static constexpr absl::Duration kRexmitEvery = absl::Milliseconds(250);
+  static constexpr absl::Duration kGapGiveUp = absl::Seconds(1);
+  // Out-of-order messages kept while a gap is open.
+  static constexpr size_t kMaxPending = 256;
+  // What the peer released is started here; a start that does not come
+  // (failed, or placement wants it elsewhere) does not hold the peer's
+  // hand-over longer than this: our `done` goes out anyway.
+  static constexpr absl::Duration kTakeWait = absl::Seconds(2);
+
   // `local_groups`: groups whose preferred node is the local node;
   // `peer_groups`: the peer's.
   PeerSession(std::string local, std::string peer, std::vector<std::string> local_groups,
@@ -95,22 +111,33 @@ class PeerSession {
     peer_groups_ = std::move(peer_groups);
   }
 
-  // A checked message from the peer (Codec::Check, not own). `wall`
-  // stamps placement requests.
+  // A checked message from the peer (Codec::Check, not own). Sequenced
+  // messages are used once each and in seq order: a copy from a second
+  // medium or a retransmission already used is dropped, and one after a gap
+  // waits (up to kGapGiveUp, the gap asked for again every kRexmitEvery by
+  // Tick) for the missing ones. `wall` stamps placement requests.
   void OnMessage(const Received& m, absl::Time wall, std::vector<Outgoing>* out);
-  // Membership declared the peer dead: a hand-over with it is over.
+  // Membership declared the peer dead: a hand-over with it is over; when
+  // it is heard again (same generation: a healed partition) both sides say
+  // `starting` and what they hold again.
   void OnPeerDead();
   // After each decision pass: announces changes of what the local node
-  // holds, and runs the giver's side of a hand-over.
+  // holds, runs the giver's side of a hand-over, asks for missing messages.
   void Tick(const LocalState& local, std::vector<Outgoing>* out);
-  // Once after start and after each restart of the peer, when it is first
-  // heard: `starting`, then what the local node holds (Heartbeat counts the
-  // sender of `starting` unstable until its next `resource` isstable=1, and
-  // ignores hand-overs meanwhile). Returns whether it sent them.
+  // Once after start and after each restart of the peer (or its return
+  // after a death), when it is first heard: `starting`, then what the local
+  // node holds (Heartbeat counts the sender of `starting` unstable until
+  // its next `resource` isstable=1, and ignores hand-overs meanwhile).
+  // Returns whether it sent them.
   bool TakeStarting(std::vector<Outgoing>* out);
+  // The seq to acknowledge (the peer's messages received in order), when it
+  // moved since the last call.
+  std::optional<uint64_t> TakeAck();
 
-  // The peer's native heartbeat: node, generation, seq of its last
-  // message, claims, awaiting, and placement requests.
+  // The peer's native heartbeat: node, generation, a seq that grows with
+  // every change, claims, awaiting, and placement requests. Until the peer
+  // has said what it holds (its first `resource` since it was heard), it
+  // claims every group PROBING, so nothing starts here meanwhile.
   void FillHeartbeat(wire::v1::Heartbeat* hb) const;
   bool heard() const { return heard_; }
   // The peer's last status ("init", "up", "active"...), for status.
@@ -118,10 +145,10 @@ class PeerSession {
   // "Heartbeat 3 (protocol 1)", or "ha-agent VERSION" for an ha-agent on
   // this wire; empty before its first status message.
   const std::string& software() const { return software_; }
-  // Highest seq received in the current generation with no gap below it,
-  // and the seq range missing above it, if any.
+  // Highest seq of the current generation used, with none missing below.
   uint64_t contiguous_seq() const { return contiguous_; }
   const std::string& peer_uuid() const { return peer_uuid_; }
+  uint64_t generation() const { return generation_; }
 
   // The groups of a hold, seen from `holder` (local or peer).
   std::set<std::string> GroupsOf(uint8_t hold, bool holder_is_local) const;
@@ -129,46 +156,74 @@ class PeerSession {
   uint8_t HoldOf(const std::set<std::string>& groups, bool holder_is_local) const;
 
  private:
+  // One hand-over the peer gives us: its hold, when it began, whether its
+  // release was announced.
+  struct PeerGive {
+    uint8_t hold = kHoldNone;
+    absl::Time since;
+    bool releasing = false;
+  };
+
+  // Uses one sequenced message, in order.
+  void Process(const Received& m, absl::Time wall, std::vector<Outgoing>* out);
   HaMessage Resource(uint8_t hold, bool stable, absl::string_view info) const;
   HaMessage AskResources(uint8_t hold, absl::string_view info) const;
   void RequestRetransmit(uint64_t first, uint64_t last, std::vector<Outgoing>* out);
   // The peer's request: `group` belongs on `node` (replaces an older one).
   void Place(const std::string& group, const std::string& node, absl::Time wall);
+  // Forgets what the peer held and gave (it restarted, or returns).
+  void ForgetPeerState();
 
-  const std::string local_;
-  const std::string peer_;
+  std::string local_;
+  std::string peer_;
   std::vector<std::string> local_groups_;
   std::vector<std::string> peer_groups_;
 
   bool heard_ = false;
+  bool dead_ = false;
   uint64_t generation_ = 0;
-  uint64_t last_seq_ = 0;
   uint64_t contiguous_ = 0;
+  uint64_t acked_ = 0;
+  // Messages after a gap, by seq, and since when the gap is open.
+  std::map<uint64_t, Received> pending_;
+  absl::Time gap_since_;
+  absl::Time rexmit_at_ = absl::InfinitePast();
+  uint64_t version_ = 1;  // the synthesized heartbeat's seq
   std::string peer_uuid_;
   std::string status_;
   std::string software_;
   uint8_t peer_holds_ = kHoldNone;
+  bool holds_known_ = false;
+  // It said `shutdone`: it stopped everything and leaves.
+  bool peer_leaving_ = false;
   bool send_starting_ = true;
 
-  // The peer gives us `giving_` (its hold bits) and has not said done.
-  // Each `me` is its own hand-over, ended by the `done` naming the same
-  // hold (Heartbeat may run its auto-failback and an hb_standby back to
-  // back).
-  std::vector<uint8_t> peer_giving_;
+  // The peer's hand-over to us (one at a time, as Heartbeat runs them).
+  std::optional<PeerGive> peer_giving_;
   // Placement requests the peer's hand-overs made.
   std::vector<wire::v1::Placement> placements_;
 
-  // Our side of a hand-over to the peer: the groups, and whether the peer
-  // answered `other`.
+  // Our side of a hand-over to the peer: the groups, our hold, when we
+  // said `me`, and whether the peer answered `other`.
   std::set<std::string> giving_;
   uint8_t giving_hold_ = kHoldNone;
+  absl::Time giving_since_;
   bool peer_awaits_ = false;
-  // Groups we take from the peer that it has released (it said done);
-  // we say done once they run here.
-  std::vector<std::pair<uint8_t, std::set<std::string>>> taking_;
+  // After our giver's `done`: the peer's next `done` of that hold is its
+  // taker's, not a hand-over of its own.
+  std::optional<uint8_t> expect_taker_done_;
+  // What the peer released to us (it said done): its hold, the groups,
+  // when; we say done once they run here (or none is starting any more).
+  struct Take {
+    uint8_t hold = kHoldNone;
+    std::set<std::string> groups;
+    absl::Time since;
+  };
+  std::vector<Take> taking_;
   // Groups the local node awaited at the last Tick (its own requests:
   // the peer's hand-over of them needs no placement of its own).
   std::set<std::string> local_awaiting_;
+  absl::Time now_;  // the last Tick's
 
   // What we last announced in `resource`.
   std::optional<uint8_t> announced_;
@@ -180,8 +235,6 @@ class PeerSession {
   // it asked.
   std::optional<absl::Time> awaiting_since_;
   bool takeover_asked_ = false;
-  // Retransmission requested up to this seq (to ask once per gap).
-  uint64_t rexmit_asked_ = 0;
 };
 
 }  // namespace hacluster::hb3wire

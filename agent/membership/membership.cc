@@ -149,7 +149,7 @@ bool Membership::OnHeartbeat(const wire::v1::Heartbeat& hb, int link,
 
   // Keep the newest heartbeat only: the copy of one heartbeat that comes on
   // a second medium, or an older one overtaken by a newer, changes nothing.
-  const bool newer = !n.has_heartbeat || !was_up ||
+  const bool newer = !n.has_heartbeat || !was_up || n.accept_any_seq ||
                      hb.generation() > n.last_heartbeat.generation() ||
                      (hb.generation() == n.last_heartbeat.generation() &&
                       hb.seq() > n.last_heartbeat.seq());
@@ -164,6 +164,7 @@ bool Membership::OnHeartbeat(const wire::v1::Heartbeat& hb, int link,
     n.connectivity_score = hb.connectivity_score();
     n.last_heartbeat = hb;  // reuses the storage of the previous copy
     n.has_heartbeat = true;
+    n.accept_any_seq = false;
   }
   return true;
 }
@@ -333,6 +334,10 @@ MonoTime Membership::LastHeard(absl::string_view node) const {
   const Node* n = Find(node);
   if (n == nullptr || n->local || !n->heard) return -absl::InfiniteDuration();
   return n->last_heard;
+}
+
+void Membership::AcceptNextHeartbeats() {
+  for (Node& n : nodes_) n.accept_any_seq = true;
 }
 
 void Membership::Reconfigure(MembershipConfig config, MonoTime now) {

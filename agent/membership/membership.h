@@ -161,6 +161,11 @@ class Membership {
   // max(start + initdead, now + deadtime).
   void Reconfigure(MembershipConfig config, MonoTime now);
 
+  // The next heartbeat of each node is kept whatever its seq (within its
+  // generation): after the wire switched, the peers' sequence numbers
+  // count on another wire's terms.
+  void AcceptNextHeartbeats();
+
  private:
   struct Link {
     agent::v1::LinkState state = agent::v1::LINK_STATE_UNKNOWN;
@@ -179,6 +184,7 @@ class Membership {
     bool added_later = false;
     uint32_t connectivity_score = 0;
     bool has_heartbeat = false;
+    bool accept_any_seq = false;  // AcceptNextHeartbeats
     wire::v1::Heartbeat last_heartbeat;
     std::vector<Link> links;  // one per config_.links entry; empty if local
   };

@@ -71,6 +71,8 @@ absl::Status AgentLoop::Hb3Start() {
 
 void AgentLoop::Hb3Reconfigure() {
   const bool want = config_.spec.wire() == spec::v1::WIRE_FORMAT_HEARTBEAT3;
+  // The peers' sequence numbers count on the other wire's terms now.
+  if (want != (hb3_ != nullptr)) membership_->AcceptNextHeartbeats();
   if (!want) {
     if (hb3_ != nullptr) {
       logger_.Info("heartbeat3 wire: switching to the native wire (generation and sequence "
@@ -120,13 +122,11 @@ void AgentLoop::Hb3SendStatus(MonoTime now) {
   if (hb3_peer_->TakeStarting(&starting)) {
     for (hb3wire::Outgoing& o : starting) Hb3Send(std::move(o));
   }
-  const uint64_t ack = hb3_peer_->contiguous_seq();
-  if (ack > hb3_acked_) {
-    hb3_acked_ = ack;
+  if (std::optional<uint64_t> ack = hb3_peer_->TakeAck(); ack.has_value()) {
     hb3wire::HaMessage a;
     a.Add("t", "NS_ackmsg");
     a.Add("dest", hb3_peer_name_);
-    a.Add("ackseq", absl::StrCat(absl::Hex(ack)));
+    a.Add("ackseq", absl::StrCat(absl::Hex(*ack)));
     if (!hb3_peer_->peer_uuid().empty()) {
       a.AddTyped(hb3wire::FieldType::kBinary, "destuuid", hb3_peer_->peer_uuid());
     }
@@ -143,7 +143,11 @@ void AgentLoop::Hb3OnFrame(size_t i, absl::string_view frame, absl::string_view 
     return;
   }
   if (r.own) return;
-  if (rcv.type == "NS_rexmit" && rcv.message.GetOr("dest") == local_node_) {
+  // A retransmission request of the peer's current process, answered at
+  // most every 100 ms (a captured one replayed is no amplifier).
+  if (rcv.type == "NS_rexmit" && rcv.message.GetOr("dest") == local_node_ &&
+      rcv.generation == hb3_peer_->generation() && at - hb3_rexmit_answered_ >= absl::Milliseconds(100)) {
+    hb3_rexmit_answered_ = at;
     uint64_t first = 0, last = 0;
     // Decimal, unlike seq.
     if (absl::SimpleAtoi(rcv.message.GetOr("firstseq"), &first) &&

@@ -295,7 +295,7 @@ class AgentLoop {
   std::unique_ptr<hb3wire::PeerSession> hb3_peer_;
   std::string hb3_peer_name_;
   uint64_t hb3_status_sent_ = 0;
-  uint64_t hb3_acked_ = 0;
+  MonoTime hb3_rexmit_answered_ = -absl::InfiniteDuration();
   wire::DropLog drop_log_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Connectivity> connectivity_;

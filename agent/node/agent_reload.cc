@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <signal.h>
 
+#include "absl/strings/match.h"
+
 namespace hacluster::agent {
 
 void AgentLoop::Reload(MonoTime now) {
@@ -49,6 +51,13 @@ absl::StatusOr<AgentLoop::StagedSpec> AgentLoop::StageSpec(spec::v1::ClusterSpec
   }
   absl::Status wire_ok = CheckHb3Groups(config_.spec, spec);
   if (!wire_ok.ok()) return wire_ok;
+  if (hb3_peer_ != nullptr && spec.wire() != spec::v1::WIRE_FORMAT_HEARTBEAT3 &&
+      hb3_peer_->heard() && absl::StartsWith(hb3_peer_->software(), "Heartbeat")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        hb3_peer_name_, " runs ", hb3_peer_->software(),
+        ", which speaks only the heartbeat3 wire: switch to wire: native once both nodes run "
+        "ha-agent (docs/migration.md, step 4)"));
+  }
   absl::Status groups_ok = groups_->CheckReconfigure(spec);
   if (!groups_ok.ok()) return groups_ok;
   // A group that may come here must be able to start here.
