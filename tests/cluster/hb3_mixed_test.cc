@@ -50,6 +50,8 @@ class MixedPairTest : public ::testing::Test {
  protected:
   // auto_failback on both sides.
   virtual bool Failback() const { return true; }
+  // A second group, vip2, in node02's haresources line.
+  virtual bool SecondGroup() const { return false; }
 
   void SetUp() override {
     absl::Status pre = NetLab::CheckPrerequisites();
@@ -59,12 +61,12 @@ class MixedPairTest : public ::testing::Test {
     ASSERT_TRUE(lab_->AddNetwork("lan", "192.0.2.0/24").ok());
     ASSERT_TRUE(lab_->AddHost("node01", {{"lan", "eth0", "192.0.2.11"}}).ok());
     ASSERT_TRUE(lab_->AddHost("node02", {{"lan", "eth0", "192.0.2.12"}}).ok());
-    HeartbeatConfig c = Hb3HeartbeatConfig("node01", kSecret, Failback());
+    HeartbeatConfig c = Hb3HeartbeatConfig("node01", kSecret, Failback(), SecondGroup());
     auto hb = HeartbeatNode::Create(*lab_, "node01", c);
     ASSERT_TRUE(hb.ok()) << hb.status();
     hb_ = *std::move(hb);
     dir_.Write("authkey", absl::StrCat(kSecret, "\n"), 0600);
-    spec_ = dir_.Write("cluster.yaml", Hb3AgentSpec(1, "heartbeat3", Failback()));
+    spec_ = dir_.Write("cluster.yaml", Hb3AgentSpec(1, "heartbeat3", Failback(), "", SecondGroup()));
     VipSamplerOptions so;
     so.hosts = {{"node01", "/run/netns/" + lab_->prefix() + "node01"},
                 {"node02", "/run/netns/" + lab_->prefix() + "node02"}};
@@ -74,10 +76,17 @@ class MixedPairTest : public ::testing::Test {
     auto sampler = VipHolderSampler::Start(so);
     ASSERT_TRUE(sampler.ok()) << sampler.status();
     sampler_ = *std::move(sampler);
+    if (SecondGroup()) {
+      so.address = kHb3Vip2;
+      auto sampler2 = VipHolderSampler::Start(so);
+      ASSERT_TRUE(sampler2.ok()) << sampler2.status();
+      sampler2_ = *std::move(sampler2);
+    }
   }
 
   void TearDown() override {
     if (sampler_ != nullptr) sampler_->Stop();
+    if (sampler2_ != nullptr) sampler2_->Stop();
     if (HasFailure()) {
       if (hb_ != nullptr) std::cerr << "--- Heartbeat node01 log:\n" << hb_->LogTail() << "\n";
       if (agent_.pid() > 0) std::cerr << "--- ha-agent node02 log:\n" << ReadFile(agent_.log_path());
@@ -225,6 +234,7 @@ class MixedPairTest : public ::testing::Test {
   std::string spec_;
   Process agent_;
   std::unique_ptr<VipHolderSampler> sampler_;
+  std::unique_ptr<VipHolderSampler> sampler2_;
 };
 
 // Heartbeat first: it takes the VIP; the agent joins. hb_standby hands the
@@ -364,6 +374,47 @@ TEST_F(MixedPairTest, LinkLossHealsToOneHolder) {
   ASSERT_TRUE(harness::WaitFor([&] { return agent::MonotonicNow() - healed >= absl::Seconds(3); },
                                absl::Seconds(5), absl::Milliseconds(100)));
   EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
+}
+
+class MixedPairTwoGroupsTest : public MixedPairTest {
+ protected:
+  bool SecondGroup() const override { return true; }
+};
+
+// Both halves of haresources: vip on node01 (Heartbeat's), vip2 on node02
+// (the agent's). Heartbeat starts first and takes both (node02 dead to it);
+// the agent joins and Heartbeat's auto_failback hands vip2 over. The agent
+// dies (kill -9, vip2 gone with it): Heartbeat takes vip2. The agent comes
+// back: it starts nothing Heartbeat holds while it does not know what that
+// is (its first heartbeats after a restart), and gets vip2 back through
+// Heartbeat's failback; vip2 never has two holders.
+TEST_F(MixedPairTwoGroupsTest, AgentsGroupFailsBackAndNeverRunsTwiceAfterAnAgentCrash) {
+  ASSERT_TRUE(hb_->Start().ok());
+  ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node01", absl::Seconds(40)))
+      << "Heartbeat did not take vip2 while node02 was dead";
+  StartAgent();
+  ExpectPairFormed();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node02", absl::Seconds(30)))
+      << "Heartbeat's failback did not hand vip2 to the agent";
+  EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
+
+  ASSERT_TRUE(agent_.Kill(SIGKILL).ok());
+  (void)agent_.Wait(absl::Seconds(5));
+  auto del = lab_->Spawn("node02", {"ip", "addr", "del", absl::StrCat(kHb3Vip2, "/24"), "dev", "eth0"},
+                         *harness::NewLogPath("hb3mix-del2"));
+  ASSERT_TRUE(del.ok());
+  (void)del->Wait(absl::Seconds(5));
+  ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node01", kDeadtime + absl::Seconds(20)))
+      << "Heartbeat did not take vip2 after the agent died";
+  ASSERT_TRUE(WaitHeartbeatSettled(*hb_));
+
+  StartAgent();
+  ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node02", absl::Seconds(30)))
+      << "vip2 did not come back to the restarted agent";
+  EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
+  EXPECT_EQ(sampler2_->overlap_rounds(), 0u) << "vip2 on both nodes at once";
+  ExpectNoOverlap();
 }
 
 class MixedPairNoFailbackTest : public MixedPairTest {

@@ -8,7 +8,7 @@
 namespace hacluster::testing {
 
 harness::HeartbeatConfig Hb3HeartbeatConfig(const std::string& node, const std::string& secret,
-                                            bool auto_failback) {
+                                            bool auto_failback, bool second_group) {
   harness::HeartbeatConfig c;
   c.node_name = node;
   c.nodes = {"node01", "node02"};
@@ -22,11 +22,12 @@ harness::HeartbeatConfig Hb3HeartbeatConfig(const std::string& node, const std::
   c.auth_key = secret;
   c.auth_index = 1;
   c.haresources = {absl::StrCat("node01 IPaddr::", kHb3Vip, "/24/eth0")};
+  if (second_group) c.haresources.push_back(absl::StrCat("node02 IPaddr::", kHb3Vip2, "/24/eth0"));
   return c;
 }
 
 std::string Hb3AgentSpec(int config_version, const std::string& wire, bool auto_failback,
-                         const std::string& extra) {
+                         const std::string& extra, bool second_group) {
   return absl::StrCat("cluster_name: mixed\nconfig_version: ", config_version, R"yaml(
 nodes:
   - {name: node01, addresses: [192.0.2.11]}
@@ -44,7 +45,12 @@ groups:
     preferred_node: node01
     resources:
       - ip: {address: )yaml",
-                      kHb3Vip, ", prefix_length: 24, interface: eth0}\n", extra);
+                      kHb3Vip, ", prefix_length: 24, interface: eth0}\n",
+                      second_group ? absl::StrCat("  - name: vip2\n    preferred_node: node02\n"
+                                                  "    resources:\n      - ip: {address: ",
+                                                  kHb3Vip2, ", prefix_length: 24, interface: eth0}\n")
+                                   : "",
+                      extra);
 }
 
 bool WaitSoleHolder(const VipHolderSampler& sampler, const std::string& host,

@@ -20,6 +20,9 @@ namespace hacluster::testing {
 // node01 192.0.2.11, node02 192.0.2.12 on one network; the VIP, in
 // node01's haresources line.
 inline constexpr char kHb3Vip[] = "192.0.2.100";
+// With `second_group`: a second VIP, in node02's haresources line (group
+// vip2 preferring node02 in the agent's spec).
+inline constexpr char kHb3Vip2[] = "192.0.2.101";
 // Both sides: keepalive 200 ms, warntime 1 s, deadtime 2 s, initdead 4 s.
 inline constexpr absl::Duration kHb3Deadtime = absl::Seconds(2);
 
@@ -27,13 +30,13 @@ inline constexpr absl::Duration kHb3Deadtime = absl::Seconds(2);
 // other node, the timing above, authkeys `1 sha1 SECRET`, haresources
 // `node01 IPaddr::VIP/24/eth0`.
 harness::HeartbeatConfig Hb3HeartbeatConfig(const std::string& node, const std::string& secret,
-                                            bool auto_failback);
+                                            bool auto_failback, bool second_group = false);
 
 // The agent's spec for the same pair: ucast on eth0, key 1 sha1 in
 // `authkey` beside the spec, one group `vip` preferring node01, then
 // `extra` (e.g. an api section).
 std::string Hb3AgentSpec(int config_version, const std::string& wire, bool auto_failback,
-                         const std::string& extra = "");
+                         const std::string& extra = "", bool second_group = false);
 
 // Bounded waits: exactly `host` holds the VIP by the sampler's latest
 // rounds.
