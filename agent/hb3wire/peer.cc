@@ -404,6 +404,11 @@ void PeerSession::FillHeartbeat(wire::v1::Heartbeat* hb) const {
       std::set<std::string> given = GroupsOf(peer_giving_->hold, false);
       claims.insert(given.begin(), given.end());
     }
+    if (expect_taker_done_.has_value()) {
+      // What we gave it: it is starting it until it says done.
+      std::set<std::string> taking = GroupsOf(*expect_taker_done_, true);
+      claims.insert(taking.begin(), taking.end());
+    }
     for (const std::string& g : claims) {
       wire::v1::GroupClaim* c = hb->add_groups();
       c->set_name(g);

@@ -25,8 +25,9 @@
 //                   them again
 //
 // Read as a native heartbeat, the peer claims the groups its last
-// `resource` message holds, and keeps claiming what it gives away until
-// it says `done` (its stop is finished only then). A hand-over it starts
+// `resource` message holds, keeps claiming what it gives away until it
+// says `done` (its stop is finished only then), and claims what we gave it
+// from our `done` until its own (it starts them meanwhile). A hand-over it starts
 // becomes placement requests (group -> local node), so that placement
 // here agrees with Heartbeat's stickiness (a group given by hb_standby
 // stays here until asked back). Its answer `other` to our hand-over lists
@@ -209,8 +210,9 @@ class PeerSession {
   uint8_t giving_hold_ = kHoldNone;
   absl::Time giving_since_;
   bool peer_awaits_ = false;
-  // After our giver's `done`: the peer's next `done` of that hold is its
-  // taker's, not a hand-over of its own.
+  // After our giver's `done`: the peer is starting what we gave (it claims
+  // it), and its next `done` of that hold is its taker's, not a hand-over
+  // of its own.
   std::optional<uint8_t> expect_taker_done_;
   // What the peer released to us (it said done): its hold, the groups,
   // when; we say done once they run here (or none is starting any more).

@@ -246,6 +246,9 @@ TEST_F(PeerSessionTest, AMoveToTheHeartbeatNodeRunsTheHandOverAsGiver) {
   EXPECT_EQ(Said(),
             (std::vector<std::string>{"t=resource rsc_hold=local rtype=full isstable=1 info=standby",
                                       "t=ask_resources rsc_hold=foreign info=done"}));
+  // From our done to its own the peer is starting web: it claims it (an
+  // operator's takeover here meanwhile must not start it twice).
+  EXPECT_EQ(Claims(), std::set<std::string>{"web"});
   // The peer takes: its resource, its taker done.
   Send({{"t", "resource"}, {"rsc_hold", "local"}, {"rtype", "full"}, {"isstable", "1"}});
   Send({{"t", "ask_resources"}, {"rsc_hold", "foreign"}, {"info", "me"}});  // its own, later

@@ -752,3 +752,27 @@ TEST_F(MembershipTest, NodeAddedDuringInitdeadWaitsForInitdeadToo) {
 
 }  // namespace
 }  // namespace hacluster::agent
+
+namespace hacluster::agent {
+namespace {
+
+// After the wire switched, the peers' sequence numbers count on the other
+// wire's terms: the next heartbeat of each node is kept whatever its seq,
+// and the ones after it by seq again.
+TEST_F(MembershipTest, AfterAWireSwitchTheNextHeartbeatIsKeptWhateverItsSeq) {
+  PastInitdead();
+  Node02UpOnBothLinks(61000, /*seq=*/500);
+  wire::v1::Heartbeat low = Hb("node02", 4, 3, /*score=*/7);
+  Heartbeat(low, 0, 61100);
+  ASSERT_NE(m_.LastHeartbeat("node02"), nullptr);
+  EXPECT_EQ(m_.LastHeartbeat("node02")->seq(), 500u) << "an older seq is not kept";
+  m_.AcceptNextHeartbeats();
+  Heartbeat(low, 0, 61200);
+  EXPECT_EQ(m_.LastHeartbeat("node02")->seq(), 3u);
+  EXPECT_EQ(m_.LastHeartbeat("node02")->connectivity_score(), 7u);
+  Heartbeat(Hb("node02", 4, 2), 0, 61300);
+  EXPECT_EQ(m_.LastHeartbeat("node02")->seq(), 3u) << "then by seq again";
+}
+
+}  // namespace
+}  // namespace hacluster::agent

@@ -424,7 +424,8 @@ class MixedPairNoFailbackTest : public MixedPairTest {
 
 // The agent first (auto_failback off): it takes the VIP, node01 being dead
 // to it; Heartbeat joins and the VIP stays where it is; hacli standby hands
-// it to Heartbeat.
+// it to Heartbeat. A reload to the native wire is refused while the peer
+// runs Heartbeat.
 TEST_F(MixedPairNoFailbackTest, AgentFirstNoFailbackThenStandbyToHeartbeat) {
   StartAgent();
   ASSERT_TRUE(WaitHolder("node02", absl::Seconds(30))) << "the agent never took the VIP";
@@ -439,6 +440,23 @@ TEST_F(MixedPairNoFailbackTest, AgentFirstNoFailbackThenStandbyToHeartbeat) {
       << "hacli standby on node02 did not move the VIP to Heartbeat";
   ExpectNoOverlap();
 
+  // The native wire while the peer runs Heartbeat: refused, with the way.
+  EventRecorder events(Socket());
+  ASSERT_TRUE(harness::WaitFor([&] { return events.connected(); }, absl::Seconds(5)));
+  dir_.Write("cluster.yaml", Hb3AgentSpec(2, "native", Failback()));
+  ASSERT_TRUE(agent_.Kill(SIGHUP).ok());
+  ASSERT_TRUE(events.WaitFor(v1::EVENT_KIND_CONFIG_REJECTED, "", absl::Seconds(10)));
+  for (const v1::Event& e : events.Events()) {
+    if (e.kind() != v1::EVENT_KIND_CONFIG_REJECTED) continue;
+    EXPECT_TRUE(absl::StrContains(e.reason(), "node01 runs Heartbeat 3 (protocol 1)") &&
+                absl::StrContains(e.reason(), "once both nodes run ha-agent"))
+        << e.reason();
+  }
+  AgentClient c(Socket());
+  auto st = c.Status();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->config_version(), 1u);
+  EXPECT_EQ(c.StateOf("node01"), v1::NODE_STATE_UP);
 }
 
 }  // namespace
