@@ -134,6 +134,14 @@ void AgentLoop::Hb3SendStatus(MonoTime now) {
   }
 }
 
+void AgentLoop::Hb3SendShutdone() {
+  hb3wire::HaMessage m;
+  m.Add("t", "shutdone");
+  m.Add("st", "dead");
+  logger_.Info(absl::StrCat("telling ", hb3_peer_name_, " this node stops, holding nothing"));
+  Hb3Send({std::move(m), true});
+}
+
 void AgentLoop::Hb3OnFrame(size_t i, absl::string_view frame, absl::string_view source,
                            MonoTime at) {
   hb3wire::Received rcv;

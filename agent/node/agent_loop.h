@@ -164,6 +164,9 @@ class AgentLoop {
   void Hb3OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
                   MonoTime at);
   void Hb3Tick(MonoTime now);
+  // At a clean stop with no group held: Heartbeat's `shutdone` (st=dead),
+  // on which a Heartbeat peer takes over at once.
+  void Hb3SendShutdone();
   // Reads every medium that dates its frames; true when one may still have
   // frames pending (its batch bound stopped it).
   bool ReceiveDated();

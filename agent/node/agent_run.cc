@@ -135,6 +135,8 @@ bool AgentLoop::Turn() {
       logger_.Error("groups still active after the shutdown limit; stopping anyway");
       held_at_exit_ = true;
     }
+    // A Heartbeat peer takes over on `shutdone` at once, not after deadtime.
+    if (hb3_ != nullptr && groups_->Idle()) Hb3SendShutdone();
     return false;
   }
   if (now >= next_flush_) Flush(now);

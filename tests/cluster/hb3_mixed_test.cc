@@ -387,7 +387,8 @@ class MixedPairTwoGroupsTest : public MixedPairTest {
 // dies (kill -9, vip2 gone with it): Heartbeat takes vip2. The agent comes
 // back: it starts nothing Heartbeat holds while it does not know what that
 // is (its first heartbeats after a restart), and gets vip2 back through
-// Heartbeat's failback; vip2 never has two holders.
+// Heartbeat's failback; vip2 never has two holders. A clean stop of the
+// agent says `shutdone`: Heartbeat takes vip2 at once.
 TEST_F(MixedPairTwoGroupsTest, AgentsGroupFailsBackAndNeverRunsTwiceAfterAnAgentCrash) {
   ASSERT_TRUE(hb_->Start().ok());
   ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node01", absl::Seconds(40)))
@@ -415,6 +416,18 @@ TEST_F(MixedPairTwoGroupsTest, AgentsGroupFailsBackAndNeverRunsTwiceAfterAnAgent
   EXPECT_TRUE(WaitHolder("node01", absl::Seconds(1)));
   EXPECT_EQ(sampler2_->overlap_rounds(), 0u) << "vip2 on both nodes at once";
   ExpectNoOverlap();
+
+  // A clean stop of the agent: it releases vip2 and says `shutdone`, on
+  // which Heartbeat takes over at once (not after deadtime).
+  ASSERT_TRUE(agent_.Kill(SIGTERM).ok());
+  ASSERT_TRUE(agent_.Wait(absl::Seconds(20)).ok());
+  EXPECT_TRUE(harness::WaitFor(
+      [&] { return absl::StrContains(hb_->LogTail(), "Received shutdown notice from 'node02'"); },
+      absl::Seconds(10)))
+      << "Heartbeat got no shutdone";
+  ASSERT_TRUE(WaitSoleHolder(*sampler2_, "node01", absl::Seconds(20)))
+      << "Heartbeat did not take vip2 after the agent stopped";
+  EXPECT_EQ(sampler2_->overlap_rounds(), 0u);
 }
 
 class MixedPairNoFailbackTest : public MixedPairTest {
