@@ -285,7 +285,6 @@ std::optional<uint64_t> PeerSession::TakeAck() {
 }
 
 void PeerSession::Tick(const LocalState& local, std::vector<Outgoing>* out) {
-  now_ = local.now;
   const uint8_t hold = HoldOf(local.claimed, true);
   const bool stable = !local.busy;
   // A gap in the peer's messages: asked for again, given up after a while

@@ -225,7 +225,6 @@ class PeerSession {
   // Groups the local node awaited at the last Tick (its own requests:
   // the peer's hand-over of them needs no placement of its own).
   std::set<std::string> local_awaiting_;
-  absl::Time now_;  // the last Tick's
 
   // What we last announced in `resource`.
   std::optional<uint8_t> announced_;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -24,6 +27,16 @@ std::string LoadLine() {
   std::string line;
   std::getline(in, line);
   return line.empty() ? "0.00 0.00 0.00 1/1 1" : line;
+}
+
+// The groups of `spec` whose preferred node is `local`, and the others'.
+std::pair<std::vector<std::string>, std::vector<std::string>> GroupsByPreference(
+    const spec::v1::ClusterSpec& spec, const std::string& local) {
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  for (const auto& g : spec.groups()) {
+    (g.preferred_node() == local ? out.first : out.second).push_back(g.name());
+  }
+  return out;
 }
 
 }  // namespace
@@ -56,10 +69,7 @@ absl::Status AgentLoop::Hb3Start() {
     nodes.push_back(n.name());
     if (n.name() != local_node_) hb3_peer_name_ = n.name();
   }
-  std::vector<std::string> local_groups, peer_groups;
-  for (const auto& g : config_.spec.groups()) {
-    (g.preferred_node() == local_node_ ? local_groups : peer_groups).push_back(g.name());
-  }
+  auto [local_groups, peer_groups] = GroupsByPreference(config_.spec, local_node_);
   hb3_ = std::make_unique<hb3wire::Codec>(std::move(id), nodes, config_.keyring.get());
   hb3_peer_ = std::make_unique<hb3wire::PeerSession>(local_node_, hb3_peer_name_,
                                                      std::move(local_groups),
@@ -75,8 +85,8 @@ void AgentLoop::Hb3Reconfigure() {
   if (want != (hb3_ != nullptr)) membership_->AcceptNextHeartbeats();
   if (!want) {
     if (hb3_ != nullptr) {
-      logger_.Info("heartbeat3 wire: switching to the native wire (generation and sequence "
-                   "numbers carry on)");
+      logger_.Info("heartbeat3 wire: switching to the native wire (the generation carries on; "
+                   "each peer's next heartbeat is taken whatever its sequence number)");
     }
     hb3_peer_.reset();
     hb3_.reset();
@@ -85,10 +95,7 @@ void AgentLoop::Hb3Reconfigure() {
     if (!s.ok()) logger_.Error(absl::StrCat("cannot switch to the heartbeat3 wire: ", s.message()));
   } else {
     hb3_->SetKeyring(config_.keyring.get());
-    std::vector<std::string> local_groups, peer_groups;
-    for (const auto& g : config_.spec.groups()) {
-      (g.preferred_node() == local_node_ ? local_groups : peer_groups).push_back(g.name());
-    }
+    auto [local_groups, peer_groups] = GroupsByPreference(config_.spec, local_node_);
     hb3_peer_->SetGroups(std::move(local_groups), std::move(peer_groups));
   }
   groups_->SetHandoffWaitsForTarget(hb3_ != nullptr);
@@ -96,8 +103,15 @@ void AgentLoop::Hb3Reconfigure() {
 
 void AgentLoop::Hb3Send(hb3wire::Outgoing o) {
   const std::string what = o.body.DebugString();
+  // Heartbeat's `ld` field: /proc/loadavg, read at most once a second (not
+  // at every keepalive).
+  const MonoTime now = clock_.Now();
+  if (o.sequenced && now - hb3_load_read_ >= absl::Seconds(1)) {
+    hb3_load_ = LoadLine();
+    hb3_load_read_ = now;
+  }
   absl::StatusOr<std::string> d = hb3_->Encode(std::move(o.body), o.sequenced, absl::Now(),
-                                               o.sequenced ? LoadLine() : "");
+                                               o.sequenced ? hb3_load_ : "");
   if (!d.ok()) {
     logger_.Error(absl::StrCat("cannot encode a Heartbeat 3 message: ", d.status().message()));
     return;
@@ -108,8 +122,7 @@ void AgentLoop::Hb3Send(hb3wire::Outgoing o) {
   for (size_t i = 0; i < config_.media.size(); ++i) (void)config_.media[i]->Send(*d);
 }
 
-void AgentLoop::Hb3SendStatus(MonoTime now) {
-  (void)now;
+void AgentLoop::Hb3SendStatus() {
   hb3wire::HaMessage m;
   m.Add("t", "status");
   m.Add("st", hb3_status_sent_ == 0 ? "init" : hb3_status_sent_ == 1 ? "up" : "active");
@@ -180,8 +193,7 @@ void AgentLoop::Hb3OnFrame(size_t i, absl::string_view frame, absl::string_view 
   membership_->OnHeartbeat(in_hb_, static_cast<int>(i), at, &events_);
 }
 
-void AgentLoop::Hb3Tick(MonoTime now) {
-  (void)now;
+void AgentLoop::Hb3Tick() {
   hb3wire::LocalState s;
   for (const auto& c : out_hb_.groups()) {
     s.claimed.insert(c.name());

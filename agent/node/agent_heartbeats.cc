@@ -72,7 +72,7 @@ void AgentLoop::SendHeartbeat(MonoTime now) {
   out_hb_.set_seq(out_hb_.seq() + 1);
   UpdateHears();
   if (hb3_ != nullptr) {
-    Hb3SendStatus(now);
+    Hb3SendStatus();
     return;
   }
   absl::Status s = encoder_->Encode(out_hb_, &out_frame_);

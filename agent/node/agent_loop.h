@@ -160,10 +160,10 @@ class AgentLoop {
   // of the heartbeat3 wire changed.
   void Hb3Reconfigure();
   void Hb3Send(hb3wire::Outgoing o);
-  void Hb3SendStatus(MonoTime now);
+  void Hb3SendStatus();
   void Hb3OnFrame(size_t medium_index, absl::string_view frame, absl::string_view source,
                   MonoTime at);
-  void Hb3Tick(MonoTime now);
+  void Hb3Tick();
   // At a clean stop with no group held: Heartbeat's `shutdone` (st=dead),
   // on which a Heartbeat peer takes over at once.
   void Hb3SendShutdone();
@@ -299,6 +299,8 @@ class AgentLoop {
   std::string hb3_peer_name_;
   uint64_t hb3_status_sent_ = 0;
   MonoTime hb3_rexmit_answered_ = -absl::InfiniteDuration();
+  std::string hb3_load_;  // /proc/loadavg, for the `ld` field
+  MonoTime hb3_load_read_ = -absl::InfiniteDuration();
   wire::DropLog drop_log_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Connectivity> connectivity_;

@@ -127,7 +127,7 @@ bool AgentLoop::Turn() {
   }
   // The Heartbeat 3 peer session's turn (it times its hb_takeover by the
   // keepalive wakes).
-  if (hb3_peer_ != nullptr) Hb3Tick(now);
+  if (hb3_peer_ != nullptr) Hb3Tick();
   if (announcements_.Next() <= now) SendAnnouncements(now);
   respawn_->Tick(now);
   if (leaving_ && ((groups_->Idle() && work_.empty() && respawn_->Idle()) || now >= leave_by_)) {
